@@ -1,0 +1,135 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { configSchema, type Environment, type GatehouseConfig } from './schema.ts';
+
+export class ConfigError extends Error {
+  /** The setting at fault, as the operator wrote it: an environment variable or a config file key. */
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(`Invalid configuration: ${setting} ${message}`);
+    this.setting = setting;
+  }
+}
+
+export const DEFAULT_CONFIG_DIR = fileURLToPath(new URL('../../config/', import.meta.url));
+
+type EnvParser = (raw: string) => unknown;
+const asString: EnvParser = (raw) => raw;
+const asInteger: EnvParser = (raw) => (/^\d+$/.test(raw) ? Number(raw) : raw);
+const asList: EnvParser = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+const asTrustProxy: EnvParser = (raw) => {
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return asInteger(raw);
+};
+
+/** Environment variables that override config files: variable → (config key, parser). Documented in README. */
+export const ENV_OVERRIDES: Record<string, [keyof GatehouseConfig, EnvParser]> = {
+  NODE_ENV: ['env', asString],
+  PORT: ['port', asInteger],
+  ISSUER: ['issuer', asString],
+  DATA_DIR: ['dataDir', asString],
+  MONGODB_URI: ['mongodbUri', asString],
+  REDIS_URL: ['redisUrl', asString],
+  TRUST_PROXY: ['trustProxy', asTrustProxy],
+  GATEHOUSE_ADMIN_CLIENT_ID: ['adminClientId', asString],
+  GATEHOUSE_ADMIN_CLIENT_SECRET: ['adminClientSecret', asString],
+  COOKIE_KEYS: ['cookieKeys', asList],
+  LOG_LEVEL: ['logLevel', asString],
+};
+
+const ajv = new Ajv({ allErrors: false, useDefaults: false });
+addFormats.default(ajv);
+const validateConfig = ajv.compile<GatehouseConfig>(configSchema);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepMerge(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function readJsonFile(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(file, `is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) throw new ConfigError(file, 'must hold a JSON object');
+  return parsed;
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  configDir?: string;
+  /** Applied last, after files and environment (used by tests and by middleware mode). */
+  overrides?: Partial<GatehouseConfig>;
+}
+
+/**
+ * Settings come from, in increasing precedence: config/default.json, config/<NODE_ENV>.json, config/local.json,
+ * the file named by CONFIG_FILE, environment variables, then programmatic overrides.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
+  const env = options.env ?? process.env;
+  const dir = options.configDir ?? DEFAULT_CONFIG_DIR;
+  const environment = (env.NODE_ENV ?? options.overrides?.env ?? 'development') as Environment;
+  const files = [
+    path.join(dir, 'default.json'),
+    path.join(dir, `${environment}.json`),
+    ...(environment === 'test' ? [] : [path.join(dir, 'local.json')]),
+    ...(env.CONFIG_FILE ? [path.resolve(env.CONFIG_FILE)] : []),
+  ];
+  let merged: Record<string, unknown> = { env: 'development' };
+  for (const file of files) {
+    if (existsSync(file)) merged = deepMerge(merged, readJsonFile(file));
+    else if (file === path.resolve(env.CONFIG_FILE ?? '')) throw new ConfigError('CONFIG_FILE', `names ${file}, which does not exist`);
+  }
+
+  const origin: Record<string, string> = {};
+  for (const [variable, [key, parse]] of Object.entries(ENV_OVERRIDES)) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    merged[key] = parse(raw);
+    origin[key] = variable;
+  }
+  merged = deepMerge(merged, (options.overrides ?? {}) as Record<string, unknown>);
+  merged.issuer ??= `http://localhost:${String(merged.port ?? 3000)}`;
+
+  if (!validateConfig(merged)) {
+    const error = validateConfig.errors?.[0];
+    const key = (error?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.') || String(error?.params && 'missingProperty' in error.params ? error.params.missingProperty : 'configuration');
+    const topKey = key.split('.')[0] ?? key;
+    const setting = origin[topKey] ? `${origin[topKey]} (${key})` : key;
+    throw new ConfigError(setting, `${error?.message ?? 'is invalid'} (got ${JSON.stringify(valueAt(merged, key))})`);
+  }
+  checkEnvironmentRules(merged, origin);
+  return merged;
+}
+
+function valueAt(object: Record<string, unknown>, dottedKey: string): unknown {
+  let current: unknown = object;
+  for (const part of dottedKey.split('.')) current = isPlainObject(current) || Array.isArray(current) ? (current as Record<string, unknown>)[part] : undefined;
+  return current;
+}
+
+/** Rules that depend on more than one setting, or on the environment. */
+function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, string>): void {
+  const name = (key: keyof GatehouseConfig, variable: string) => origin[key] ?? `${variable} (${key})`;
+  if ((config.adminClientId === null || config.adminClientId === undefined) !== (config.adminClientSecret === null || config.adminClientSecret === undefined)) {
+    throw new ConfigError(name('adminClientSecret', 'GATEHOUSE_ADMIN_CLIENT_SECRET'), 'must be set together with GATEHOUSE_ADMIN_CLIENT_ID');
+  }
+  if (config.env !== 'production') return;
+  if (!config.issuer.startsWith('https://')) throw new ConfigError(name('issuer', 'ISSUER'), 'must be an https:// URL in production');
+  if (config.cookieKeys.length === 0) throw new ConfigError(name('cookieKeys', 'COOKIE_KEYS'), 'must list at least one key of 32+ characters in production');
+  if (!config.adminClientId) throw new ConfigError(name('adminClientId', 'GATEHOUSE_ADMIN_CLIENT_ID'), 'must be set in production');
+}

@@ -1,0 +1,140 @@
+import type { SchemaObject } from 'ajv';
+
+export type Environment = 'development' | 'production' | 'test';
+
+export interface SeedResourceServer {
+  identifier: string;
+  name: string;
+  scopes: { value: string; description: string }[];
+  allow_offline_access?: boolean;
+  /** Scopes every third-party application gets by default (`default_for: third_party_clients`, user access). */
+  default_third_party_scopes?: string[];
+}
+
+export interface SeedConnection {
+  name: string;
+  is_domain_connection: boolean;
+}
+
+export interface SeedUser {
+  email: string;
+  password: string;
+  connection: string;
+  name?: string;
+}
+
+export interface GatehouseConfig {
+  env: Environment;
+  port: number;
+  issuer: string;
+  dataDir: string;
+  mongodbUri: string | null;
+  redisUrl: string | null;
+  /** Express `trust proxy`: false, true, a hop count, or a comma-separated list of addresses/CIDRs. */
+  trustProxy: boolean | number | string;
+  adminClientId: string | null;
+  adminClientSecret: string | null;
+  cookieKeys: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  tenant: {
+    friendly_name: string;
+    default_audience: string;
+  };
+  seed: {
+    resource_servers: SeedResourceServer[];
+    connections: SeedConnection[];
+    /** Created only outside production. */
+    development_users: SeedUser[];
+  };
+}
+
+const stringArray = { type: 'array', items: { type: 'string' } } as const;
+
+export const configSchema: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'seed'],
+  properties: {
+    env: { type: 'string', enum: ['development', 'production', 'test'] },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    issuer: { type: 'string', format: 'uri', pattern: '^https?://[^?#]+[^/?#]$' },
+    dataDir: { type: 'string', minLength: 1 },
+    mongodbUri: { type: 'string', nullable: true, pattern: '^mongodb(\\+srv)?://' },
+    redisUrl: { type: 'string', nullable: true, pattern: '^rediss?://' },
+    trustProxy: {
+      anyOf: [{ type: 'boolean' }, { type: 'integer', minimum: 0 }, { type: 'string', minLength: 1 }],
+    },
+    adminClientId: { type: 'string', nullable: true, pattern: '^[A-Za-z0-9_.-]{8,64}$' },
+    adminClientSecret: { type: 'string', nullable: true, minLength: 32 },
+    cookieKeys: { ...stringArray, items: { type: 'string', minLength: 32 } },
+    logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    tenant: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['friendly_name', 'default_audience'],
+      properties: {
+        friendly_name: { type: 'string', minLength: 1, maxLength: 255 },
+        default_audience: { type: 'string' },
+      },
+    },
+    seed: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['resource_servers', 'connections', 'development_users'],
+      properties: {
+        resource_servers: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['identifier', 'name', 'scopes'],
+            properties: {
+              identifier: { type: 'string', minLength: 1, maxLength: 600 },
+              name: { type: 'string', minLength: 1, maxLength: 200 },
+              scopes: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['value', 'description'],
+                  properties: {
+                    value: { type: 'string', minLength: 1, maxLength: 280 },
+                    description: { type: 'string', maxLength: 500 },
+                  },
+                },
+              },
+              allow_offline_access: { type: 'boolean', nullable: true },
+              default_third_party_scopes: { ...stringArray, nullable: true },
+            },
+          },
+        },
+        connections: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'is_domain_connection'],
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: 128 },
+              is_domain_connection: { type: 'boolean' },
+            },
+          },
+        },
+        development_users: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['email', 'password', 'connection'],
+            properties: {
+              email: { type: 'string', format: 'email' },
+              password: { type: 'string', minLength: 8 },
+              connection: { type: 'string', minLength: 1 },
+              name: { type: 'string', nullable: true },
+            },
+          },
+        },
+      },
+    },
+  },
+};

@@ -1,0 +1,31 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Uniformly random alphanumerics (rejection sampling keeps every character equally likely). */
+export function randomAlphanumeric(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248 && out.length < length) out += ALPHANUMERIC[byte % 62];
+    }
+  }
+  return out;
+}
+
+/** Strict third-party applications get Auth0's `tpc_` prefix; everything else a plain 32-character id. */
+export const newClientId = (strictThirdParty: boolean) => (strictThirdParty ? `tpc_${randomAlphanumeric(32)}` : randomAlphanumeric(32));
+
+/** 384 bits of entropy: a fast hash is the right way to store it (a password KDF would only slow the token endpoint). */
+export const newClientSecret = () => randomBytes(48).toString('base64url');
+
+export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+export function secretMatches(secret: string, storedHash: string): boolean {
+  const expected = Buffer.from(storedHash, 'hex');
+  const actual = createHash('sha256').update(secret).digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+export const newId = (prefix: string, length = 16) => `${prefix}${randomAlphanumeric(length)}`;
+export const newHexId = () => randomBytes(12).toString('hex');

@@ -1,0 +1,183 @@
+/**
+ * The entities Gatehouse stores, shaped like Auth0's Management API objects so that they can be returned as they are
+ * (minus the fields listed in `INTERNAL_FIELDS`).
+ */
+
+export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
+export type ThirdPartySecurityMode = 'strict' | 'permissive';
+export type RedirectionPolicy = 'open_redirect_protection' | 'allow_always';
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+export type SubjectType = 'user' | 'client';
+export type AccessPolicy = 'allow_all' | 'require_client_grant' | 'deny_all';
+export type SigningAlg = 'RS256' | 'RS512' | 'PS256' | 'ES256';
+
+export interface RefreshTokenSettings {
+  rotation_type: 'rotating' | 'non-rotating';
+  expiration_type: 'expiring' | 'non-expiring';
+  leeway: number;
+  token_lifetime: number;
+  infinite_token_lifetime: boolean;
+  idle_token_lifetime: number;
+  infinite_idle_token_lifetime: boolean;
+}
+
+/** An application (Auth0 "client"). */
+export interface Application {
+  client_id: string;
+  name: string;
+  description?: string;
+  logo_uri?: string;
+  app_type: AppType;
+  is_first_party: boolean;
+  /** Set for third-party applications only. Immutable. */
+  third_party_security_mode?: ThirdPartySecurityMode;
+  /** Meaningful for strict third-party applications only. */
+  redirection_policy?: RedirectionPolicy;
+  callbacks: string[];
+  allowed_origins: string[];
+  web_origins: string[];
+  allowed_logout_urls: string[];
+  grant_types: string[];
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  jwt_configuration: { alg: SigningAlg; lifetime_in_seconds: number };
+  refresh_token: RefreshTokenSettings;
+  client_metadata: Record<string, string>;
+  oidc_conformant: true;
+  /** How the application came to exist: through the Management API, dynamic registration, or Gatehouse itself. */
+  registration_type: 'management_api' | 'dynamic' | 'system';
+  /** RFC 7591 descriptive metadata kept from dynamic registration. */
+  registration_metadata?: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  /** SHA-256 of the client secret (hex). Never returned by any API. */
+  client_secret_hash?: string;
+}
+
+export interface ApiScope {
+  value: string;
+  description?: string;
+}
+
+/** An API (Auth0 "resource server"). */
+export interface ResourceServer {
+  id: string;
+  identifier: string;
+  name: string;
+  is_system: boolean;
+  scopes: ApiScope[];
+  signing_alg: SigningAlg;
+  token_lifetime: number;
+  token_lifetime_for_web: number;
+  allow_offline_access: boolean;
+  skip_consent_for_verifiable_first_party_clients: boolean;
+  subject_type_authorization: {
+    user: { policy: AccessPolicy };
+    client: { policy: Exclude<AccessPolicy, 'allow_all'> };
+  };
+  created_at: string;
+  updated_at: string;
+}
+
+/** The most an application may get for an API, for one subject type. */
+export interface ClientGrant {
+  id: string;
+  /** Exactly one of `client_id` and `default_for` is set. */
+  client_id?: string;
+  default_for?: 'third_party_clients';
+  audience: string;
+  scope: string[];
+  allow_all_scopes: boolean;
+  subject_type: SubjectType;
+  is_system: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A database connection (`strategy: auth0`). */
+export interface Connection {
+  id: string;
+  name: string;
+  strategy: 'auth0';
+  display_name?: string;
+  is_domain_connection: boolean;
+  enabled_clients: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface User {
+  user_id: string;
+  email: string;
+  email_verified: boolean;
+  name?: string;
+  connection: string;
+  blocked: boolean;
+  logins_count: number;
+  last_login?: string;
+  created_at: string;
+  updated_at: string;
+  /** Memory-hard KDF output (PHC string). Never returned by any API. */
+  password_hash: string;
+}
+
+/** What a user consented to for one (application, API). Auth0's `clientID` spelling is kept on purpose. */
+export interface UserGrant {
+  id: string;
+  user_id: string;
+  clientID: string;
+  audience: string;
+  scope: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TenantSettings {
+  friendly_name: string;
+  picture_url?: string;
+  support_email?: string;
+  support_url?: string;
+  default_audience: string;
+  flags: {
+    enable_dynamic_client_registration: boolean;
+  };
+  dynamic_client_registration_security_mode: ThirdPartySecurityMode;
+  /** Whether this tenant may create permissive third-party applications at all. */
+  allow_permissive_third_party_clients: boolean;
+  branding: { primary_color: string; page_background: string; logo_url?: string };
+}
+
+export interface NetworkAclSignals {
+  ipv4_cidrs?: string[];
+  ipv6_cidrs?: string[];
+  user_agents?: string[];
+}
+
+export interface NetworkAcl {
+  id: string;
+  description: string;
+  active: boolean;
+  priority: number;
+  rule: {
+    scope: 'dynamic_client_registration' | 'authentication' | 'management' | 'tenant';
+    action: { block?: true; allow?: true; log?: true };
+    match?: NetworkAclSignals;
+    not_match?: NetworkAclSignals;
+  };
+  created_at: string;
+  updated_at: string;
+}
+
+/** Signing keys (private JWKs, the first one signs) and cookie keys (the first one signs). */
+export interface KeyMaterial {
+  id: 'keys';
+  signing: SigningKey[];
+  cookies: string[];
+}
+
+export interface SigningKey {
+  kid: string;
+  kty: string;
+  alg: string;
+  created_at: string;
+  [member: string]: unknown;
+}

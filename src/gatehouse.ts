@@ -1,0 +1,65 @@
+import type { Router } from 'express';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { GatehouseConfig } from './config/schema.ts';
+import type { KeyMaterial } from './domain/model.ts';
+import { managementAuthentication } from './http/guard.ts';
+import { createLogger } from './http/logging.ts';
+import { gatehouseRouter } from './http/router.ts';
+import { ensureKeyMaterial } from './oidc/keys.ts';
+import { createProvider } from './oidc/provider.ts';
+import { bootstrapAdminApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { openStores, type Stores } from './store/index.ts';
+
+export interface GatehouseOptions {
+  config: GatehouseConfig;
+  /** Already-open stores to use (and leave open on close); by default they are opened from the configuration. */
+  stores?: Stores;
+  logger?: Logger;
+}
+
+export interface Gatehouse {
+  readonly config: GatehouseConfig;
+  readonly router: Router;
+  readonly provider: Provider;
+  readonly stores: Stores;
+  readonly keys: KeyMaterial;
+  readonly logger: Logger;
+  readonly adminCredentials: AdminCredentials;
+  /** Stops answering readiness, then closes the stores it opened. */
+  close(): Promise<void>;
+}
+
+export async function createGatehouse(options: GatehouseOptions): Promise<Gatehouse> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const ownsStores = !options.stores;
+  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl });
+  try {
+    const { durable } = stores;
+    await seed(durable, config);
+    await registerSystemApi(durable, config.issuer);
+    const adminCredentials = await bootstrapAdminApplication(durable, config);
+    const keys = await ensureKeyMaterial(durable.keys);
+    const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
+    const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger });
+    let shuttingDown = false;
+    const router = gatehouseRouter({
+      provider,
+      stores,
+      logger,
+      isShuttingDown: () => shuttingDown,
+      routes: [['/api/v2', managementAuthentication(config.issuer, keys)]],
+    });
+    return {
+      config, router, provider, stores, keys, logger, adminCredentials,
+      async close() {
+        shuttingDown = true;
+        if (ownsStores) await stores.close();
+      },
+    };
+  } catch (err) {
+    if (ownsStores) await stores.close();
+    throw err;
+  }
+}

@@ -1,0 +1,52 @@
+import type { RequestHandler } from 'express';
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { KeyMaterial } from '../domain/model.ts';
+import { managementAudience, type ManagementScope } from '../domain/system-api.ts';
+import { publicJwks } from '../oidc/keys.ts';
+import { sendApiError } from './errors.ts';
+
+export interface ManagementPrincipal {
+  clientId: string;
+  scopes: Set<string>;
+  claims: JWTPayload;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    management?: ManagementPrincipal;
+  }
+}
+
+/**
+ * Authenticates Management API calls: a Bearer JWT access token that Gatehouse issued for the system API.
+ * Verification is local (our own public keys), so it costs one signature check and no storage round trip.
+ */
+export function managementAuthentication(issuer: string, keys: KeyMaterial): RequestHandler {
+  const jwks = createLocalJWKSet(publicJwks(keys));
+  const audience = managementAudience(issuer);
+  return async (req, res, next) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+([A-Za-z0-9_.-]+)$/i.exec(header);
+    if (!match?.[1]) return sendApiError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
+    try {
+      const { payload } = await jwtVerify(match[1], jwks, { issuer, audience, typ: 'at+jwt' });
+      req.management = {
+        clientId: String(payload.client_id ?? payload.sub ?? ''),
+        scopes: new Set(typeof payload.scope === 'string' ? payload.scope.split(' ') : []),
+        claims: payload,
+      };
+      return next();
+    } catch (err) {
+      const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
+      return sendApiError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);
+    }
+  };
+}
+
+/** Requires one Management API scope; runs after `managementAuthentication`. */
+export function requireScope(scope: ManagementScope): RequestHandler {
+  return (req, res, next) => {
+    if (req.management?.scopes.has(scope)) return next();
+    return sendApiError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${scope}`);
+  };
+}

@@ -1,0 +1,46 @@
+import express, { Router, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Stores } from '../store/index.ts';
+import { requestLogging } from './logging.ts';
+import { operationsRouter } from './ops.ts';
+
+/** Paths oidc-provider answers (relative to the issuer); everything else is ours or a 404. */
+const PROVIDER_PATHS = [
+  '/authorize', '/oauth/', '/userinfo', '/oidc/', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server',
+  '/.well-known/jwks.json',
+];
+
+export interface RouterParts {
+  provider: Provider;
+  stores: Stores;
+  logger: Logger;
+  isShuttingDown: () => boolean;
+  /** Routers mounted before the provider, each at its own path (Management API, pages, registration guard…). */
+  routes: [path: string, handler: RequestHandler | Router][];
+}
+
+export function gatehouseRouter(parts: RouterParts): Router {
+  const router = Router();
+  const providerCallback = parts.provider.callback();
+  router.use(requestLogging(parts.logger));
+  router.use(helmet({
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], formAction: ["'self'", 'https:', 'http://localhost:*', 'http://127.0.0.1:*'] },
+    },
+    crossOriginEmbedderPolicy: false,
+  }));
+  router.use(operationsRouter(parts.stores, parts.isShuttingDown));
+  for (const [path, handler] of parts.routes) router.use(path, handler);
+  router.use((req, res, next) => {
+    if (PROVIDER_PATHS.some((prefix) => req.path === prefix || req.path.startsWith(prefix))) return providerCallback(req, res);
+    return next();
+  });
+  router.use((req, res) => {
+    res.status(404).json({ statusCode: 404, error: 'Not Found', message: `No route for ${req.method} ${req.path}` });
+  });
+  return router;
+}
+
+export { express };

@@ -1,0 +1,61 @@
+import express from 'express';
+import { ConfigError, loadConfig } from './config/load.ts';
+import { createGatehouse } from './gatehouse.ts';
+import { createLogger } from './http/logging.ts';
+
+/** The drop-in IdP: one process serving Gatehouse at the issuer root. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  logger.info({ node: process.version, env: config.env, issuer: config.issuer }, 'Gatehouse starting');
+  const gatehouse = await createGatehouse({ config, logger });
+  const { stores } = gatehouse;
+  logger.info({ durable: stores.durable.kind, ephemeral: stores.ephemeral.kind }, 'storage ready');
+  if (!stores.shareable && (config.mongodbUri || config.redisUrl)) {
+    logger.warn('Only one of MONGODB_URI and REDIS_URL is set: part of the state lives in this process, so run a single Gatehouse process.');
+  }
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(gatehouse.router);
+  const server = app.listen(config.port, () => {
+    logger.info({ port: config.port, discovery: `${config.issuer}/.well-known/openid-configuration` }, 'Gatehouse listening');
+    const { client_id, client_secret } = gatehouse.adminCredentials;
+    if (client_secret) {
+      // Printed once, on the terminal only (never through the logger): the secret is stored hashed and cannot be shown again.
+      process.stdout.write(`\nA Management API application was created for you. Save its secret now; it will not be shown again.\n`
+        + `  GATEHOUSE_ADMIN_CLIENT_ID=${client_id}\n  GATEHOUSE_ADMIN_CLIENT_SECRET=${client_secret}\n`
+        + `Get a token: curl -s ${config.issuer}/oauth/token -d grant_type=client_credentials -d client_id=${client_id} `
+        + `-d client_secret=... -d audience=${config.issuer}/api/v2/\n\n`);
+    }
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    const force = setTimeout(() => server.closeAllConnections(), 10_000).unref();
+    server.close(async () => {
+      clearTimeout(force);
+      await gatehouse.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+await main();

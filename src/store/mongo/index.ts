@@ -1,0 +1,191 @@
+import { MongoClient, MongoServerError, type Db, type Document } from 'mongodb';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { COLLECTIONS, type CollectionSpec } from '../collections.ts';
+import { DuplicateKeyError, type Collection, type DurableStore, type Filter, type Page } from '../ports.ts';
+
+/**
+ * Kept deliberately thin: each call maps to one driver call, so that the shared contract suite is a faithful check
+ * of it whenever MONGODB_URI is set.
+ */
+class MongoCollection<T> implements Collection<T> {
+  private readonly db: Db;
+  private readonly spec: CollectionSpec<T>;
+  constructor(db: Db, spec: CollectionSpec<T>) {
+    this.db = db;
+    this.spec = spec;
+  }
+
+  private get collection() {
+    return this.db.collection<Document>(this.spec.name);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    for (const fields of this.spec.unique) {
+      await this.collection.createIndex(Object.fromEntries(fields.map((f) => [f, 1])), {
+        unique: true,
+        name: `unique_${fields.join('_')}`,
+        partialFilterExpression: Object.fromEntries(fields.map((f) => [f, { $exists: true }])),
+      });
+    }
+    for (const field of this.spec.indexed) await this.collection.createIndex({ [field]: 1 });
+  }
+
+  private fromDb(doc: Document | null): T | undefined {
+    if (!doc) return undefined;
+    const { _id: _ignored, ...rest } = doc;
+    return rest as T;
+  }
+
+  private toDb(doc: T): Document {
+    return { _id: (doc as Document)[this.spec.key], ...(doc as Document) };
+  }
+
+  private async write(action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      if (err instanceof MongoServerError && err.code === 11000) {
+        throw new DuplicateKeyError(this.spec.name, Object.keys(err.keyPattern ?? { [this.spec.key]: 1 }).map((f) => (f === '_id' ? this.spec.key : f)));
+      }
+      throw err;
+    }
+  }
+
+  async get(key: string) {
+    return this.fromDb(await this.collection.findOne({ _id: key as never }));
+  }
+
+  async find(filter: Filter<T> = {}, page: Page = {}) {
+    let cursor = this.collection.find(filter as Document).sort({ _id: 1 }).skip(page.skip ?? 0);
+    if (page.limit !== undefined) cursor = cursor.limit(page.limit);
+    return (await cursor.toArray()).map((doc) => this.fromDb(doc) as T);
+  }
+
+  count(filter: Filter<T> = {}) {
+    return this.collection.countDocuments(filter as Document);
+  }
+
+  insert(doc: T) {
+    return this.write(() => this.collection.insertOne(this.toDb(doc)));
+  }
+
+  async replace(doc: T) {
+    let matched = false;
+    await this.write(async () => {
+      matched = (await this.collection.replaceOne({ _id: (doc as Document)[this.spec.key] }, this.toDb(doc))).matchedCount === 1;
+    });
+    return matched;
+  }
+
+  async delete(key: string) {
+    return (await this.collection.deleteOne({ _id: key as never })).deletedCount === 1;
+  }
+
+  async deleteMany(filter: Filter<T>) {
+    return (await this.collection.deleteMany(filter as Document)).deletedCount;
+  }
+}
+
+/**
+ * Durable oidc-provider models (Grant). The payload is stored as a JSON string because its keys are resource
+ * indicator URLs, whose dots MongoDB field names do not tolerate well.
+ */
+class MongoOidcAdapter implements Adapter {
+  private readonly db: Db;
+  private readonly model: string;
+  constructor(db: Db, model: string) {
+    this.db = db;
+    this.model = model;
+  }
+
+  private get collection() {
+    return this.db.collection<Document>(`oidc_${this.model}`);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.collection.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await this.collection.createIndex({ grantId: 1 }, { sparse: true });
+    await this.collection.createIndex({ uid: 1 }, { sparse: true });
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
+    const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : undefined;
+    await this.collection.replaceOne(
+      { _id: id as never },
+      { payload: JSON.stringify(payload), grantId: payload.grantId, uid: payload.uid, userCode: payload.userCode, ...(expiresAt ? { expiresAt } : {}) },
+      { upsert: true },
+    );
+  }
+
+  private parse(doc: Document | null): AdapterPayload | undefined {
+    if (!doc || (doc.expiresAt && doc.expiresAt.getTime() <= Date.now())) return undefined;
+    const payload = JSON.parse(doc.payload as string) as AdapterPayload;
+    return doc.consumed ? { ...payload, consumed: doc.consumed as number } : payload;
+  }
+
+  async find(id: string) {
+    return this.parse(await this.collection.findOne({ _id: id as never }));
+  }
+
+  async findByUid(uid: string) {
+    return this.parse(await this.collection.findOne({ uid }));
+  }
+
+  async findByUserCode(userCode: string) {
+    return this.parse(await this.collection.findOne({ userCode }));
+  }
+
+  async consume(id: string) {
+    const result = await this.collection.updateOne({ _id: id as never, consumed: { $exists: false } }, { $set: { consumed: Math.floor(Date.now() / 1000) } });
+    if (result.matchedCount === 0 && (await this.collection.countDocuments({ _id: id as never })) > 0) {
+      throw new Error(`${this.model} ${id} was already consumed`);
+    }
+  }
+
+  async destroy(id: string) {
+    await this.collection.deleteOne({ _id: id as never });
+  }
+
+  async revokeByGrantId(grantId: string) {
+    await this.collection.deleteMany({ grantId });
+  }
+}
+
+export type MongoStore = DurableStore & { readonly kind: 'mongodb' };
+
+export async function openMongoStore(uri: string): Promise<MongoStore> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+  await client.connect();
+  const db = client.db();
+  const collections = {
+    applications: new MongoCollection(db, COLLECTIONS.applications),
+    resourceServers: new MongoCollection(db, COLLECTIONS.resourceServers),
+    clientGrants: new MongoCollection(db, COLLECTIONS.clientGrants),
+    connections: new MongoCollection(db, COLLECTIONS.connections),
+    users: new MongoCollection(db, COLLECTIONS.users),
+    userGrants: new MongoCollection(db, COLLECTIONS.userGrants),
+    networkAcls: new MongoCollection(db, COLLECTIONS.networkAcls),
+    settings: new MongoCollection(db, COLLECTIONS.settings),
+    keys: new MongoCollection(db, COLLECTIONS.keys),
+  };
+  for (const collection of Object.values(collections)) await collection.ensureIndexes();
+  const adapters = new Map<string, MongoOidcAdapter>();
+  const grantAdapter = new MongoOidcAdapter(db, 'Grant');
+  await grantAdapter.ensureIndexes();
+  adapters.set('Grant', grantAdapter);
+  return {
+    kind: 'mongodb',
+    ...collections,
+    oidcAdapter(model: string): Adapter {
+      let adapter = adapters.get(model);
+      if (!adapter) adapters.set(model, (adapter = new MongoOidcAdapter(db, model)));
+      return adapter;
+    },
+    async ping() {
+      await db.command({ ping: 1 });
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

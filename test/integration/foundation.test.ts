@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import request from 'supertest';
+import { managementAuthentication, requireScope } from '../../src/http/guard.ts';
+import { MANAGEMENT_API_SCOPES } from '../../src/domain/system-api.ts';
+import { rotateSigningKeys } from '../../src/oidc/keys.ts';
+import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
+import { combineStores } from '../../src/store/index.ts';
+import { tempDir } from '../support/backends.ts';
+import { ISSUER, adminToken, clientCredentialsToken, insertApplication, startGatehouse, type TestGatehouse } from '../support/harness.ts';
+
+describe('the drop-in IdP', () => {
+  let test: TestGatehouse;
+  beforeAll(async () => {
+    test = await startGatehouse();
+  });
+  afterAll(async () => {
+    await test.close();
+  });
+
+  it.each(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'])('serves discovery at %s with the Auth0 URL layout', async (path) => {
+    const res = await request(test.app).get(path).expect(200);
+    expect(res.body.issuer).toBe(ISSUER);
+    expect(res.body.code_challenge_methods_supported).toEqual(['S256']);
+    const endpoints = Object.fromEntries(['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'revocation_endpoint', 'introspection_endpoint', 'end_session_endpoint', 'jwks_uri']
+      .map((key) => [key, new URL(res.body[key]).pathname]));
+    expect(endpoints).toEqual({
+      authorization_endpoint: '/authorize', token_endpoint: '/oauth/token', userinfo_endpoint: '/userinfo', revocation_endpoint: '/oauth/revoke',
+      introspection_endpoint: '/oauth/introspect', end_session_endpoint: '/oidc/logout', jwks_uri: '/.well-known/jwks.json',
+    });
+  });
+
+  it('publishes public signing keys only', async () => {
+    const res = await request(test.app).get('/.well-known/jwks.json').expect(200);
+    expect(res.body.keys.map((k: { alg: string }) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    for (const key of res.body.keys) expect(key).not.toHaveProperty('d');
+  });
+
+  it('answers health and readiness', async () => {
+    await request(test.app).get('/healthz').expect(200, { status: 'ok' });
+    const res = await request(test.app).get('/readyz').expect(200);
+    expect(res.body).toMatchObject({ status: 'ready', durable: 'embedded', ephemeral: 'embedded' });
+  });
+
+  it('answers unknown paths with a JSON 404 and echoes a request id', async () => {
+    const res = await request(test.app).get('/nope').set('X-Request-Id', 'abc-123').expect(404);
+    expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+    expect(res.headers['x-request-id']).toBe('abc-123');
+  });
+
+  it('sets security headers: no framing, a CSP', async () => {
+    const res = await request(test.app).get('/healthz');
+    expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('gives the admin application a JWT for the system API with every Management API scope', async () => {
+    const token = await adminToken(test);
+    const claims = decodeJwt(token);
+    expect(claims).toMatchObject({ iss: ISSUER, aud: `${ISSUER}/api/v2/`, client_id: test.gatehouse.adminCredentials.client_id });
+    expect(String(claims.scope).split(' ').sort()).toEqual([...MANAGEMENT_API_SCOPES].sort());
+    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
+  });
+
+  it('narrows the token to the scopes asked for', async () => {
+    const claims = decodeJwt(await adminToken(test, 'read:clients read:users'));
+    expect(claims.scope).toBe('read:clients read:users');
+  });
+
+  it('refuses a wrong secret, and a system API token to an application without a grant', async () => {
+    const { client_id } = test.gatehouse.adminCredentials;
+    const wrong = await clientCredentialsToken(test.app, client_id, 'not-the-secret', `${ISSUER}/api/v2/`);
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toBe('invalid_client');
+    const { app, secret } = await insertApplication(test.gatehouse.stores, { app_type: 'non_interactive', grant_types: ['client_credentials'] });
+    const denied = await clientCredentialsToken(test.app, app.client_id, secret, `${ISSUER}/api/v2/`);
+    expect(denied.status).toBe(400);
+    expect(denied.body).toMatchObject({ error: 'unauthorized_client' });
+    expect(denied.body.error_description).toContain('client grant');
+  });
+
+  it('requires an audience for client credentials when the tenant has no default', async () => {
+    const { client_id, client_secret } = test.gatehouse.adminCredentials;
+    const res = await request(test.app).post('/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id, client_secret });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_target', error_description: 'no audience parameter was provided, and no default audience has been configured' });
+  });
+
+  it('seeds idempotently from config', async () => {
+    const { durable } = test.gatehouse.stores;
+    const again = await startGatehouse({ stores: test.gatehouse.stores });
+    await again.close();
+    expect(await durable.resourceServers.count({ identifier: 'https://api.example.com/' })).toBe(1);
+    expect(await durable.resourceServers.count({ identifier: `${ISSUER}/api/v2/` })).toBe(1);
+    expect(await durable.connections.count({ name: 'Username-Password-Authentication' })).toBe(1);
+    expect(await durable.clientGrants.count({ default_for: 'third_party_clients' })).toBe(1);
+    expect(await durable.applications.count({ registration_type: 'system' })).toBe(1);
+    const [connection] = await durable.connections.find({ name: 'Username-Password-Authentication' });
+    expect(connection?.is_domain_connection).toBe(true);
+  });
+});
+
+describe('the Management API request guard', () => {
+  let test: TestGatehouse;
+  let guarded: express.Express;
+  beforeAll(async () => {
+    test = await startGatehouse();
+    guarded = express();
+    guarded.get('/clients', managementAuthentication(ISSUER, test.gatehouse.keys), requireScope('read:clients'), (req, res) => {
+      res.json({ caller: req.management?.clientId });
+    });
+  });
+  afterAll(async () => {
+    await test.close();
+  });
+
+  it('lets a token with the scope through and names the caller', async () => {
+    const res = await request(guarded).get('/clients').set('Authorization', `Bearer ${await adminToken(test)}`).expect(200);
+    expect(res.body.caller).toBe(test.gatehouse.adminCredentials.client_id);
+  });
+
+  it('answers 401 in Auth0 shape without a token or with a bad one', async () => {
+    const missing = await request(guarded).get('/clients').expect(401);
+    expect(missing.body).toMatchObject({ statusCode: 401, error: 'Unauthorized', errorCode: 'missing_token' });
+    const garbage = await request(guarded).get('/clients').set('Authorization', 'Bearer abc.def.ghi').expect(401);
+    expect(garbage.body).toMatchObject({ statusCode: 401, errorCode: 'invalid_token' });
+  });
+
+  it('answers 401 for a token issued for another API', async () => {
+    const { durable } = test.gatehouse.stores;
+    const { app, secret } = await insertApplication(test.gatehouse.stores, { app_type: 'non_interactive', grant_types: ['client_credentials'] });
+    const now = new Date().toISOString();
+    await durable.clientGrants.insert({ id: 'cgr_other', client_id: app.client_id, audience: 'https://api.example.com/', scope: ['read:messages'], allow_all_scopes: false, subject_type: 'client', is_system: false, created_at: now, updated_at: now });
+    const res = await clientCredentialsToken(test.app, app.client_id, secret, 'https://api.example.com/');
+    expect(res.status).toBe(200);
+    expect(decodeJwt(res.body.access_token).scope).toBe('read:messages');
+    await request(guarded).get('/clients').set('Authorization', `Bearer ${res.body.access_token}`).expect(401);
+  });
+
+  it('answers 403 insufficient_scope naming the scope needed', async () => {
+    const res = await request(guarded).get('/clients').set('Authorization', `Bearer ${await adminToken(test, 'read:users')}`).expect(403);
+    expect(res.body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'Insufficient scope, expected any of: read:clients', errorCode: 'insufficient_scope' });
+  });
+});
+
+describe('signing keys', () => {
+  it('persist across restarts, and rotation keeps old tokens verifiable', async () => {
+    const dataDir = tempDir();
+    const open = () => {
+      const embedded = openEmbeddedStore({ dataDir });
+      return combineStores(embedded, embedded);
+    };
+    let stores = open();
+    let test = await startGatehouse({ stores });
+    const { client_id, client_secret } = test.gatehouse.adminCredentials;
+    const oldToken = await adminToken(test);
+    const oldKid = decodeProtectedHeader(oldToken).kid;
+    await test.close();
+    await stores.close();
+
+    stores = open();
+    test = await startGatehouse({ stores });
+    expect(test.gatehouse.adminCredentials).toEqual({ client_id });
+    const jwks = await request(test.app).get('/.well-known/jwks.json');
+    expect(jwks.body.keys.map((k: { kid: string }) => k.kid)).toContain(oldKid);
+    await stores.durable.keys.replace(await rotateSigningKeys(test.gatehouse.keys));
+    await test.close();
+    await stores.close();
+
+    stores = open();
+    test = await startGatehouse({ stores });
+    const res = await clientCredentialsToken(test.app, client_id, client_secret as string, `${ISSUER}/api/v2/`);
+    const newKid = decodeProtectedHeader(res.body.access_token).kid;
+    expect(newKid).not.toBe(oldKid);
+    const guarded = express().get('/', managementAuthentication(ISSUER, test.gatehouse.keys), (_req, res2) => void res2.send('ok'));
+    await request(guarded).get('/').set('Authorization', `Bearer ${oldToken}`).expect(200);
+    await request(guarded).get('/').set('Authorization', `Bearer ${res.body.access_token}`).expect(200);
+    await test.close();
+    await stores.close();
+  });
+});

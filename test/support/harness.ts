@@ -1,0 +1,104 @@
+import { createHash, randomBytes } from 'node:crypto';
+import express, { type Express } from 'express';
+import request from 'supertest';
+import { loadConfig } from '../../src/config/load.ts';
+import type { GatehouseConfig } from '../../src/config/schema.ts';
+import { createGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
+import { hashSecret, newClientSecret } from '../../src/domain/ids.ts';
+import type { Application } from '../../src/domain/model.ts';
+import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
+import { combineStores, type Stores } from '../../src/store/index.ts';
+
+export const ISSUER = 'http://gatehouse.test';
+
+export const testConfig = (overrides: Partial<GatehouseConfig> = {}): GatehouseConfig =>
+  loadConfig({ env: { NODE_ENV: 'test' }, overrides: { issuer: ISSUER, dataDir: '/nonexistent', ...overrides } });
+
+export const memoryStores = (): Stores => {
+  const embedded = openEmbeddedStore({ dataDir: null });
+  return combineStores(embedded, embedded);
+};
+
+export interface TestGatehouse {
+  gatehouse: Gatehouse;
+  app: Express;
+  close(): Promise<void>;
+}
+
+/** A Gatehouse at the root of an Express app, on memory stores unless others are given (which it leaves open). */
+export async function startGatehouse(options: { config?: Partial<GatehouseConfig>; stores?: Stores; before?: (app: Express, gatehouse: Gatehouse) => void } = {}): Promise<TestGatehouse> {
+  const ownStores = options.stores ? undefined : memoryStores();
+  const gatehouse = await createGatehouse({ config: testConfig(options.config), stores: options.stores ?? ownStores! });
+  const app = express();
+  options.before?.(app, gatehouse);
+  app.use(gatehouse.router);
+  return {
+    gatehouse,
+    app,
+    async close() {
+      await gatehouse.close();
+      await ownStores?.close();
+    },
+  };
+}
+
+export async function clientCredentialsToken(app: Express, clientId: string, secret: string, audience: string, scope?: string) {
+  const form: Record<string, string> = { grant_type: 'client_credentials', client_id: clientId, client_secret: secret, audience };
+  if (scope !== undefined) form.scope = scope;
+  return request(app).post('/oauth/token').type('form').send(form);
+}
+
+/** A Management API token for the admin application that Gatehouse generated at start. */
+export async function adminToken(test: TestGatehouse, scope?: string): Promise<string> {
+  const { client_id, client_secret } = test.gatehouse.adminCredentials;
+  const res = await clientCredentialsToken(test.app, client_id, client_secret as string, `${ISSUER}/api/v2/`, scope);
+  if (res.status !== 200) throw new Error(`admin token: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.access_token as string;
+}
+
+const now = () => new Date().toISOString();
+
+/** Stores an application directly (bypassing the Management API) and returns it with its clear secret. */
+export async function insertApplication(stores: Stores, fields: Partial<Application> = {}): Promise<{ app: Application; secret: string }> {
+  const secret = newClientSecret();
+  const app: Application = {
+    client_id: `app_${randomBytes(6).toString('hex')}`, name: 'Test App', app_type: 'regular_web', is_first_party: true,
+    callbacks: ['https://app.example.com/callback'], allowed_origins: [], web_origins: [], allowed_logout_urls: [],
+    grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'client_secret_post',
+    jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 3600 },
+    refresh_token: { rotation_type: 'rotating', expiration_type: 'expiring', leeway: 0, token_lifetime: 2592000, infinite_token_lifetime: false, idle_token_lifetime: 1296000, infinite_idle_token_lifetime: false },
+    client_metadata: {}, oidc_conformant: true, registration_type: 'management_api', created_at: now(), updated_at: now(),
+    client_secret_hash: hashSecret(secret), ...fields,
+  };
+  await stores.durable.applications.insert(app);
+  return { app, secret };
+}
+
+export function pkcePair() {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** A cookie jar for supertest that, like a browser on one host, sends every cookie it holds (paths ignored). */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+  store(setCookie: string[] | string | undefined): void {
+    for (const line of [setCookie ?? []].flat()) {
+      const [pair] = line.split(';');
+      const index = pair?.indexOf('=') ?? -1;
+      if (!pair || index < 0) continue;
+      const name = pair.slice(0, index).trim();
+      const value = pair.slice(index + 1);
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+export const pathOf = (location: string) => {
+  const url = new URL(location, 'http://placeholder');
+  return `${url.pathname}${url.search}`;
+};

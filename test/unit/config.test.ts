@@ -1,0 +1,47 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../src/config/load.ts';
+
+const load = (env: Record<string, string>) => loadConfig({ env: { NODE_ENV: 'test', ...env } });
+
+describe('configuration', () => {
+  it('has working defaults: port 3000, issuer derived from the port, embedded storage', () => {
+    const config = load({});
+    expect(config).toMatchObject({ env: 'test', port: 3000, issuer: 'http://localhost:3000', mongodbUri: null, redisUrl: null, trustProxy: false });
+    expect(config.seed.resource_servers[0]?.identifier).toBe('https://api.example.com/');
+  });
+
+  it('applies environment overrides', () => {
+    const config = load({ PORT: '4000', ISSUER: 'https://id.example.com', REDIS_URL: 'redis://127.0.0.1:6379', TRUST_PROXY: '2', COOKIE_KEYS: `${'a'.repeat(32)}, ${'b'.repeat(32)}` });
+    expect(config).toMatchObject({ port: 4000, issuer: 'https://id.example.com', redisUrl: 'redis://127.0.0.1:6379', trustProxy: 2 });
+    expect(config.cookieKeys).toHaveLength(2);
+    expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(load({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT (port)'],
+    [{ PORT: '70000' }, 'PORT (port)'],
+    [{ ISSUER: 'not a url' }, 'ISSUER (issuer)'],
+    [{ ISSUER: 'https://id.example.com/' }, 'ISSUER (issuer)'],
+    [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI (mongodbUri)'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL (redisUrl)'],
+    [{ COOKIE_KEYS: 'short' }, 'COOKIE_KEYS (cookieKeys.0)'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL (logLevel)'],
+    [{ GATEHOUSE_ADMIN_CLIENT_ID: 'admin-client-1' }, 'GATEHOUSE_ADMIN_CLIENT_SECRET'],
+  ])('names the setting at fault: %p', (env, setting) => {
+    expect(() => load(env)).toThrow(ConfigError);
+    expect(() => load(env)).toThrow(setting);
+  });
+
+  it('insists on https, cookie keys and admin credentials in production', () => {
+    const production = { NODE_ENV: 'production' };
+    expect(() => load(production)).toThrow(/ISSUER \(issuer\) must be an https/);
+    expect(() => load({ ...production, ISSUER: 'https://id.example.com' })).toThrow(/COOKIE_KEYS/);
+    expect(() => load({ ...production, ISSUER: 'https://id.example.com', COOKIE_KEYS: 'k'.repeat(32) })).toThrow(/GATEHOUSE_ADMIN_CLIENT_ID/);
+    expect(load({ ...production, ISSUER: 'https://id.example.com', COOKIE_KEYS: 'k'.repeat(32), GATEHOUSE_ADMIN_CLIENT_ID: 'admin-client', GATEHOUSE_ADMIN_CLIENT_SECRET: 's'.repeat(40) }).env).toBe('production');
+  });
+
+  it('names a missing CONFIG_FILE', () => {
+    expect(() => load({ CONFIG_FILE: '/nonexistent/gatehouse.json' })).toThrow(/CONFIG_FILE/);
+  });
+});
