@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   app.set('trust proxy', config.trustProxy);
   app.use(gatehouse.router);
   const server = app.listen(config.port, () => {
-    logger.info({ port: config.port, discovery: `${config.issuer}/.well-known/openid-configuration` }, 'Gatehouse listening');
+    const address = server.address();
+    logger.info({ port: typeof address === 'object' && address ? address.port : config.port, discovery: `${config.issuer}/.well-known/openid-configuration` }, 'Gatehouse listening');
     const { client_id, client_secret } = gatehouse.adminCredentials;
     if (client_secret) {
       // Printed once, on the terminal only (never through the logger): the secret is stored hashed and cannot be shown again.

@@ -44,6 +44,11 @@ export function combineStores(durable: DurableStore, ephemeral: EphemeralStore, 
   };
 }
 
+/** The durable store alone (for offline tools such as key rotation). */
+export async function openDurableStore(settings: Pick<StoreSettings, 'dataDir' | 'mongodbUri'>): Promise<DurableStore> {
+  return settings.mongodbUri ? openMongoStore(settings.mongodbUri) : openEmbeddedStore({ dataDir: settings.dataDir });
+}
+
 /** MONGODB_URI switches durable entities to MongoDB, REDIS_URL short-lived artifacts to Redis; the rest is embedded. */
 export async function openStores(settings: StoreSettings): Promise<Stores> {
   const embedded = !settings.mongodbUri || !settings.redisUrl

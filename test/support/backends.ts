@@ -38,7 +38,7 @@ export const oidcBackends: Backend<EphemeralStore | DurableStore>[] = [
 ];
 
 /** Runs a suite per backend; a backend that cannot run shows as a skipped suite whose title gives the reason. */
-export function eachBackend<S>(backends: Backend<S>[], suite: (open: () => Promise<S>) => void, title: string, describe: (name: string, fn: () => void) => void & {}, describeSkip: (name: string, fn: () => void) => void): void {
+export function eachBackend<S>(backends: Backend<S>[], suite: (open: () => Promise<S>) => void, title: string, describe: (name: string, fn: () => void) => void, describeSkip: (name: string, fn: () => void) => void): void {
   for (const backend of backends) {
     if (backend.skipReason) {
       describeSkip(`${title} on ${backend.name} — SKIPPED: ${backend.skipReason}`, () => suite(backend.open));
