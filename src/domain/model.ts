@@ -1,6 +1,6 @@
 /**
- * The entities Gatehouse stores, shaped like Auth0's Management API objects so that they can be returned as they are
- * (minus the fields listed in `INTERNAL_FIELDS`).
+ * The entities Gatehouse stores, shaped like Auth0's Management API objects so that they can be returned as they are,
+ * minus the internal fields (secret and password hashes, oidc grant ids), which no API ever returns.
  */
 
 export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
@@ -129,6 +129,8 @@ export interface UserGrant {
   scope: string[];
   created_at: string;
   updated_at: string;
+  /** oidc-provider Grant ids whose tokens this consent covers; revoking the consent revokes them. Never returned. */
+  oidc_grant_ids: string[];
 }
 
 export interface TenantSettings {

@@ -1,0 +1,20 @@
+import { GRANTABLE_OIDC_MODELS } from '../store/collections.ts';
+import type { UserGrant } from '../domain/model.ts';
+import type { Stores } from '../store/index.ts';
+
+/**
+ * Revokes oidc-provider grants: every stored token, code and refresh token issued under them, then the grants.
+ * JWT access tokens are not stored and stay valid until they expire (keep API token lifetimes short).
+ */
+export async function revokeOidcGrants(stores: Stores, grantIds: Iterable<string>): Promise<void> {
+  for (const grantId of grantIds) {
+    for (const model of GRANTABLE_OIDC_MODELS) await stores.oidcAdapter(model).revokeByGrantId(grantId);
+    await stores.oidcAdapter('Grant').destroy(grantId);
+  }
+}
+
+/** Withdraws a user's consent: the tokens it covers go at once, then the consent record. */
+export async function revokeUserGrant(stores: Stores, grant: UserGrant): Promise<void> {
+  await revokeOidcGrants(stores, grant.oidc_grant_ids);
+  await stores.durable.userGrants.delete(grant.id);
+}
