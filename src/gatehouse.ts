@@ -5,6 +5,7 @@ import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial } from './domain/model.ts';
 import { managementAuthentication } from './http/guard.ts';
 import { createLogger } from './http/logging.ts';
+import { interactionRouter } from './http/pages/interactions.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -49,7 +50,10 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       stores,
       logger,
       isShuttingDown: () => shuttingDown,
-      routes: [['/api/v2', managementAuthentication(config.issuer, keys)]],
+      routes: [
+        ['/api/v2', managementAuthentication(config.issuer, keys)],
+        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
+      ],
     });
     return {
       config, router, provider, stores, keys, logger, adminCredentials,

@@ -27,7 +27,8 @@ export function gatehouseRouter(parts: RouterParts): Router {
   router.use(requestLogging(parts.logger));
   router.use(helmet({
     contentSecurityPolicy: {
-      directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], formAction: ["'self'", 'https:', 'http://localhost:*', 'http://127.0.0.1:*'] },
+      // No form-action: browsers apply it to the redirects after a form post, which end at applications' callbacks.
+      directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'https:'], frameAncestors: ["'none'"], formAction: null },
     },
     crossOriginEmbedderPolicy: false,
   }));

@@ -1,13 +1,15 @@
-import Provider, { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { decideApiAccess } from '../domain/access.ts';
-import { toOidcClientMetadata, isStrictThirdParty } from '../domain/applications.ts';
+import { isStrictThirdParty, toOidcClientMetadata } from '../domain/applications.ts';
 import { secretMatches } from '../domain/ids.ts';
-import type { Application, KeyMaterial, ResourceServer, SubjectType } from '../domain/model.ts';
-import { readTenantSettings } from '../services/tenant.ts';
+import type { Application, KeyMaterial } from '../domain/model.ts';
 import type { Stores } from '../store/index.ts';
+import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
+import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
-import { renderErrorPage } from './render-error.ts';
+import { errorPageRenderer } from './render-error.ts';
+import { resourceIndicatorHooks } from './resource-hooks.ts';
+import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
 
 export interface ProviderOptions {
   issuer: string;
@@ -19,7 +21,7 @@ export interface ProviderOptions {
   logger: Logger;
 }
 
-/** Extra client properties oidc-provider carries on `ctx.oidc.client`, read by our hooks. */
+/** Extra client properties oidc-provider carries on `ctx.oidc.client`, for hooks that must decide synchronously. */
 const EXTRA_CLIENT_PROPERTIES = ['is_first_party', 'third_party_security_mode', 'redirection_policy', 'registration_type'] as const;
 
 /** oidc-provider reads clients through this view over the applications collection; it never writes them. */
@@ -46,35 +48,16 @@ class ApplicationClientAdapter implements Adapter {
   async revokeByGrantId() {}
 }
 
-/** `user` for every flow with an end user; `client` for client credentials. */
-const subjectTypeOf = (ctx: KoaContextWithOIDC): SubjectType =>
-  ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials' ? 'client' : 'user';
-
-function oauthError(error: 'access_denied' | 'unauthorized_client' | 'invalid_target', description: string): Error {
-  if (error === 'invalid_target') return new errors.InvalidTarget(description);
-  if (error === 'unauthorized_client') return new errors.UnauthorizedClient(description);
-  return new errors.AccessDenied(description);
-}
+/** Where interactions happen: one path per prompt, all under `<issuer path>/u`. */
+export const interactionPath = (issuer: string, prompt: string) => `${new URL(issuer).pathname.replace(/\/$/, '')}/u/${prompt}`;
 
 export function createProvider(options: ProviderOptions): Provider {
   const { stores, issuer, logger } = options;
-  const { durable } = stores;
-  const clientAdapter = new ApplicationClientAdapter(stores);
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
-
-  async function findApi(identifier: string): Promise<ResourceServer | undefined> {
-    return (await durable.resourceServers.find({ identifier }, { limit: 1 }))[0];
-  }
-
-  async function requestedAudience(ctx: KoaContextWithOIDC): Promise<string | undefined> {
-    const fromRequest = ctx.oidc.route === 'token' ? (ctx.oidc.body as Record<string, unknown> | undefined)?.audience : ctx.oidc.params?.audience;
-    if (typeof fromRequest === 'string' && fromRequest) return fromRequest;
-    const { default_audience } = await readTenantSettings(durable);
-    return default_audience || undefined;
-  }
+  const tokens = tokenHooks(stores);
 
   const configuration: Configuration = {
-    adapter: (model: string) => (model === 'Client' ? clientAdapter : stores.oidcAdapter(model)),
+    adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model)),
     clients: [],
     jwks: providerJwks(options.keys) as Configuration['jwks'],
     cookies: {
@@ -100,7 +83,7 @@ export function createProvider(options: ProviderOptions): Provider {
       profile: ['name', 'updated_at'],
     },
     async findAccount(_ctx, sub) {
-      const user = await durable.users.get(sub);
+      const user = await stores.durable.users.get(sub);
       if (!user || user.blocked) return undefined;
       return {
         accountId: user.user_id,
@@ -115,7 +98,7 @@ export function createProvider(options: ProviderOptions): Provider {
         },
       };
     },
-    extraParams: ['audience'],
+    extraParams: { audience: authorizationRequestValidator(stores) },
     extraClientMetadata: {
       properties: [...EXTRA_CLIENT_PROPERTIES],
       validator() {}, // written by our own validated code paths; lenient on load by design
@@ -123,62 +106,35 @@ export function createProvider(options: ProviderOptions): Provider {
     allowOmittingSingleRegisteredRedirectUri: false,
     responseTypes: ['code', 'id_token token', 'id_token'],
     pkce: {
-      required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' || isStrictThirdParty(client as unknown as Application),
+      required: (_ctx, client) => client.clientAuthMethod === 'none' || isStrictThirdParty(client as unknown as Application),
     },
     interactions: {
-      url: (_ctx, interaction) => `${issuerPath}/u/${interaction.prompt.name === 'login' ? 'login' : 'consent'}?state=${interaction.uid}`,
+      policy: interactionPolicyFor(stores),
+      url: (_ctx, interaction) => `${interactionPath(issuer, interaction.prompt.name === 'login' ? 'login' : 'consent')}?state=${interaction.uid}`,
     },
+    loadExistingGrant: loadExistingGrant(stores, issuer),
+    issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
+    rotateRefreshToken: tokens.rotateRefreshToken,
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        async defaultResource(ctx) {
-          const audience = await requestedAudience(ctx);
-          if (!audience && subjectTypeOf(ctx) === 'client') {
-            throw new errors.InvalidTarget('no audience parameter was provided, and no default audience has been configured');
-          }
-          return audience as string;
-        },
-        useGrantedResource: () => true,
-        async getResourceServerInfo(ctx, resourceIndicator, client) {
-          const api = await findApi(resourceIndicator);
-          if (!api) throw oauthError('invalid_target', `Service not found: ${resourceIndicator}`);
-          const application = await durable.applications.get(client.clientId);
-          if (!application) throw new errors.InvalidClient('client not found');
-          const clientGrants = [
-            ...(await durable.clientGrants.find({ client_id: application.client_id, audience: api.identifier })),
-            ...(await durable.clientGrants.find({ default_for: 'third_party_clients', audience: api.identifier })),
-          ];
-          const decision = decideApiAccess({ api, application, subjectType: subjectTypeOf(ctx), clientGrants });
-          if (!decision.allowed) throw oauthError(decision.error, decision.reason);
-          // Client credentials without `scope` get every scope of the client grant (Auth0's behaviour). The grant
-          // handler reads `params.scope` after resolving resources, so setting it here is what it uses.
-          if (subjectTypeOf(ctx) === 'client' && !ctx.oidc.params?.scope) (ctx.oidc.params as { scope?: string }).scope = decision.maxScopes.join(' ');
-          return {
-            scope: decision.maxScopes.join(' '),
-            audience: api.identifier,
-            accessTokenTTL: api.token_lifetime,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: api.signing_alg } },
-          };
-        },
-      },
+      resourceIndicators: resourceIndicatorHooks(stores) as NonNullable<Configuration['features']>['resourceIndicators'],
     },
     ttl: {
       Interaction: 3600,
       Session: 14 * 24 * 3600,
-      Grant: 365 * 24 * 3600,
+      // Grants outlive every refresh-token chain built on them; consent revocation removes them explicitly.
+      Grant: 2 * 365 * 24 * 3600,
       AuthorizationCode: 60,
       IdToken: 3600,
-      RefreshToken: 30 * 24 * 3600,
+      RefreshToken: (ctx, token, client) => refreshTokenTtl(ctx as KoaContextWithOIDC, token as never, client),
       AccessToken: 3600,
       ClientCredentials: 3600,
     },
-    renderError: renderErrorPage,
+    renderError: errorPageRenderer(stores.durable, issuer),
   };
 
   const provider = new Provider(issuer, configuration);
@@ -187,6 +143,7 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && secretMatches(actual, this.clientSecret as string));
   };
+  installOpenRedirectProtection(provider);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
   return provider;
 }

@@ -1,10 +1,16 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errorPageData, renderView } from '../http/pages/render.ts';
+import { readTenantSettings } from '../services/tenant.ts';
+import type { DurableStore } from '../store/ports.ts';
 
-const escapeHtml = (value: unknown) => String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** oidc-provider's HTML error output: the error and its description, escaped, never a stack trace or a callback link. */
-export async function renderErrorPage(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, _error: Error): Promise<void> {
-  ctx.type = 'html';
-  ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Something went wrong</title></head>
-<body><main><h1>Something went wrong</h1><p><code>${escapeHtml(out.error)}</code></p><p>${escapeHtml(out.error_description)}</p></main></body></html>`;
+/** oidc-provider's HTML error output, rendered as Gatehouse's error page (escaped, no stack trace, no callback link). */
+export function errorPageRenderer(store: DurableStore, issuer: string) {
+  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  return async (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }) => {
+    if (ctx.status < 400) ctx.status = 400; // an error page never answers as a redirect
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    const data = errorPageData(out.error, out.error_description);
+    ctx.body = renderView({ base, tenant: await readTenantSettings(store) }, 'error', String(data.heading), data);
+  };
 }

@@ -19,7 +19,8 @@ function testInteractions(userId: string) {
         return void await provider.interactionFinished(req, res, { login: { accountId: userId } }, { mergeWithLastSubmission: false });
       }
       const { missingOIDCScope = [], missingResourceScopes = {} } = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-      const grant = new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
+      const grant = (details.grantId && await provider.Grant.find(details.grantId))
+        || new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
       grant.addOIDCScope(missingOIDCScope.join(' '));
       for (const [indicator, scopes] of Object.entries(missingResourceScopes)) grant.addResourceScope(indicator, scopes.join(' '));
       const grantId = await grant.save();

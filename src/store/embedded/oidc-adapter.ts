@@ -1,4 +1,4 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { GRANTABLE_OIDC_MODELS } from '../collections.ts';
 import type { EmbeddedEngine } from './engine.ts';
 
@@ -53,7 +53,7 @@ export class EmbeddedOidcAdapter implements Adapter {
     const entry = this.engine.table(this.table).get(id);
     const payload = this.engine.get(this.table, id) as AdapterPayload | undefined;
     if (!entry || !payload) return;
-    if (payload.consumed) throw new Error(`${this.model} ${id} was already consumed`);
+    if (payload.consumed) throw new errors.InvalidGrant(`${this.model} was already used`); // the loser of a race gets invalid_grant, not a 500
     this.engine.set(this.table, id, { ...payload, consumed: Math.floor(Date.now() / 1000) }, entry.expiresAt);
   }
 

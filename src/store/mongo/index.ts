@@ -1,5 +1,5 @@
 import { MongoClient, MongoServerError, type Db, type Document } from 'mongodb';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { COLLECTIONS, type CollectionSpec } from '../collections.ts';
 import { DuplicateKeyError, type Collection, type DurableStore, type Filter, type Page } from '../ports.ts';
 
@@ -138,7 +138,7 @@ class MongoOidcAdapter implements Adapter {
   async consume(id: string) {
     const result = await this.collection.updateOne({ _id: id as never, consumed: { $exists: false } }, { $set: { consumed: Math.floor(Date.now() / 1000) } });
     if (result.matchedCount === 0 && (await this.collection.countDocuments({ _id: id as never })) > 0) {
-      throw new Error(`${this.model} ${id} was already consumed`);
+      throw new errors.InvalidGrant(`${this.model} was already used`); // the loser of a race gets invalid_grant, not a 500
     }
   }
 

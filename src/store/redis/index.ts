@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { GRANTABLE_OIDC_MODELS } from '../collections.ts';
 import type { EphemeralStore } from '../ports.ts';
 
@@ -80,7 +80,7 @@ class RedisOidcAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     const result = await this.redis.consumeOnce(this.key(id), Math.floor(Date.now() / 1000));
-    if (result === 0) throw new Error(`${this.model} ${id} was already consumed`);
+    if (result === 0) throw new errors.InvalidGrant(`${this.model} was already used`); // the loser of a race gets invalid_grant, not a 500
   }
 
   async destroy(id: string): Promise<void> {

@@ -1,0 +1,59 @@
+import type { Application } from './model.ts';
+import { isStrictThirdParty } from './applications.ts';
+
+/**
+ * Authorization request parameters a strict third-party application may send (Auth0's allow-list, plus
+ * `response_mode` query/form_post, which real clients send). Custom `ext-*` parameters are allowed too.
+ */
+export const STRICT_AUTHORIZE_PARAMETERS = new Set([
+  'acr_values', 'audience', 'authorization_details', 'client_id', 'code_challenge', 'code_challenge_method', 'connection',
+  'correlation_id', 'display', 'dpop_jkt', 'login_hint', 'max_age', 'nonce', 'prompt', 'redirect_uri', 'resource',
+  'response_mode', 'response_type', 'scope', 'state', 'ui_locales',
+]);
+
+/** Scopes that ask for the user's identity (ID token, userinfo claims); strict third-party applications get none. */
+export const IDENTITY_SCOPES = new Set(['openid', 'profile', 'email', 'address', 'phone']);
+
+/**
+ * Why a strict third-party application's authorization request is refused, or undefined when it is acceptable.
+ * PKCE and redirect URIs are checked by the protocol layer; this covers what Auth0's strict mode adds.
+ */
+export function strictAuthorizationViolation(app: Application, request: { parameterNames: Iterable<string>; responseMode?: string; route: string }): string | undefined {
+  if (!isStrictThirdParty(app)) return undefined;
+  if (request.route === 'pushed_authorization_request') return 'pushed authorization requests are not available to third-party applications';
+  const rejected = [...request.parameterNames].filter((name) => !STRICT_AUTHORIZE_PARAMETERS.has(name) && !name.startsWith('ext-'));
+  if (rejected.length) return `parameter${rejected.length > 1 ? 's' : ''} ${rejected.join(', ')} ${rejected.length > 1 ? 'are' : 'is'} not allowed for third-party applications`;
+  if (request.responseMode && !['query', 'form_post'].includes(request.responseMode)) return `response_mode ${request.responseMode} is not allowed for third-party applications`;
+  return undefined;
+}
+
+/**
+ * The scopes an authorization request actually asks for. Strict third-party applications get API scopes only
+ * (identity scopes are ignored, as Auth0 documents); `offline_access` counts only for applications allowed refresh
+ * tokens. Unlike OIDC's rule, `offline_access` does not need `prompt=consent`: consent is explicit where it matters.
+ */
+export function effectiveRequestedScopes(app: Application, requested: readonly string[]): string[] {
+  const unique = [...new Set(requested.filter(Boolean))];
+  return unique.filter((scope) => {
+    if (scope === 'offline_access') return app.grant_types.includes('refresh_token');
+    return !(isStrictThirdParty(app) && IDENTITY_SCOPES.has(scope));
+  });
+}
+
+/** `audience` (Auth0) and `resource` (RFC 8707) mean the same; naming two different APIs is an error. */
+export function conflictingTarget(audience: string | undefined, resource: string | string[] | undefined): string | undefined {
+  if (!audience || resource === undefined) return undefined;
+  const resources = [resource].flat();
+  return resources.length === 1 && resources[0] === audience ? undefined : `audience "${audience}" and resource "${resources.join(' ')}" name different APIs: send one of them`;
+}
+
+/**
+ * oidc-provider cannot issue a code that grants nothing, so a request naming no scope the application may get is
+ * refused up front, with the scopes it could ask for. Returns that description, or undefined when something is grantable.
+ */
+export function nothingToGrant(scopes: readonly string[], apiScopes: ReadonlyMap<string, ReadonlySet<string>>): string | undefined {
+  const grantable = scopes.some((scope) => scope === 'offline_access' || IDENTITY_SCOPES.has(scope) || [...apiScopes.values()].some((allowed) => allowed.has(scope)));
+  if (grantable) return undefined;
+  const offers = [...apiScopes].map(([api, allowed]) => `${api}: ${[...allowed].join(' ') || '(none)'}`).join('; ');
+  return `the request names no scope this application may be granted; ask for at least one of ${offers || 'the scopes of an API'}`;
+}

@@ -1,0 +1,184 @@
+import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import Provider, { errors } from 'oidc-provider';
+import type { Logger } from 'pino';
+import { isThirdParty } from '../../domain/applications.ts';
+import { IDENTITY_SCOPES } from '../../domain/authorization.ts';
+import { connectionUsableBy } from '../../domain/connections.ts';
+import type { ConsentRequest } from '../../domain/consent.ts';
+import type { Application, ResourceServer } from '../../domain/model.ts';
+import { mayIssueRefreshToken } from '../../domain/tokens.ts';
+import { decideAccess, findApiByIdentifier } from '../../services/access.ts';
+import { linkConsent, saveProtocolGrant } from '../../services/consent.ts';
+import { verifyPassword } from '../../services/passwords.ts';
+import { readTenantSettings } from '../../services/tenant.ts';
+import type { Stores } from '../../store/index.ts';
+import { csrfToken, csrfValid, errorPageData, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
+
+export interface InteractionDeps {
+  provider: Provider;
+  stores: Stores;
+  issuer: string;
+  /** Signs CSRF tokens (the first cookie key). */
+  csrfKey: string;
+  logger: Logger;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const IDENTITY_WORDS: Record<string, string> = { profile: 'name', email: 'email address', address: 'postal address', phone: 'phone number' };
+
+/** What a page says about who owns an application (registered itself = dynamic client registration). */
+function ownerLine(app: Application): string {
+  if (!isThirdParty(app)) return `An application of this service`;
+  return app.registration_type === 'dynamic'
+    ? 'A third-party application that registered itself. It is not made or checked by this service.'
+    : 'A third-party application, not made by this service.';
+}
+
+export function interactionRouter(deps: InteractionDeps): Router {
+  const { provider, stores, issuer, csrfKey } = deps;
+  const { durable } = stores;
+  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const router = Router();
+  router.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }));
+  router.use('/assets', express.static(`${VIEWS_DIR}assets`, { maxAge: '1h', index: false }));
+
+  const page = async (): Promise<PageContext> => ({ base, tenant: await readTenantSettings(durable) });
+  const applicationFor = async (details: Details) => {
+    const app = await durable.applications.get(String(details.params.client_id));
+    if (!app) throw new errors.InvalidClient('the application no longer exists');
+    return app;
+  };
+
+  router.get('/theme.css', async (_req, res) => {
+    res.type('css').set('Cache-Control', 'no-cache').send(themeCss(await readTenantSettings(durable)));
+  });
+
+  // ---- login ---------------------------------------------------------------------------------------------------
+  async function usableConnections(app: Application) {
+    return (await durable.connections.find()).filter((connection) => connectionUsableBy(app, connection));
+  }
+
+  async function showLogin(req: Request, res: Response, details: Details, error?: { message: string; email: string; connection: string }, status = 200) {
+    const app = await applicationFor(details);
+    const connections = await usableConnections(app);
+    if (!connections.length) {
+      return renderPage(res, await page(), 'error', 'Sign-in unavailable', {
+        heading: 'You cannot sign in to this application yet',
+        message: `${app.name} has no way for you to sign in.`,
+        advice: isThirdParty(app) ? 'The administrator of this service needs to promote a connection to the domain level.' : 'The administrator of this service needs to enable a connection for this application.',
+        code: 'no_connection',
+      }, 400);
+    }
+    const requested = String(error?.connection ?? details.params.connection ?? '');
+    renderPage(res, await page(), 'login', 'Sign in', {
+      app: { name: app.name },
+      connections,
+      connection: connections.some((c) => c.name === requested) ? requested : connections[0]?.name,
+      email: error?.email ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint : ''),
+      error: error?.message,
+      csrf: csrfToken(csrfKey, 'login', details.uid),
+      action: `${base}/u/login?state=${encodeURIComponent(details.uid)}`,
+    }, status);
+  }
+
+  router.get('/login', async (req, res) => {
+    const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name !== 'login') return res.redirect(303, `${base}/u/consent?state=${encodeURIComponent(details.uid)}`);
+    return showLogin(req, res, details);
+  });
+
+  router.post('/login', async (req, res) => {
+    const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name !== 'login' || !csrfValid(csrfKey, 'login', details.uid, req.body?.csrf)) {
+      throw new errors.InvalidRequest('this sign-in form is no longer valid');
+    }
+    const app = await applicationFor(details);
+    const email = String(req.body?.email ?? '').trim().toLowerCase().slice(0, 320);
+    const password = String(req.body?.password ?? '');
+    const connectionName = String(req.body?.connection ?? '');
+    const connection = (await usableConnections(app)).find((c) => c.name === connectionName);
+    const [user] = connection ? await durable.users.find({ email, connection: connection.name }, { limit: 1 }) : [];
+    const passwordOk = await verifyPassword(password, user?.password_hash);
+    if (!connection || !user || !passwordOk || user.blocked) {
+      // One message for every failure, so that the form does not tell who has an account.
+      return showLogin(req, res, details, { message: 'Wrong email or password.', email, connection: connectionName }, 401);
+    }
+    const now = new Date().toISOString();
+    await durable.users.replace({ ...user, logins_count: user.logins_count + 1, last_login: now, updated_at: user.updated_at });
+    return provider.interactionFinished(req, res, { login: { accountId: user.user_id, amr: ['pwd'], remember: true } }, { mergeWithLastSubmission: false });
+  });
+
+  // ---- consent -------------------------------------------------------------------------------------------------
+  /**
+   * The full request, asked anew of the decision function (the client grants may have changed since /authorize):
+   * per API the requested scopes it allows, and the identity scopes.
+   */
+  async function consentRequest(details: Details, app: Application): Promise<{ request: ConsentRequest; apis: ResourceServer[] }> {
+    const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
+    const named = details.params.resource ?? details.params.audience ?? (await readTenantSettings(durable)).default_audience;
+    const identifiers = [named].flat().filter((v): v is string => typeof v === 'string' && v !== '');
+    const request: ConsentRequest = { resourceScopes: {}, oidcScopes: requested.filter((s) => s === 'offline_access' || IDENTITY_SCOPES.has(s)) };
+    const apis: ResourceServer[] = [];
+    for (const identifier of identifiers) {
+      const api = await findApiByIdentifier(durable, identifier);
+      if (!api) continue;
+      const decision = await decideAccess(durable, app, api, 'user');
+      if (!decision.allowed) continue;
+      apis.push(api);
+      request.resourceScopes[identifier] = requested.filter((s) => decision.maxScopes.includes(s));
+    }
+    return { request, apis };
+  }
+
+  router.get('/consent', async (req, res) => {
+    const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name !== 'consent') return res.redirect(303, `${base}/u/login?state=${encodeURIComponent(details.uid)}`);
+    const app = await applicationFor(details);
+    const { request, apis } = await consentRequest(details, app);
+    const user = details.session?.accountId ? await durable.users.get(details.session.accountId) : undefined;
+    const redirectUri = String(details.params.redirect_uri ?? '');
+    const offline = mayIssueRefreshToken(app, new Set(request.oidcScopes), apis);
+    return renderPage(res, await page(), 'consent', `Allow ${app.name}?`, {
+      app: { name: app.name, logo: httpsUrlOrUndefined(app.logo_uri), initial: app.name.trim().charAt(0).toUpperCase() || '?', owner: ownerLine(app) },
+      user: user?.email ?? 'you',
+      apis: apis.map((api) => ({
+        name: api.name,
+        scopes: (request.resourceScopes[api.identifier] ?? []).map((value) => ({ value, description: api.scopes.find((s) => s.value === value)?.description || value })),
+      })).filter((api) => api.scopes.length),
+      identity: request.oidcScopes.map((s) => IDENTITY_WORDS[s]).filter(Boolean),
+      offline,
+      redirectHost: URL.canParse(redirectUri) ? new URL(redirectUri).host || redirectUri : redirectUri,
+      csrf: csrfToken(csrfKey, 'consent', details.uid),
+      action: `${base}/u/consent?state=${encodeURIComponent(details.uid)}`,
+    });
+  });
+
+  router.post('/consent', async (req, res) => {
+    const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name !== 'consent' || !csrfValid(csrfKey, 'consent', details.uid, req.body?.csrf)) {
+      throw new errors.InvalidRequest('this consent form is no longer valid');
+    }
+    const app = await applicationFor(details);
+    if (req.body?.action !== 'accept') {
+      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: `The user denied access to ${app.name}` }, { mergeWithLastSubmission: true });
+    }
+    const accountId = details.session?.accountId as string;
+    const subject = { userId: accountId, clientId: app.client_id };
+    const { request } = await consentRequest(details, app);
+    const grantId = await saveProtocolGrant(provider, subject, request, details.grantId);
+    if (isThirdParty(app)) await linkConsent(stores, issuer, subject, request, grantId);
+    return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  });
+
+  const errorPage: ErrorRequestHandler = async (err, _req, res, _next) => {
+    const known = err instanceof errors.OIDCProviderError;
+    if (!known) deps.logger.error({ err }, 'interaction failed');
+    const data = err instanceof errors.SessionNotFound
+      ? { heading: 'This sign-in has expired', message: 'The sign-in took too long or was already completed.', advice: 'Go back to the application you came from and start again.', code: 'session_not_found' }
+      : errorPageData(known ? err.error : 'server_error', known ? err.error_description : undefined);
+    renderPage(res, await page(), 'error', String(data.heading), data, known ? 400 : 500);
+  };
+  router.use(errorPage);
+  return router;
+}

@@ -1,0 +1,49 @@
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Application } from '../domain/model.ts';
+import { protectsAgainstOpenRedirect } from '../domain/applications.ts';
+import { conflictingTarget, effectiveRequestedScopes, nothingToGrant, strictAuthorizationViolation } from '../domain/authorization.ts';
+import type { Stores } from '../store/index.ts';
+import { applicationOf, rawParameters } from './context.ts';
+
+const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+/**
+ * Checks run on every authorization (and pushed authorization) request, after oidc-provider has identified the
+ * client and checked its redirect URI and PKCE. Registered as the validator of the extra `audience` parameter,
+ * because extra-parameter validators always run and their errors go through the authorization error handler
+ * (and so through open-redirect protection).
+ */
+export function authorizationRequestValidator(stores: Stores) {
+  return async function validateAuthorizationRequest(ctx: KoaContextWithOIDC, audience: string | undefined) {
+    const conflict = conflictingTarget(audience, ctx.oidc.params?.resource as string | string[] | undefined);
+    if (conflict) throw new errors.InvalidTarget(conflict);
+    const app = await applicationOf(ctx, stores);
+    const raw = rawParameters(ctx);
+    const violation = strictAuthorizationViolation(app, {
+      parameterNames: Object.keys(raw),
+      responseMode: asString(ctx.oidc.params?.response_mode),
+      route: ctx.oidc.route,
+    });
+    if (violation) throw new errors.InvalidRequest(violation);
+    // From the scopes as sent (oidc-provider drops offline_access without prompt=consent, an OIDC rule Auth0 does not apply).
+    const requested = asString(raw.scope)?.split(' ') ?? [];
+    const scopes = effectiveRequestedScopes(app, requested);
+    const apiScopes = new Map(Object.entries(ctx.oidc.resourceServers ?? {}).map(([indicator, server]) => [indicator, server.scopes]));
+    const nothing = nothingToGrant(scopes, apiScopes);
+    if (nothing) throw new errors.InvalidScope(nothing, requested.join(' '));
+    (ctx.oidc.params as { scope?: string }).scope = scopes.join(' ');
+  };
+}
+
+/**
+ * Open-redirect protection: for applications that ask for it (strict third-party by default), an error found after
+ * the application is identified renders Gatehouse's error page instead of redirecting to the callback.
+ * oidc-provider emits `authorization.error` synchronously before it decides whether to redirect (verified on the
+ * pinned version; test/integration/protocol-redirects.test.ts keeps it honest).
+ */
+export function installOpenRedirectProtection(provider: Provider): void {
+  provider.on('authorization.error', (ctx: KoaContextWithOIDC, err: { allow_redirect?: boolean }) => {
+    const client = ctx.oidc?.client as unknown as Application | undefined;
+    if (client && protectsAgainstOpenRedirect(client)) err.allow_redirect = false;
+  });
+}

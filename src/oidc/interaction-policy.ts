@@ -1,0 +1,74 @@
+import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import { isThirdParty } from '../domain/applications.ts';
+import { connectionUsableBy } from '../domain/connections.ts';
+import type { ConsentRequest } from '../domain/consent.ts';
+import { linkConsent, saveProtocolGrant, storedConsent } from '../services/consent.ts';
+import type { Stores } from '../store/index.ts';
+import { applicationOf } from './context.ts';
+
+const { Check, base } = interactionPolicy;
+
+/** What the current authorization request asks for, per API (bounded by each API's allowed scopes) and for identity. */
+export function consentRequestOf(ctx: KoaContextWithOIDC): ConsentRequest {
+  const requested = ctx.oidc.requestParamScopes;
+  const resourceScopes: Record<string, string[]> = {};
+  for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
+    resourceScopes[indicator] = [...requested].filter((scope) => server.scopes.has(scope));
+  }
+  return { resourceScopes, oidcScopes: [...ctx.oidc.requestParamOIDCScopes] };
+}
+
+/** Requests whose consent is already on record (so the dialog is skipped), remembered per request. */
+const coveredByStoredConsent = new WeakSet<object>();
+
+/**
+ * The protocol grant for an authorization. Third-party: rebuilt from the user's stored consent (never from the
+ * session), so that a revoked consent takes effect at once; the consent prompt asks for whatever is missing.
+ * First-party: consent is implied, the grant holds what is requested.
+ */
+export function loadExistingGrant(stores: Stores, issuer: string) {
+  return async (ctx: KoaContextWithOIDC) => {
+    const { provider, session, client } = ctx.oidc;
+    const consentedNow = ctx.oidc.result?.consent?.grantId;
+    if (consentedNow) return provider.Grant.find(consentedNow);
+    const accountId = session?.accountId;
+    if (!accountId || !client) return undefined;
+    const subject = { userId: accountId, clientId: client.clientId };
+    const request = consentRequestOf(ctx);
+    const app = await applicationOf(ctx, stores);
+    if (!isThirdParty(app)) {
+      const grantId = await saveProtocolGrant(provider, subject, request, session.grantIdFor(client.clientId));
+      return provider.Grant.find(grantId);
+    }
+    const stored = await storedConsent(stores, issuer, subject, request);
+    if (stored.covers && !ctx.oidc.prompts.has('consent')) coveredByStoredConsent.add(ctx);
+    if (!Object.keys(stored.granted.resourceScopes).length && !stored.granted.oidcScopes.length) return undefined;
+    const grantId = await saveProtocolGrant(provider, subject, stored.granted, stored.latestGrantId);
+    await linkConsent(stores, issuer, subject, stored.granted, grantId);
+    return provider.Grant.find(grantId);
+  };
+}
+
+/**
+ * oidc-provider's login and consent prompts, plus two rules of ours: a session established through a connection the
+ * application may not use does not count (login again), and third-party applications always get the consent
+ * dialog unless the user's stored consent already covers exactly this request.
+ */
+export function interactionPolicyFor(stores: Stores) {
+  const policy = base();
+  policy.get('login')!.checks.add(new Check('connection_not_allowed', 'the session was established through a connection this application may not use', async (ctx: KoaContextWithOIDC) => {
+    const accountId = ctx.oidc.session?.accountId;
+    if (!accountId) return Check.NO_NEED_TO_PROMPT;
+    const user = await stores.durable.users.get(accountId);
+    const [connection] = user ? await stores.durable.connections.find({ name: user.connection }, { limit: 1 }) : [];
+    const app = await applicationOf(ctx, stores);
+    return connection && connectionUsableBy(app, connection) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+  }));
+  policy.get('consent')!.checks.add(new Check('third_party_consent', 'third-party applications need the user\'s consent', async (ctx: KoaContextWithOIDC) => {
+    if (ctx.oidc.result?.consent || coveredByStoredConsent.has(ctx)) return Check.NO_NEED_TO_PROMPT;
+    return isThirdParty(await applicationOf(ctx, stores)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+  }));
+  return policy;
+}
+
+export type { Provider };

@@ -1,0 +1,56 @@
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ApiAccessDecision } from '../domain/access.ts';
+import { findApiByIdentifier, decideAccess } from '../services/access.ts';
+import { readTenantSettings } from '../services/tenant.ts';
+import type { Stores } from '../store/index.ts';
+import { applicationOf, rawParameters, subjectTypeOf } from './context.ts';
+
+function refusal(decision: Extract<ApiAccessDecision, { allowed: false }>): Error {
+  return decision.error === 'unauthorized_client' ? new errors.UnauthorizedClient(decision.reason) : new errors.AccessDenied(decision.reason);
+}
+
+/**
+ * RFC 8707 resource indicators, driven by our APIs: `audience` (Auth0) or `resource` names the API, else the tenant's
+ * default audience; every decision comes from `decideApiAccess`.
+ */
+export function resourceIndicatorHooks(stores: Stores) {
+  const { durable } = stores;
+
+  async function requestedAudience(ctx: KoaContextWithOIDC): Promise<string | undefined> {
+    const audience = ctx.oidc.route === 'token' ? rawParameters(ctx).audience : ctx.oidc.params?.audience;
+    if (typeof audience === 'string' && audience) return audience;
+    const { default_audience } = await readTenantSettings(durable);
+    return default_audience || undefined;
+  }
+
+  return {
+    enabled: true,
+    async defaultResource(ctx: KoaContextWithOIDC, _client: unknown, oneOf?: string[]) {
+      if (oneOf) return oneOf;
+      const audience = await requestedAudience(ctx);
+      if (!audience && subjectTypeOf(ctx) === 'client') {
+        throw new errors.InvalidTarget('no audience parameter was provided, and no default audience has been configured');
+      }
+      return audience as string;
+    },
+    useGrantedResource: () => true,
+    async getResourceServerInfo(ctx: KoaContextWithOIDC, resourceIndicator: string) {
+      const api = await findApiByIdentifier(durable, resourceIndicator);
+      if (!api) throw new errors.InvalidTarget(`Service not found: ${resourceIndicator}`);
+      const application = await applicationOf(ctx, stores);
+      const subjectType = subjectTypeOf(ctx);
+      const decision = await decideAccess(durable, application, api, subjectType);
+      if (!decision.allowed) throw refusal(decision);
+      // Client credentials without `scope` get every scope of the client grant (Auth0's behaviour). The grant
+      // handler reads `params.scope` after resolving resources, so setting it here is what it uses.
+      if (subjectType === 'client' && !ctx.oidc.params?.scope) (ctx.oidc.params as { scope?: string }).scope = decision.maxScopes.join(' ');
+      return {
+        scope: decision.maxScopes.join(' '),
+        audience: api.identifier,
+        accessTokenTTL: api.token_lifetime,
+        accessTokenFormat: 'jwt' as const,
+        jwt: { sign: { alg: api.signing_alg } },
+      };
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { ResourceServer } from '../domain/model.ts';
+import { mayIssueRefreshToken, refreshTokenLifetime, rotatesRefreshTokens } from '../domain/tokens.ts';
+import { findApiByIdentifier } from '../services/access.ts';
+import type { Stores } from '../store/index.ts';
+import { applicationOf, loadedApplicationOf } from './context.ts';
+
+interface TokenSource {
+  scopes: Set<string>;
+  resource?: string | string[];
+  iiat?: number;
+  iat?: number;
+}
+
+/** Refresh-token policy: when one is issued, when it rotates, how long it lives (rules in src/domain/tokens.ts). */
+export function tokenHooks(stores: Stores) {
+  const { durable } = stores;
+  return {
+    async issueRefreshToken(ctx: KoaContextWithOIDC, client: { clientId: string }, source: TokenSource) {
+      const app = await applicationOf(ctx, stores, client.clientId);
+      const identifiers = source.resource === undefined ? [] : [source.resource].flat();
+      const apis = (await Promise.all(identifiers.map((id) => findApiByIdentifier(durable, id)))).filter((api): api is ResourceServer => Boolean(api));
+      return mayIssueRefreshToken(app, source.scopes, apis);
+    },
+    async rotateRefreshToken(ctx: KoaContextWithOIDC) {
+      return rotatesRefreshTokens(await applicationOf(ctx, stores));
+    },
+  };
+}
+
+/** Used only if no hook loaded the application first, which oidc-provider's grant handlers always do. */
+const FALLBACK_REFRESH_TOKEN_TTL = 24 * 3600;
+
+/**
+ * ttl.RefreshToken must be synchronous, so it reads the application that `issueRefreshToken` or
+ * `rotateRefreshToken` loaded earlier in the same request.
+ */
+export function refreshTokenTtl(ctx: KoaContextWithOIDC | undefined, token: TokenSource, client: { clientId: string }): number {
+  const app = ctx && loadedApplicationOf(ctx, client.clientId);
+  const now = Math.floor(Date.now() / 1000);
+  return app ? refreshTokenLifetime(app, token.iiat ?? token.iat ?? now, now) : FALLBACK_REFRESH_TOKEN_TTL;
+}

@@ -1,0 +1,54 @@
+import type Provider from 'oidc-provider';
+import { consentedScopes, storedConsentFor, type ConsentRequest, type StoredConsent } from '../domain/consent.ts';
+import { newHexId } from '../domain/ids.ts';
+import type { UserGrant } from '../domain/model.ts';
+import type { Stores } from '../store/index.ts';
+
+/** The audience under which consent to identity scopes alone is recorded (Auth0 uses the tenant's userinfo URL). */
+export const userinfoAudience = (issuer: string) => `${issuer}/userinfo`;
+
+export interface ConsentSubject {
+  userId: string;
+  clientId: string;
+}
+
+/** Earlier consent covering (part of) the request, and the newest protocol grant it already covers, to reuse. */
+export async function storedConsent(stores: Stores, issuer: string, subject: ConsentSubject, request: ConsentRequest): Promise<StoredConsent & { latestGrantId?: string }> {
+  const consents = await stores.durable.userGrants.find({ user_id: subject.userId, clientID: subject.clientId });
+  const newest = consents.toSorted((a, b) => b.updated_at.localeCompare(a.updated_at))[0];
+  const latestGrantId = newest?.oidc_grant_ids.at(-1);
+  return { ...storedConsentFor(request, consents, userinfoAudience(issuer)), ...(latestGrantId ? { latestGrantId } : {}) };
+}
+
+/** A protocol grant (oidc-provider) holding exactly these scopes; its id is what tokens are issued under. */
+export async function saveProtocolGrant(provider: Provider, subject: ConsentSubject, contents: ConsentRequest, grantId?: string): Promise<string> {
+  const existing = grantId ? await provider.Grant.find(grantId) : undefined;
+  const reusable = existing?.accountId === subject.userId && existing.clientId === subject.clientId;
+  const grant = reusable ? existing : new provider.Grant({ accountId: subject.userId, clientId: subject.clientId });
+  if (contents.oidcScopes.length) grant.addOIDCScope(contents.oidcScopes.join(' '));
+  for (const [indicator, scopes] of Object.entries(contents.resourceScopes)) {
+    if (scopes.length) grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  return grant.save();
+}
+
+/**
+ * Links a protocol grant to the user's consent records (one per API; created or extended), so that revoking the
+ * consent revokes the tokens. `accepted` is what the user agreed to now; nothing when the grant was rebuilt from
+ * earlier consent.
+ */
+export async function linkConsent(stores: Stores, issuer: string, subject: ConsentSubject, accepted: ConsentRequest, grantId: string): Promise<void> {
+  const { userGrants } = stores.durable;
+  const audiences = Object.keys(accepted.resourceScopes);
+  const now = new Date().toISOString();
+  for (const audience of audiences.length ? audiences : [userinfoAudience(issuer)]) {
+    const [previous] = await userGrants.find({ user_id: subject.userId, clientID: subject.clientId, audience }, { limit: 1 });
+    const scope = consentedScopes(previous, [...(accepted.resourceScopes[audience] ?? []), ...accepted.oidcScopes]);
+    const oidcGrantIds = [...new Set([...(previous?.oidc_grant_ids ?? []).filter((id) => id !== grantId), grantId])];
+    const record: UserGrant = previous
+      ? { ...previous, scope, oidc_grant_ids: oidcGrantIds, updated_at: now }
+      : { id: newHexId(), user_id: subject.userId, clientID: subject.clientId, audience, scope, oidc_grant_ids: oidcGrantIds, created_at: now, updated_at: now };
+    if (previous) await userGrants.replace(record);
+    else await userGrants.insert(record);
+  }
+}

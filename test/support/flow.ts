@@ -1,0 +1,76 @@
+import type { Express } from 'express';
+import request from 'supertest';
+import { hashPassword } from '../../src/services/passwords.ts';
+import type { Stores } from '../../src/store/index.ts';
+import type { User } from '../../src/domain/model.ts';
+import { CookieJar, pathOf } from './harness.ts';
+
+type Res = request.Response;
+
+/** Hidden inputs and the action of the first form on a page. */
+export function formOf(html: string): { action: string; fields: Record<string, string> } {
+  const action = /<form[^>]*action="([^"]*)"/.exec(html)?.[1] ?? '';
+  const fields: Record<string, string> = {};
+  for (const match of html.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields[match[1] as string] = match[2] as string;
+  return { action: action.replaceAll('&amp;', '&'), fields };
+}
+
+/** Where a flow ended: at the application's callback (a redirect out of Gatehouse), or on one of Gatehouse's pages. */
+export type Outcome = { callback: URL } | { page: Res };
+
+/** A browser on one host: one cookie jar, following Gatehouse's own redirects. */
+export class Browser {
+  readonly jar = new CookieJar();
+  private readonly app: Express;
+  constructor(app: Express) {
+    this.app = app;
+  }
+
+  private async settle(res: Res): Promise<Outcome> {
+    this.jar.store(res.headers['set-cookie']);
+    const location = res.headers.location;
+    if (res.status >= 300 && res.status < 400 && location) {
+      if (/^https?:\/\//.test(location) && !location.startsWith('http://127.0.0.1')) return { callback: new URL(location) };
+      if (!location.startsWith('/') && !location.startsWith('http')) return { callback: new URL(location) };
+      return this.settle(await request(this.app).get(pathOf(location)).set('Cookie', this.jar.header()));
+    }
+    return { page: res };
+  }
+
+  async open(path: string): Promise<Outcome> {
+    return this.settle(await request(this.app).get(path).set('Cookie', this.jar.header()));
+  }
+
+  async submit(page: Res, values: Record<string, string>): Promise<Outcome> {
+    const { action, fields } = formOf(page.text);
+    return this.settle(await request(this.app).post(pathOf(action)).type('form').set('Cookie', this.jar.header()).send({ ...fields, ...values }));
+  }
+}
+
+export const pageOf = (outcome: Outcome): Res => {
+  if (!('page' in outcome)) throw new Error(`expected a page, got a redirect to ${outcome.callback}`);
+  return outcome.page;
+};
+export const callbackOf = (outcome: Outcome): URL => {
+  if (!('callback' in outcome)) throw new Error(`expected a redirect to the callback, got a page (${outcome.page.status}): ${outcome.page.text.slice(0, 400)}`);
+  return outcome.callback;
+};
+
+export async function createUser(stores: Stores, email: string, password: string, connection = 'Username-Password-Authentication'): Promise<User> {
+  const now = new Date().toISOString();
+  const user: User = {
+    user_id: `auth0|${Math.random().toString(16).slice(2, 14)}`, email, email_verified: true, connection, blocked: false, logins_count: 0,
+    created_at: now, updated_at: now, password_hash: await hashPassword(password),
+  };
+  await stores.durable.users.insert(user);
+  return user;
+}
+
+/** Signs in on the login page and, if asked, answers the consent page. */
+export async function signIn(browser: Browser, start: Outcome, email: string, password: string): Promise<Outcome> {
+  const login = pageOf(start);
+  if (!login.text.includes('name="password"')) throw new Error(`not a login page: ${login.status} ${login.text.slice(0, 300)}`);
+  return browser.submit(login, { email, password });
+}
+
+export const isConsentPage = (outcome: Outcome) => 'page' in outcome && outcome.page.text.includes('value="accept"');
