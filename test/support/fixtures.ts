@@ -35,7 +35,7 @@ export async function createGrant(stores: Stores, fields: Partial<ClientGrant> &
 }
 
 /** Query string of an authorization request; PKCE S256 unless `pkce: false`. */
-export function authorizeQuery(app: Application, params: Record<string, string | undefined> & { pkce?: false } = {}) {
+export function authorizeQuery(app: Application, params: Record<string, string | false | undefined> = {}) {
   const { pkce, ...rest } = params;
   const { verifier, challenge } = pkcePair();
   const query = new URLSearchParams({ client_id: app.client_id, response_type: 'code', redirect_uri: app.callbacks[0] as string, state: 'st4te' });
@@ -43,6 +43,6 @@ export function authorizeQuery(app: Application, params: Record<string, string |
     query.set('code_challenge', challenge);
     query.set('code_challenge_method', 'S256');
   }
-  for (const [key, value] of Object.entries(rest)) if (value !== undefined) query.set(key, value);
+  for (const [key, value] of Object.entries(rest)) if (typeof value === 'string') query.set(key, value);
   return { path: `/authorize?${query}`, verifier };
 }
