@@ -11,6 +11,21 @@ export const isConfidential = (app: Pick<Application, 'token_endpoint_auth_metho
 export const protectsAgainstOpenRedirect = (app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'redirection_policy'>) =>
   isStrictThirdParty(app) && app.redirection_policy !== 'allow_always';
 
+const ALL_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password'] as const;
+
+/**
+ * The grant types an application may ever use, whatever its stored configuration says. Strict third-party:
+ * code and refresh, plus client credentials for confidential applications created by an administrator (never through
+ * dynamic registration). Permissive third-party: all but password. First-party: all.
+ */
+export function permittedGrantTypes(app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): Set<string> {
+  if (isStrictThirdParty(app)) {
+    const clientCredentials = isConfidential(app) && app.registration_type === 'management_api';
+    return new Set(['authorization_code', 'refresh_token', ...(clientCredentials ? ['client_credentials'] : [])]);
+  }
+  return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || g !== 'password'));
+}
+
 /** The client metadata oidc-provider works with, derived from the stored application. */
 export interface OidcClientMetadata {
   client_id: string;
@@ -27,13 +42,11 @@ export interface OidcClientMetadata {
 }
 
 export function toOidcClientMetadata(app: Application): OidcClientMetadata {
-  const grantTypes = app.grant_types.filter((g) => g !== 'implicit' && g !== 'password');
+  const permitted = permittedGrantTypes(app);
+  const grantTypes = app.grant_types.filter((g) => permitted.has(g));
   const responseTypes: string[] = [];
-  if (app.grant_types.includes('authorization_code')) responseTypes.push('code');
-  if (app.grant_types.includes('implicit')) {
-    grantTypes.push('implicit');
-    responseTypes.push('id_token token', 'id_token');
-  }
+  if (grantTypes.includes('authorization_code')) responseTypes.push('code');
+  if (grantTypes.includes('implicit')) responseTypes.push('id_token token', 'id_token');
   return {
     client_id: app.client_id,
     ...(app.client_secret_hash ? { client_secret: app.client_secret_hash } : {}),

@@ -4,9 +4,11 @@ import { isStrictThirdParty, toOidcClientMetadata } from '../domain/applications
 import { secretMatches } from '../domain/ids.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
 import type { Stores } from '../store/index.ts';
+import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
+import { registerPasswordGrant } from './password-grant.ts';
 import { errorPageRenderer } from './render-error.ts';
 import { resourceIndicatorHooks } from './resource-hooks.ts';
 import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
@@ -48,6 +50,20 @@ class ApplicationClientAdapter implements Adapter {
   async revokeByGrantId() {}
 }
 
+const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
+
+/**
+ * RFC 6749 §5.2: a client using a grant type it is not authorized for gets `unauthorized_client`. oidc-provider
+ * (pinned version) says `invalid_request`; this rewrites that one answer. The token tests pin the message.
+ */
+async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  const body = ctx.body as { error?: string; error_description?: string } | undefined;
+  if (ctx.oidc?.route === 'token' && body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) {
+    ctx.body = { ...body, error: 'unauthorized_client' };
+  }
+}
+
 /** Where interactions happen: one path per prompt, all under `<issuer path>/u`. */
 export const interactionPath = (issuer: string, prompt: string) => `${new URL(issuer).pathname.replace(/\/$/, '')}/u/${prompt}`;
 
@@ -82,22 +98,7 @@ export function createProvider(options: ProviderOptions): Provider {
       email: ['email', 'email_verified'],
       profile: ['name', 'updated_at'],
     },
-    async findAccount(_ctx, sub) {
-      const user = await stores.durable.users.get(sub);
-      if (!user || user.blocked) return undefined;
-      return {
-        accountId: user.user_id,
-        async claims() {
-          return {
-            sub: user.user_id,
-            email: user.email,
-            email_verified: user.email_verified,
-            ...(user.name ? { name: user.name } : {}),
-            updated_at: Math.floor(Date.parse(user.updated_at) / 1000),
-          };
-        },
-      };
-    },
+    findAccount: accountFinder(stores),
     extraParams: { audience: authorizationRequestValidator(stores) },
     extraClientMetadata: {
       properties: [...EXTRA_CLIENT_PROPERTIES],
@@ -131,8 +132,9 @@ export function createProvider(options: ProviderOptions): Provider {
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: (ctx, token, client) => refreshTokenTtl(ctx as KoaContextWithOIDC, token as never, client),
-      AccessToken: 3600,
-      ClientCredentials: 3600,
+      // Access tokens live as long as their API says (token_lifetime); 1 hour for userinfo-only tokens.
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
     },
     renderError: errorPageRenderer(stores.durable, issuer),
   };
@@ -143,6 +145,8 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && secretMatches(actual, this.clientSecret as string));
   };
+  registerPasswordGrant(provider, stores);
+  provider.use(grantTypeErrorAsRfc6749);
   installOpenRedirectProtection(provider);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
   return provider;

@@ -1,11 +1,21 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ApiAccessDecision } from '../domain/access.ts';
+import type { ResourceServer } from '../domain/model.ts';
 import { findApiByIdentifier, decideAccess } from '../services/access.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { Stores } from '../store/index.ts';
 import { applicationOf, rawParameters, subjectTypeOf } from './context.ts';
 
-function refusal(decision: Extract<ApiAccessDecision, { allowed: false }>): Error {
+/** How oidc-provider issues tokens for one of our APIs: JWTs with the API's algorithm and lifetime. */
+export const jwtResourceServerInfo = (api: ResourceServer, maxScopes: readonly string[]) => ({
+  scope: maxScopes.join(' '),
+  audience: api.identifier,
+  accessTokenTTL: api.token_lifetime,
+  accessTokenFormat: 'jwt' as const,
+  jwt: { sign: { alg: api.signing_alg } },
+});
+
+export function refusal(decision: Extract<ApiAccessDecision, { allowed: false }>): Error {
   return decision.error === 'unauthorized_client' ? new errors.UnauthorizedClient(decision.reason) : new errors.AccessDenied(decision.reason);
 }
 
@@ -44,13 +54,7 @@ export function resourceIndicatorHooks(stores: Stores) {
       // Client credentials without `scope` get every scope of the client grant (Auth0's behaviour). The grant
       // handler reads `params.scope` after resolving resources, so setting it here is what it uses.
       if (subjectType === 'client' && !ctx.oidc.params?.scope) (ctx.oidc.params as { scope?: string }).scope = decision.maxScopes.join(' ');
-      return {
-        scope: decision.maxScopes.join(' '),
-        audience: api.identifier,
-        accessTokenTTL: api.token_lifetime,
-        accessTokenFormat: 'jwt' as const,
-        jwt: { sign: { alg: api.signing_alg } },
-      };
+      return jwtResourceServerInfo(api, decision.maxScopes);
     },
   };
 }

@@ -74,3 +74,19 @@ export async function signIn(browser: Browser, start: Outcome, email: string, pa
 }
 
 export const isConsentPage = (outcome: Outcome) => 'page' in outcome && outcome.page.text.includes('value="accept"');
+
+/** Runs an authorization code flow through the real pages (login, consent when asked) and exchanges the code. */
+export async function codeFlowTokens(app: Express, client: { client_id: string; callbacks: string[] }, options: {
+  browser?: Browser; email: string; password: string; query: { path: string; verifier: string }; secret?: string;
+}): Promise<request.Response> {
+  const browser = options.browser ?? new Browser(app);
+  let outcome = await browser.open(options.query.path);
+  if ('page' in outcome && outcome.page.text.includes('name="password"')) outcome = await signIn(browser, outcome, options.email, options.password);
+  if (isConsentPage(outcome)) outcome = await browser.submit(pageOf(outcome), { action: 'accept' });
+  const code = callbackOf(outcome).searchParams.get('code');
+  if (!code) throw new Error(`no code in ${callbackOf(outcome)}`);
+  return request(app).post('/oauth/token').type('form').send({
+    grant_type: 'authorization_code', code, redirect_uri: client.callbacks[0], code_verifier: options.query.verifier, client_id: client.client_id,
+    ...(options.secret ? { client_secret: options.secret } : {}),
+  });
+}

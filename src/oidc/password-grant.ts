@@ -1,0 +1,91 @@
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { isThirdParty } from '../domain/applications.ts';
+import { effectiveRequestedScopes, IDENTITY_SCOPES } from '../domain/authorization.ts';
+import { connectionUsableBy } from '../domain/connections.ts';
+import type { ResourceServer } from '../domain/model.ts';
+import { mayIssueRefreshToken } from '../domain/tokens.ts';
+import { decideAccess, findApiByIdentifier } from '../services/access.ts';
+import { verifyPassword } from '../services/passwords.ts';
+import { readTenantSettings } from '../services/tenant.ts';
+import type { Stores } from '../store/index.ts';
+import { userClaims } from './accounts.ts';
+import { applicationOf } from './context.ts';
+import { jwtResourceServerInfo, refusal } from './resource-hooks.ts';
+
+const PARAMETERS = ['username', 'password', 'realm', 'scope', 'audience'];
+
+/**
+ * The resource-owner password grant (Auth0's `password`, with `realm` naming the connection), for first-party
+ * applications that enable it; never for third-party ones. Tokens are minted with oidc-provider's own models, so
+ * that refresh, revocation and introspection treat them like any other.
+ */
+export function registerPasswordGrant(provider: Provider, stores: Stores): void {
+  const { durable } = stores;
+  provider.registerGrantType('password', async (ctx: KoaContextWithOIDC) => {
+    const app = await applicationOf(ctx, stores);
+    const client = ctx.oidc.client!; // authenticated by the token endpoint before any grant handler runs
+    if (isThirdParty(app) || !app.grant_types.includes('password')) {
+      throw new errors.UnauthorizedClient('the password grant is available only to first-party applications that enable it');
+    }
+    const params = ctx.oidc.params as Record<string, string | undefined>;
+    if (!params.username || !params.password) throw new errors.InvalidRequest('username and password are required');
+
+    const connections = (await durable.connections.find()).filter((c) => connectionUsableBy(app, c) && (!params.realm || c.name === params.realm));
+    const email = params.username.trim().toLowerCase();
+    let user;
+    for (const connection of connections) {
+      [user] = await durable.users.find({ email, connection: connection.name }, { limit: 1 });
+      if (user) break;
+    }
+    if (!(await verifyPassword(params.password, user?.password_hash)) || !user || user.blocked) throw new errors.InvalidGrant('Wrong email or password.');
+
+    const requested = effectiveRequestedScopes(app, params.scope?.split(' ') ?? []);
+    const oidcScopes = requested.filter((s) => s === 'offline_access' || IDENTITY_SCOPES.has(s));
+    const target = params.audience || (await readTenantSettings(durable)).default_audience || undefined;
+    let api: ResourceServer | undefined;
+    let apiScopes: string[] = [];
+    let maxScopes: string[] = [];
+    if (target) {
+      api = await findApiByIdentifier(durable, target);
+      if (!api) throw new errors.InvalidTarget(`Service not found: ${target}`);
+      const decision = await decideAccess(durable, app, api, 'user');
+      if (!decision.allowed) throw refusal(decision);
+      maxScopes = decision.maxScopes;
+      apiScopes = requested.filter((s) => maxScopes.includes(s));
+    }
+
+    const grant = new provider.Grant({ accountId: user.user_id, clientId: app.client_id });
+    if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
+    if (api && apiScopes.length) grant.addResourceScope(api.identifier, apiScopes.join(' '));
+    const grantId = await grant.save();
+
+    const at = new provider.AccessToken({ accountId: user.user_id, client, grantId, gty: 'password' });
+    if (api) {
+      at.resourceServer = new provider.ResourceServer(api.identifier, jwtResourceServerInfo(api, maxScopes));
+      at.scope = apiScopes.join(' ');
+    } else {
+      at.scope = oidcScopes.join(' ');
+    }
+    const accessToken = await at.save();
+    const scope = [...apiScopes, ...oidcScopes].join(' ');
+
+    let refreshToken: string | undefined;
+    if (mayIssueRefreshToken(app, new Set(oidcScopes), api ? [api] : [])) {
+      const rt = new provider.RefreshToken({
+        accountId: user.user_id, client, grantId, gty: 'password', rotations: 0, scope, expiresWithSession: false,
+        ...(api ? { resource: api.identifier } : {}),
+      });
+      refreshToken = await rt.save();
+    }
+    let idToken: string | undefined;
+    if (oidcScopes.includes('openid')) {
+      const token = new provider.IdToken({ ...userClaims(user), amr: ['pwd'], auth_time: Math.floor(Date.now() / 1000) }, { ctx });
+      (token as unknown as { scope: string }).scope = oidcScopes.join(' '); // typed loosely upstream; scope filters the claims
+      idToken = await token.issue({ use: 'idtoken' });
+    }
+    ctx.body = {
+      access_token: accessToken, token_type: 'Bearer', expires_in: at.expiration, scope: scope || undefined,
+      ...(refreshToken ? { refresh_token: refreshToken } : {}), ...(idToken ? { id_token: idToken } : {}),
+    };
+  }, PARAMETERS);
+}
