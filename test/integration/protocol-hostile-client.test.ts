@@ -38,7 +38,7 @@ describe('a hostile strict third-party application', () => {
     await test.close();
   });
 
-  const keep = (body: { access_token?: string }) => {
+  const keep = (body: { access_token?: string; refresh_token?: string }) => {
     if (body.access_token) issued.push(body.access_token);
     return body;
   };
