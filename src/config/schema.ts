@@ -39,6 +39,8 @@ export interface GatehouseConfig {
   tenant: {
     friendly_name: string;
     default_audience: string;
+    /** Whether permissive third-party applications (and permissive dynamic registration) may exist at all. */
+    allow_permissive_third_party_clients: boolean;
   };
   seed: {
     resource_servers: SeedResourceServer[];
@@ -71,10 +73,11 @@ export const configSchema: SchemaObject = {
     tenant: {
       type: 'object',
       additionalProperties: false,
-      required: ['friendly_name', 'default_audience'],
+      required: ['friendly_name', 'default_audience', 'allow_permissive_third_party_clients'],
       properties: {
         friendly_name: { type: 'string', minLength: 1, maxLength: 255 },
         default_audience: { type: 'string' },
+        allow_permissive_third_party_clients: { type: 'boolean' },
       },
     },
     seed: {

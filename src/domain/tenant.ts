@@ -1,12 +1,62 @@
+import { invalidBody } from './errors.ts';
 import type { TenantSettings } from './model.ts';
+import { overlay } from './updates.ts';
 
-export function defaultTenantSettings(seed: { friendly_name: string; default_audience: string }): TenantSettings {
+/** What the configuration decides about the tenant; the API cannot change `allow_permissive_third_party_clients`. */
+export interface TenantSeed {
+  friendly_name: string;
+  default_audience: string;
+  allow_permissive_third_party_clients: boolean;
+}
+
+export function defaultTenantSettings(seed: TenantSeed): TenantSettings {
   return {
     friendly_name: seed.friendly_name,
     default_audience: seed.default_audience,
     flags: { enable_dynamic_client_registration: false },
     dynamic_client_registration_security_mode: 'strict',
-    allow_permissive_third_party_clients: false,
+    allow_permissive_third_party_clients: seed.allow_permissive_third_party_clients,
     branding: { primary_color: '#3b5bdb', page_background: '#f4f6fb' },
+  };
+}
+
+/**
+ * Brings stored settings in line with the configuration at start. A tenant that may no longer create permissive
+ * third-party applications stops registering them dynamically too.
+ */
+export function applyTenantConfig(settings: TenantSettings, seed: Pick<TenantSeed, 'allow_permissive_third_party_clients'>): TenantSettings {
+  const allowed = seed.allow_permissive_third_party_clients;
+  return {
+    ...settings,
+    allow_permissive_third_party_clients: allowed,
+    dynamic_client_registration_security_mode: allowed ? settings.dynamic_client_registration_security_mode : 'strict',
+  };
+}
+
+/** What the Management API may change; nested objects may be sent in part. */
+export interface TenantSettingsPatch {
+  friendly_name?: string;
+  picture_url?: string;
+  support_email?: string;
+  support_url?: string;
+  default_audience?: string;
+  flags?: Partial<TenantSettings['flags']>;
+  dynamic_client_registration_security_mode?: TenantSettings['dynamic_client_registration_security_mode'];
+  branding?: Partial<TenantSettings['branding']>;
+}
+
+/** `default_audience` must name an existing API (or be empty); the caller has looked it up. */
+export function patchTenantSettings(settings: TenantSettings, patch: TenantSettingsPatch, defaultAudienceExists: boolean): TenantSettings {
+  if (patch.dynamic_client_registration_security_mode === 'permissive' && !settings.allow_permissive_third_party_clients) {
+    throw invalidBody('dynamic_client_registration_security_mode "permissive" is not available: this tenant may create strict third-party applications only');
+  }
+  if (patch.default_audience && !defaultAudienceExists) {
+    throw invalidBody(`default_audience ${patch.default_audience} is not the identifier of an API`);
+  }
+  const { flags, branding, ...topLevel } = patch;
+  return {
+    ...overlay(settings, topLevel),
+    flags: { ...settings.flags, ...flags },
+    branding: { ...settings.branding, ...branding },
   };
 }
