@@ -43,6 +43,8 @@ export interface Application {
   refresh_token: RefreshTokenSettings;
   client_metadata: Record<string, string>;
   oidc_conformant: true;
+  /** Auth0's cross-origin authentication switch (first-party and permissive applications only); stored, not used. */
+  cross_origin_authentication?: boolean;
   /** How the application came to exist: through the Management API, dynamic registration, or Gatehouse itself. */
   registration_type: 'management_api' | 'dynamic' | 'system';
   /** RFC 7591 descriptive metadata kept from dynamic registration. */

@@ -1,0 +1,82 @@
+import { invalidBody, notSupported } from './errors.ts';
+import { applyPatch } from './updates.ts';
+import type { AccessPolicy, ApiScope, ResourceServer, SigningAlg } from './model.ts';
+
+/** What an administrator may set on an API; `identifier` only at creation (it is what tokens carry as `aud`). */
+export interface ResourceServerSettings {
+  name: string;
+  scopes: ApiScope[];
+  signing_alg: SigningAlg;
+  token_lifetime: number;
+  token_lifetime_for_web: number;
+  allow_offline_access: boolean;
+  skip_consent_for_verifiable_first_party_clients: boolean;
+  subject_type_authorization: {
+    user?: { policy: AccessPolicy };
+    client?: { policy: Exclude<AccessPolicy, 'allow_all'> };
+  };
+}
+
+export type ResourceServerCreate = Partial<ResourceServerSettings> & { identifier: string };
+export type ResourceServerPatch = Partial<ResourceServerSettings>;
+
+export const MAX_TOKEN_LIFETIME = 2592000;
+const DEFAULT_TOKEN_LIFETIME = 86400;
+/** Auth0's observed default for tokens issued through the implicit flow (never longer than token_lifetime). */
+const DEFAULT_TOKEN_LIFETIME_FOR_WEB = 7200;
+
+export function draftResourceServer(input: ResourceServerCreate, id: string, now: string): ResourceServer {
+  const tokenLifetime = input.token_lifetime ?? DEFAULT_TOKEN_LIFETIME;
+  const api: ResourceServer = {
+    id,
+    identifier: input.identifier,
+    name: input.name ?? input.identifier,
+    is_system: false,
+    scopes: input.scopes ?? [],
+    signing_alg: input.signing_alg ?? 'RS256',
+    token_lifetime: tokenLifetime,
+    token_lifetime_for_web: input.token_lifetime_for_web ?? Math.min(DEFAULT_TOKEN_LIFETIME_FOR_WEB, tokenLifetime),
+    allow_offline_access: input.allow_offline_access ?? false,
+    skip_consent_for_verifiable_first_party_clients: input.skip_consent_for_verifiable_first_party_clients ?? false,
+    subject_type_authorization: {
+      user: input.subject_type_authorization?.user ?? { policy: 'allow_all' },
+      client: input.subject_type_authorization?.client ?? { policy: 'require_client_grant' },
+    },
+    created_at: now,
+    updated_at: now,
+  };
+  checkResourceServer(api);
+  return api;
+}
+
+/** Top-level fields replace; `subject_type_authorization` merges per subject type. */
+export function patchResourceServer(existing: ResourceServer, patch: ResourceServerPatch, now: string): ResourceServer {
+  checkNotSystem(existing);
+  const { subject_type_authorization, ...topLevel } = patch;
+  const next: ResourceServer = {
+    ...applyPatch(existing, topLevel, now),
+    subject_type_authorization: { ...existing.subject_type_authorization, ...subject_type_authorization },
+  };
+  checkResourceServer(next);
+  return next;
+}
+
+/**
+ * The system API (the Management API itself) is Gatehouse's: its scopes and policies are what the guard relies on.
+ * Auth0 answers changes to its system APIs with a 400 (the payload is refused), not a 403 (the caller is authorized;
+ * the operation is what is not possible), so Gatehouse does the same.
+ */
+export function checkNotSystem(api: ResourceServer): void {
+  if (api.is_system) throw notSupported(`The resource server ${api.identifier} is a system API: it cannot be changed or deleted`);
+}
+
+function checkResourceServer(api: ResourceServer): void {
+  const seen = new Set<string>();
+  for (const { value } of api.scopes) {
+    if (seen.has(value)) throw invalidBody(`Scope ${value} is defined twice in scopes`);
+    seen.add(value);
+  }
+  if (api.token_lifetime_for_web > api.token_lifetime) {
+    throw invalidBody(`token_lifetime_for_web (${api.token_lifetime_for_web}) cannot be longer than token_lifetime (${api.token_lifetime})`);
+  }
+}
