@@ -9,10 +9,21 @@ import type { Application, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier } from '../../services/access.ts';
 import { linkConsent, saveProtocolGrant } from '../../services/consent.ts';
+import { linkHostUser, type HostUser } from '../../services/host-users.ts';
 import { verifyPassword } from '../../services/passwords.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { csrfToken, csrfValid, errorPageData, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
+
+/** Middleware mode: the host application's own sign-in decides who the user is, instead of Gatehouse's login page. */
+export interface HostAuthentication {
+  /** Who is signed in to the host for this request, if anyone. */
+  user(req: Request, res: Response): Promise<HostUser | undefined> | HostUser | undefined;
+  /** Where to send someone who is not signed in; the host sends them back to `returnTo` afterwards. */
+  loginUrl(returnTo: string): string;
+  /** The connection host users belong to (default `host-users`, domain-level). */
+  connection?: string;
+}
 
 export interface InteractionDeps {
   provider: Provider;
@@ -21,7 +32,10 @@ export interface InteractionDeps {
   /** Signs CSRF tokens (the first cookie key). */
   csrfKey: string;
   logger: Logger;
+  authenticate?: HostAuthentication;
 }
+
+export const HOST_CONNECTION = 'host-users';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -82,13 +96,27 @@ export function interactionRouter(deps: InteractionDeps): Router {
     }, status);
   }
 
+  /** Middleware mode: sign in whoever the host says is signed in, or send them to the host's login first. */
+  async function hostLogin(req: Request, res: Response, details: Details, host: HostAuthentication) {
+    const hostUser = await host.user(req, res);
+    if (!hostUser) return res.redirect(303, host.loginUrl(`${issuer}/u/login?state=${encodeURIComponent(details.uid)}`));
+    const connectionName = host.connection ?? HOST_CONNECTION;
+    const app = await applicationFor(details);
+    const connection = (await usableConnections(app)).find((c) => c.name === connectionName);
+    if (!connection) throw new errors.AccessDenied(`${app.name} may not use the ${connectionName} connection`);
+    const user = await linkHostUser(durable, connectionName, hostUser);
+    return provider.interactionFinished(req, res, { login: { accountId: user.user_id, remember: true } }, { mergeWithLastSubmission: false });
+  }
+
   router.get('/login', async (req, res) => {
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name !== 'login') return res.redirect(303, `${base}/u/consent?state=${encodeURIComponent(details.uid)}`);
+    if (deps.authenticate) return hostLogin(req, res, details, deps.authenticate);
     return showLogin(req, res, details);
   });
 
   router.post('/login', async (req, res) => {
+    if (deps.authenticate) throw new errors.InvalidRequest('sign-in happens in the host application');
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name !== 'login' || !csrfValid(csrfKey, 'login', details.uid, req.body?.csrf)) {
       throw new errors.InvalidRequest('this sign-in form is no longer valid');
