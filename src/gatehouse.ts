@@ -3,9 +3,10 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial } from './domain/model.ts';
-import { managementAuthentication } from './http/guard.ts';
 import { createLogger } from './http/logging.ts';
+import { managementRouter } from './http/management/index.ts';
 import { interactionRouter } from './http/pages/interactions.ts';
+import { registrationRouter } from './http/registration.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -46,13 +47,15 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger });
     let shuttingDown = false;
     const router = gatehouseRouter({
+      issuer: config.issuer,
       provider,
       stores,
       logger,
       isShuttingDown: () => shuttingDown,
       routes: [
-        ['/api/v2', managementAuthentication(config.issuer, keys)],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores })],
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
+        ['/oidc/register', registrationRouter({ store: durable, redis: stores.redis, logger, limits: config.registration })],
       ],
     });
     return {

@@ -15,26 +15,15 @@ export type GrantType = (typeof GRANT_TYPES)[number];
 const STRICT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
 
 /** What an administrator may set on an application. Nested objects may be sent in part. */
-export interface ApplicationSettings {
-  name: string;
-  description: string;
-  logo_uri: string;
-  app_type: Application['app_type'];
-  is_first_party: boolean;
-  third_party_security_mode: NonNullable<Application['third_party_security_mode']>;
-  redirection_policy: NonNullable<Application['redirection_policy']>;
-  callbacks: string[];
-  allowed_origins: string[];
-  web_origins: string[];
-  allowed_logout_urls: string[];
+export type ApplicationSettings = Required<Pick<Application,
+  'name' | 'description' | 'logo_uri' | 'app_type' | 'is_first_party' | 'third_party_security_mode' | 'redirection_policy' | 'callbacks'
+  | 'allowed_origins' | 'web_origins' | 'allowed_logout_urls' | 'token_endpoint_auth_method' | 'client_metadata' | 'oidc_conformant'
+  | 'cross_origin_authentication'
+>> & {
   grant_types: GrantType[];
-  token_endpoint_auth_method: Application['token_endpoint_auth_method'];
   jwt_configuration: Partial<Application['jwt_configuration']>;
   refresh_token: Partial<RefreshTokenSettings>;
-  client_metadata: Record<string, string>;
-  oidc_conformant: true;
-  cross_origin_authentication: boolean;
-}
+};
 
 export type ApplicationCreate = Partial<ApplicationSettings> & Pick<ApplicationSettings, 'name'>;
 export type ApplicationPatch = Partial<ApplicationSettings>;

@@ -1,21 +1,14 @@
 import { invalidBody, notSupported } from './errors.ts';
 import { applyPatch } from './updates.ts';
-import type { AccessPolicy, ApiScope, ResourceServer, SigningAlg } from './model.ts';
+import type { ResourceServer } from './model.ts';
 
 /** What an administrator may set on an API; `identifier` only at creation (it is what tokens carry as `aud`). */
-export interface ResourceServerSettings {
-  name: string;
-  scopes: ApiScope[];
-  signing_alg: SigningAlg;
-  token_lifetime: number;
-  token_lifetime_for_web: number;
-  allow_offline_access: boolean;
-  skip_consent_for_verifiable_first_party_clients: boolean;
-  subject_type_authorization: {
-    user?: { policy: AccessPolicy };
-    client?: { policy: Exclude<AccessPolicy, 'allow_all'> };
-  };
-}
+export type ResourceServerSettings = Pick<ResourceServer,
+  'name' | 'scopes' | 'signing_alg' | 'token_lifetime' | 'token_lifetime_for_web' | 'allow_offline_access' | 'skip_consent_for_verifiable_first_party_clients'
+> & {
+  /** Each subject type's policy may be sent on its own. */
+  subject_type_authorization: Partial<ResourceServer['subject_type_authorization']>;
+};
 
 export type ResourceServerCreate = Partial<ResourceServerSettings> & { identifier: string };
 export type ResourceServerPatch = Partial<ResourceServerSettings>;

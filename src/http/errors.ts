@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
+import { RuleError, type RuleErrorKind } from '../domain/errors.ts';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict',
@@ -20,9 +21,16 @@ export function sendApiError(res: Response, statusCode: number, errorCode: strin
   res.status(statusCode).json({ statusCode, error: REASONS[statusCode] ?? 'Error', message, errorCode });
 }
 
-/** Last handler of Auth0-shaped routers: known errors keep their status, body-parser errors become 400s, the rest 500. */
+/** Auth0 answers an operation it does not perform (changing a system API, for one) with a 400, like a bad payload. */
+const RULE_STATUS: Record<RuleErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409, not_supported: 400 };
+
+/**
+ * Last handler of Auth0-shaped routers: known errors and broken rules keep their status, body-parser errors become
+ * 4xx, the rest 500.
+ */
 export const apiErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof ApiError) return sendApiError(res, err.statusCode, err.errorCode, err.message);
+  if (err instanceof RuleError) return sendApiError(res, RULE_STATUS[err.kind], err.errorCode, err.message);
   const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;
   if (status) {
     const message = err.type === 'entity.parse.failed' ? 'Invalid request payload JSON format' : String(err.message ?? 'Bad request');

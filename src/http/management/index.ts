@@ -1,0 +1,66 @@
+import express, { Router, type RequestHandler } from 'express';
+import type { KeyMaterial } from '../../domain/model.ts';
+import type { Stores } from '../../store/index.ts';
+import { apiErrorHandler, sendApiError } from '../errors.ts';
+import { managementAuthentication, requireScope } from '../guard.ts';
+import { clientGrantOperations } from './client-grants.ts';
+import { clientOperations } from './clients.ts';
+import { connectionOperations } from './connections.ts';
+import { grantOperations } from './grants.ts';
+import { networkAclOperations } from './network-acls.ts';
+import { openApiDocument } from './openapi.ts';
+import type { Operation } from './operation.ts';
+import { resourceServerOperations } from './resource-servers.ts';
+import { tenantSettingsOperations } from './tenant-settings.ts';
+import { userOperations } from './users.ts';
+import { validateBody, validateQuery } from './validation.ts';
+
+/** Auth0 caps Management API bodies well below this; ours are small JSON documents. */
+const BODY_LIMIT = '64kb';
+const EMPTY_QUERY = { type: 'object', additionalProperties: false } as const;
+
+export interface ManagementDeps {
+  issuer: string;
+  keys: KeyMaterial;
+  stores: Stores;
+}
+
+export const managementOperations = (stores: Stores): Operation[] => [
+  ...clientOperations(stores),
+  ...resourceServerOperations(stores),
+  ...clientGrantOperations(stores),
+  ...connectionOperations(stores),
+  ...userOperations(stores),
+  ...grantOperations(stores),
+  ...tenantSettingsOperations(stores),
+  ...networkAclOperations(stores),
+];
+
+/** Scope first, then the body is parsed and validated: a caller without the scope learns nothing about the payload. */
+function route(operation: Operation): RequestHandler[] {
+  const handle: RequestHandler = async (req, res) => {
+    const query = validateQuery(operation.query ?? EMPTY_QUERY, req.query as Record<string, unknown>);
+    const body = operation.body ? validateBody(operation.body, req.body ?? {}) : undefined;
+    const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body });
+    if (result.body === undefined) res.status(result.status).end();
+    else res.status(result.status).json(result.body);
+  };
+  const parse = operation.body ? [express.json({ limit: BODY_LIMIT })] : [];
+  return [requireScope(operation.scope), ...parse, handle];
+}
+
+/**
+ * The Management API at /api/v2: the OpenAPI document is public, everything else needs a Management API token with
+ * the operation's scope. Errors have Auth0's shape.
+ */
+export function managementRouter(deps: ManagementDeps): Router {
+  const operations = managementOperations(deps.stores);
+  const document = openApiDocument(operations, deps.issuer);
+  const router = Router();
+  router.get('/openapi.json', (_req, res) => void res.json(document));
+  router.use(managementAuthentication(deps.issuer, deps.keys));
+  for (const operation of operations) router[operation.method](operation.path, ...route(operation));
+  router.use((req, res) => sendApiError(res, 404, 'not_found', `No Management API endpoint for ${req.method} ${req.baseUrl}${req.path}`));
+  router.use(apiErrorHandler);
+  return router;
+}

@@ -1,0 +1,291 @@
+import type { SchemaObject } from 'ajv';
+import { GRANT_TYPES } from '../../domain/application-rules.ts';
+import type { AccessPolicy, AppType, SigningAlg, TokenEndpointAuthMethod } from '../../domain/model.ts';
+import { MAX_TOKEN_LIFETIME } from '../../domain/resource-server-rules.ts';
+import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
+
+/**
+ * The JSON schemas of the Management API: requests are validated against them (additional properties refused) and
+ * the OpenAPI document is generated from them. Names and limits follow Auth0's Management API.
+ */
+
+export const object = (properties: Record<string, SchemaObject>, required: string[] = [], extra: SchemaObject = {}): SchemaObject => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  ...(required.length ? { required } : {}),
+  ...extra,
+});
+const string = (extra: SchemaObject = {}): SchemaObject => ({ type: 'string', ...extra });
+const boolean = (description?: string): SchemaObject => ({ type: 'boolean', ...(description ? { description } : {}) });
+const integer = (minimum: number, maximum: number, extra: SchemaObject = {}): SchemaObject => ({ type: 'integer', minimum, maximum, ...extra });
+const arrayOf = (items: SchemaObject, extra: SchemaObject = {}): SchemaObject => ({ type: 'array', items, ...extra });
+const oneOf = (values: readonly string[], extra: SchemaObject = {}): SchemaObject => ({ type: 'string', enum: [...values], ...extra });
+const trueOnly = (description: string): SchemaObject => ({ type: 'boolean', const: true, description });
+/** Sent as a PATCH body: at least one property. */
+const patchOf = (properties: Record<string, SchemaObject>) => object(properties, [], { minProperties: 1 });
+/** Fields Gatehouse sets and returns, never accepted in requests. */
+const timestamps = { created_at: string({ format: 'date-time' }), updated_at: string({ format: 'date-time' }) };
+
+const webUrl = (description: string) => string({ format: 'uri', pattern: '^https?://', maxLength: 2000, description });
+const email = (description: string) => string({ format: 'email', maxLength: 254, description });
+const urlList = (description: string) => arrayOf(string({ minLength: 1, maxLength: 2000 }), { maxItems: 100, uniqueItems: true, description });
+const displayName = (maxLength: number, description: string) => string({ minLength: 1, maxLength, pattern: '^[^<>]+$', description });
+
+const APP_TYPES = ['regular_web', 'spa', 'native', 'non_interactive'] as const satisfies readonly AppType[];
+const AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const satisfies readonly TokenEndpointAuthMethod[];
+const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const satisfies readonly SigningAlg[];
+const USER_POLICIES = ['allow_all', 'require_client_grant', 'deny_all'] as const satisfies readonly AccessPolicy[];
+const SECURITY_MODES = ['strict', 'permissive'] as const;
+const REFRESH_TOKEN_LIFETIME_MAX = 31557600;
+
+// Paging, as Auth0 pages lists.
+
+const paging: Record<string, SchemaObject> = {
+  page: integer(0, 100000, { default: 0, description: 'Page index of the results to return. First page is 0.' }),
+  per_page: integer(1, 100, { default: 50, description: 'Number of results per page.' }),
+  include_totals: {
+    type: 'boolean',
+    default: false,
+    description: 'Return results inside an object that contains the total result count (true) or as a direct array of results (false).',
+  },
+};
+
+export const listQuery = (filters: Record<string, SchemaObject> = {}) => object({ ...filters, ...paging });
+
+/** A plain array, or with include_totals `{start, limit, length, total, <plural>}`. */
+export const listResponse = (plural: string, item: SchemaObject): SchemaObject => ({
+  oneOf: [
+    arrayOf(item),
+    object(
+      { start: { type: 'integer' }, limit: { type: 'integer' }, length: { type: 'integer' }, total: { type: 'integer' }, [plural]: arrayOf(item) },
+      ['start', 'limit', 'length', 'total', plural],
+    ),
+  ],
+});
+
+// Applications (clients).
+
+const refreshToken = object({
+  rotation_type: oneOf(['rotating', 'non-rotating']),
+  expiration_type: oneOf(['expiring', 'non-expiring'], { description: 'Strict third-party applications: expiring only.' }),
+  leeway: integer(0, 60, { description: 'Seconds a rotated refresh token stays usable.' }),
+  token_lifetime: integer(1, REFRESH_TOKEN_LIFETIME_MAX),
+  infinite_token_lifetime: boolean(),
+  idle_token_lifetime: integer(1, REFRESH_TOKEN_LIFETIME_MAX),
+  infinite_idle_token_lifetime: boolean(),
+}, [], { description: 'Refresh token settings; a PATCH may send some of them.' });
+
+const clientSettings: Record<string, SchemaObject> = {
+  name: displayName(255, 'Name of the application, shown on the consent screen.'),
+  description: string({ maxLength: 140 }),
+  logo_uri: webUrl('URL of the logo shown on the consent screen.'),
+  app_type: oneOf(APP_TYPES, { default: 'regular_web' }),
+  is_first_party: boolean('false for a third-party application. Cannot be changed.'),
+  third_party_security_mode: oneOf(SECURITY_MODES, { description: 'Third-party applications only: "strict" (default) or, where the tenant allows it, "permissive". Cannot be changed.' }),
+  redirection_policy: oneOf(['open_redirect_protection', 'allow_always'], { description: 'Third-party applications default to open_redirect_protection.' }),
+  callbacks: urlList('Exact redirect URLs (third-party: https, or http on a loopback host for native applications; no wildcards, no fragments).'),
+  allowed_origins: urlList('Origins allowed to make cross-origin requests.'),
+  web_origins: urlList('Origins allowed for web message responses.'),
+  allowed_logout_urls: urlList('Not available for strict third-party applications.'),
+  grant_types: arrayOf(oneOf(GRANT_TYPES), { uniqueItems: true, description: 'Strict third-party: authorization_code, refresh_token, client_credentials (confidential only).' }),
+  token_endpoint_auth_method: oneOf(AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
+  jwt_configuration: object({
+    alg: oneOf(SIGNING_ALGS, { description: 'ID token signing algorithm; RS256 only for strict third-party applications.' }),
+    lifetime_in_seconds: integer(1, MAX_TOKEN_LIFETIME),
+  }),
+  refresh_token: refreshToken,
+  client_metadata: {
+    type: 'object',
+    maxProperties: 10,
+    propertyNames: { maxLength: 255, pattern: '^[A-Za-z0-9_-]+$' },
+    additionalProperties: string({ maxLength: 255 }),
+  },
+  oidc_conformant: trueOnly('Always true in Gatehouse.'),
+  cross_origin_authentication: boolean('Not available for strict third-party applications.'),
+};
+
+export const clientCreateBody = object(clientSettings, ['name']);
+export const clientPatchBody = patchOf(clientSettings);
+export const clientListQuery = listQuery({ is_first_party: boolean(), app_type: oneOf(APP_TYPES) });
+
+export const clientResponse = object({
+  client_id: string(),
+  client_secret: string({ description: 'Returned only when the application is created and when its secret is rotated.' }),
+  ...clientSettings,
+  registration_type: oneOf(['management_api', 'dynamic', 'system']),
+  registration_metadata: { type: 'object' },
+  ...timestamps,
+}, ['client_id', 'name', 'app_type', 'is_first_party', 'grant_types', 'token_endpoint_auth_method']);
+
+// APIs (resource servers).
+
+const apiScope = object({
+  value: string({ minLength: 1, maxLength: 280, pattern: '^\\S+$' }),
+  description: string({ maxLength: 500 }),
+}, ['value']);
+
+const resourceServerSettings: Record<string, SchemaObject> = {
+  name: displayName(200, 'Defaults to the identifier.'),
+  scopes: arrayOf(apiScope, { maxItems: 1000 }),
+  signing_alg: oneOf(SIGNING_ALGS, { default: 'RS256' }),
+  token_lifetime: integer(1, MAX_TOKEN_LIFETIME, { default: 86400 }),
+  token_lifetime_for_web: integer(1, MAX_TOKEN_LIFETIME, { description: 'At most token_lifetime; defaults to 7200 or token_lifetime when shorter.' }),
+  allow_offline_access: boolean('Whether refresh tokens may be issued for this API (default false).'),
+  skip_consent_for_verifiable_first_party_clients: boolean(),
+  subject_type_authorization: object({
+    user: object({ policy: oneOf(USER_POLICIES, { default: 'allow_all' }) }, ['policy']),
+    client: object({ policy: oneOf(['require_client_grant', 'deny_all'], { default: 'require_client_grant' }) }, ['policy']),
+  }, [], { description: 'Application access policies for user-delegated and client (machine-to-machine) access.' }),
+};
+
+export const resourceServerCreateBody = object({
+  identifier: string({ minLength: 1, maxLength: 600, pattern: '^\\S+$', description: 'The audience of the API, an absolute URI preferably. Cannot be changed.' }),
+  ...resourceServerSettings,
+}, ['identifier']);
+export const resourceServerPatchBody = patchOf(resourceServerSettings);
+export const resourceServerListQuery = listQuery({
+  identifiers: arrayOf(string({ minLength: 1 }), { maxItems: 10, description: 'Only the APIs with these identifiers (repeat the parameter).' }),
+});
+export const resourceServerResponse = object({
+  id: string(),
+  identifier: string(),
+  is_system: boolean(),
+  ...resourceServerSettings,
+  ...timestamps,
+}, ['id', 'identifier', 'name', 'is_system', 'scopes']);
+
+// Client grants.
+
+const subjectType = oneOf(['user', 'client'], { description: 'user: user-delegated access; client: client credentials. Defaults to client.' });
+const grantScopes = arrayOf(string({ minLength: 1, maxLength: 280 }), { uniqueItems: true, description: 'Scopes of the API that the grant allows.' });
+const defaultFor = oneOf(['third_party_clients'], { description: 'The default grant of every third-party application; exclusive with client_id.' });
+
+export const clientGrantCreateBody = object({
+  client_id: string({ minLength: 1, description: 'The application; exclusive with default_for.' }),
+  default_for: defaultFor,
+  audience: string({ minLength: 1, maxLength: 600, description: 'Identifier of the API.' }),
+  scope: grantScopes,
+  allow_all_scopes: boolean('Allow every scope of the API, present and future.'),
+  subject_type: subjectType,
+}, ['audience']);
+export const clientGrantPatchBody = patchOf({
+  scope: { ...grantScopes, type: ['array', 'null'] },
+  allow_all_scopes: boolean(),
+});
+export const clientGrantListQuery = listQuery({
+  audience: string({ minLength: 1 }), client_id: string({ minLength: 1 }), subject_type: oneOf(['user', 'client']), default_for: defaultFor,
+});
+export const clientGrantResponse = object({
+  id: string(),
+  client_id: string(),
+  default_for: defaultFor,
+  audience: string(),
+  scope: arrayOf(string()),
+  allow_all_scopes: boolean(),
+  subject_type: subjectType,
+  is_system: boolean('Grants Gatehouse made for itself cannot be changed or deleted.'),
+  ...timestamps,
+}, ['id', 'audience', 'scope', 'subject_type']);
+
+// Connections.
+
+const connectionSettings: Record<string, SchemaObject> = {
+  display_name: string({ minLength: 1, maxLength: 128 }),
+  is_domain_connection: boolean('Domain connections serve every third-party application (default false).'),
+  enabled_clients: arrayOf(string({ minLength: 1 }), { uniqueItems: true, maxItems: 1000, description: 'First-party applications that may use this connection.' }),
+};
+const connectionName = string({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$', description: 'Cannot be changed.' });
+const strategy = oneOf(['auth0'], { description: 'Database connections only.' });
+
+export const connectionCreateBody = object({ name: connectionName, strategy, ...connectionSettings }, ['name', 'strategy']);
+export const connectionPatchBody = patchOf(connectionSettings);
+export const connectionListQuery = listQuery({ name: string({ minLength: 1 }), strategy });
+export const connectionResponse = object({ id: string(), name: string(), strategy, ...connectionSettings, ...timestamps }, ['id', 'name', 'strategy']);
+
+// Users.
+
+const password = string({ minLength: PASSWORD_LENGTH.min, maxLength: PASSWORD_LENGTH.max, description: `${PASSWORD_LENGTH.min} to ${PASSWORD_LENGTH.max} characters.` });
+const userSettings: Record<string, SchemaObject> = {
+  email: email('Unique within the connection; stored lower-cased.'),
+  email_verified: boolean(),
+  name: string({ minLength: 1, maxLength: 300 }),
+  blocked: boolean(),
+};
+
+export const userCreateBody = object({ connection: string({ minLength: 1 }), password, ...userSettings }, ['connection', 'email', 'password']);
+export const userPatchBody = patchOf({ ...userSettings, password, connection: string({ minLength: 1, description: 'Must be the user\'s connection.' }) });
+export const userListQuery = listQuery({
+  q: string({ maxLength: 500, description: 'Search by email only: email:"jane@example.com".' }),
+  search_engine: oneOf(['v3']),
+});
+export const usersByEmailQuery = object({ email: string({ minLength: 1, maxLength: 254 }) }, ['email']);
+export const userResponse = object({
+  user_id: string(),
+  connection: string(),
+  logins_count: { type: 'integer' },
+  last_login: string({ format: 'date-time' }),
+  identities: arrayOf(object({ connection: string(), user_id: string(), provider: string(), isSocial: boolean() })),
+  ...userSettings,
+  ...timestamps,
+}, ['user_id', 'email', 'connection']);
+
+// User grants (consents).
+
+const grantFilters = { user_id: string({ minLength: 1 }), client_id: string({ minLength: 1 }), audience: string({ minLength: 1 }) };
+export const userGrantListQuery = listQuery(grantFilters);
+export const userGrantDeleteQuery = object({ user_id: grantFilters.user_id }, ['user_id']);
+export const userGrantResponse = object({
+  id: string(),
+  user_id: string(),
+  clientID: string({ description: 'Auth0 spells this field clientID.' }),
+  audience: string(),
+  scope: arrayOf(string()),
+  ...timestamps,
+}, ['id', 'user_id', 'clientID', 'audience', 'scope']);
+
+// Tenant settings.
+
+const colour = string({ pattern: '^#[0-9A-Fa-f]{6}$' });
+const tenantSettings: Record<string, SchemaObject> = {
+  friendly_name: string({ minLength: 1, maxLength: 255 }),
+  picture_url: webUrl('Tenant logo.'),
+  support_email: email('Shown to users on error pages.'),
+  support_url: webUrl('Shown to users on error pages.'),
+  default_audience: string({ maxLength: 600, description: 'Identifier of the API used when a request names none ("" for none).' }),
+  flags: object({ enable_dynamic_client_registration: boolean('Open dynamic client registration at /oidc/register.') }),
+  dynamic_client_registration_security_mode: oneOf(SECURITY_MODES, { description: 'Security mode of dynamically registered applications; permissive only where the tenant allows it.' }),
+  branding: object({ primary_color: colour, page_background: colour, logo_url: webUrl('Logo shown on login and consent pages.') }),
+};
+export const tenantSettingsPatchBody = patchOf(tenantSettings);
+export const tenantSettingsResponse = object({
+  ...tenantSettings,
+  allow_permissive_third_party_clients: boolean('From the configuration: whether permissive third-party applications may exist. Read-only.'),
+});
+
+// Network ACLs.
+
+const signalList = (maxLength: number, description: string) => arrayOf(string({ minLength: 1, maxLength }), { minItems: 1, maxItems: 20, description });
+const signals = object({
+  ipv4_cidrs: signalList(18, 'IPv4 addresses or CIDR ranges.'),
+  ipv6_cidrs: signalList(49, 'IPv6 addresses or CIDR ranges.'),
+  user_agents: signalList(512, 'User-Agent header values.'),
+}, [], { minProperties: 1 });
+const aclSettings: Record<string, SchemaObject> = {
+  description: string({ minLength: 1, maxLength: 255 }),
+  active: boolean('Default true.'),
+  priority: integer(1, 100, { default: 50, description: 'Rules apply in ascending priority; unique.' }),
+  rule: object({
+    scope: oneOf(['management', 'authentication', 'tenant', 'dynamic_client_registration', 'dcr'], { description: '"dcr" is stored as dynamic_client_registration.' }),
+    action: object({ block: trueOnly('Refuse the request.'), allow: trueOnly('Let the request through.'), log: trueOnly('Log the match only.') }, [], { minProperties: 1, maxProperties: 1 }),
+    match: signals,
+    not_match: signals,
+  }, ['scope', 'action']),
+};
+export const networkAclBody = object(aclSettings, ['description', 'rule']);
+export const networkAclPatchBody = patchOf(aclSettings);
+export const networkAclResponse = object({ id: string(), ...aclSettings, ...timestamps }, ['id', 'description', 'active', 'priority', 'rule']);
+
+export const errorResponse = object({
+  statusCode: { type: 'integer' }, error: string(), message: string(), errorCode: string(),
+}, ['statusCode', 'error', 'message']);

@@ -1,0 +1,48 @@
+import {
+  checkGrantChangeable, draftClientGrant, grantHolder, patchClientGrant, type ClientGrantCreate, type ClientGrantPatch,
+} from '../domain/client-grant-rules.ts';
+import { notFound } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import type { ClientGrant } from '../domain/model.ts';
+import type { DurableStore, Filter } from '../store/index.ts';
+import { findApplication } from './applications.ts';
+import { findPage, getOrThrow, now, writeUnique, type Page, type PageRequest } from './entities.ts';
+import { findApiByIdentifier } from './resource-servers.ts';
+
+async function findApi(store: DurableStore, audience: string) {
+  const api = await findApiByIdentifier(store, audience);
+  if (!api) throw notFound('inexistent_resource_server', `No resource server has the identifier ${audience}`);
+  return api;
+}
+
+export const findClientGrant = (store: DurableStore, id: string) =>
+  getOrThrow(store.clientGrants, id, 'inexistent_client_grant', `The client grant ${id} does not exist`);
+
+export async function createClientGrant(store: DurableStore, input: ClientGrantCreate): Promise<ClientGrant> {
+  const holder = grantHolder(input);
+  const api = await findApi(store, input.audience);
+  const application = 'client_id' in holder ? await findApplication(store, holder.client_id) : undefined;
+  const grant = draftClientGrant(input, api, application, newId('cgr_'), now());
+  const whom = application ? `the application ${application.client_id}` : 'third-party applications by default';
+  await writeUnique(
+    () => store.clientGrants.insert(grant),
+    `A client grant for ${whom} on ${grant.audience} with subject_type ${grant.subject_type} already exists`,
+  );
+  return grant;
+}
+
+export function listClientGrants(store: DurableStore, filter: Filter<ClientGrant>, page: PageRequest): Promise<Page<ClientGrant>> {
+  return findPage(store.clientGrants, filter, page);
+}
+
+export async function updateClientGrant(store: DurableStore, id: string, patch: ClientGrantPatch): Promise<ClientGrant> {
+  const existing = await findClientGrant(store, id);
+  const grant = patchClientGrant(existing, patch, await findApi(store, existing.audience), now());
+  await store.clientGrants.replace(grant);
+  return grant;
+}
+
+export async function deleteClientGrant(store: DurableStore, id: string): Promise<void> {
+  checkGrantChangeable(await findClientGrant(store, id));
+  await store.clientGrants.delete(id);
+}

@@ -1,0 +1,45 @@
+import { draftConnection, type ConnectionCreate, type ConnectionPatch } from '../domain/connection-rules.ts';
+import { invalidBody } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import type { Connection } from '../domain/model.ts';
+import { applyPatch } from '../domain/updates.ts';
+import type { DurableStore, Filter, Stores } from '../store/index.ts';
+import { findPage, getOrThrow, now, writeUnique, type Page, type PageRequest } from './entities.ts';
+import { deleteUserRecords } from './users.ts';
+
+export const findConnection = (store: DurableStore, id: string) =>
+  getOrThrow(store.connections, id, 'inexistent_connection', `The connection ${id} does not exist`);
+
+async function checkClientsExist(store: DurableStore, clientIds: readonly string[] | undefined): Promise<void> {
+  for (const clientId of clientIds ?? []) {
+    if (!(await store.applications.get(clientId))) throw invalidBody(`enabled_clients entry ${clientId} is not an existing client`);
+  }
+}
+
+const nameTaken = (name: string) => `A connection with the name ${name} already exists`;
+
+export async function createConnection(store: DurableStore, input: ConnectionCreate): Promise<Connection> {
+  await checkClientsExist(store, input.enabled_clients);
+  const connection = draftConnection(input, newId('con_'), now());
+  await writeUnique(() => store.connections.insert(connection), nameTaken(connection.name));
+  return connection;
+}
+
+export function listConnections(store: DurableStore, filter: Filter<Connection>, page: PageRequest): Promise<Page<Connection>> {
+  return findPage(store.connections, filter, page);
+}
+
+export async function updateConnection(store: DurableStore, id: string, patch: ConnectionPatch): Promise<Connection> {
+  const existing = await findConnection(store, id);
+  await checkClientsExist(store, patch.enabled_clients);
+  const connection = applyPatch(existing, patch, now());
+  await store.connections.replace(connection);
+  return connection;
+}
+
+/** As in Auth0, a connection takes its users with it (and their consents, with the tokens issued under them). */
+export async function deleteConnection(stores: Stores, id: string): Promise<void> {
+  const connection = await findConnection(stores.durable, id);
+  await stores.durable.connections.delete(id);
+  for (const user of await stores.durable.users.find({ connection: connection.name })) await deleteUserRecords(stores, user.user_id);
+}

@@ -1,0 +1,51 @@
+import { newHexId } from '../domain/ids.ts';
+import type { ResourceServer } from '../domain/model.ts';
+import {
+  checkNotSystem, draftResourceServer, patchResourceServer, type ResourceServerCreate, type ResourceServerPatch,
+} from '../domain/resource-server-rules.ts';
+import { notFound } from '../domain/errors.ts';
+import type { DurableStore, Stores } from '../store/index.ts';
+import { findPage, now, writeUnique, type Page, type PageRequest } from './entities.ts';
+import { revokeUserGrant } from './grants.ts';
+
+export const findApiByIdentifier = async (store: DurableStore, identifier: string) =>
+  (await store.resourceServers.find({ identifier }, { limit: 1 }))[0];
+
+/** Auth0 accepts an API's id or its (URL-encoded) identifier in the path. */
+export async function findResourceServer(store: DurableStore, idOrIdentifier: string): Promise<ResourceServer> {
+  const api = (await store.resourceServers.get(idOrIdentifier)) ?? (await findApiByIdentifier(store, idOrIdentifier));
+  if (!api) throw notFound('inexistent_resource_server', `The resource server ${idOrIdentifier} does not exist`);
+  return api;
+}
+
+export async function createResourceServer(store: DurableStore, input: ResourceServerCreate): Promise<ResourceServer> {
+  const api = draftResourceServer(input, newHexId(), now());
+  await writeUnique(() => store.resourceServers.insert(api), `A resource server with the identifier ${api.identifier} already exists`);
+  return api;
+}
+
+/** With `identifiers` (at most a handful), the APIs are looked up one by one and paged here. */
+export async function listResourceServers(store: DurableStore, identifiers: string[] | undefined, page: PageRequest): Promise<Page<ResourceServer>> {
+  if (!identifiers) return findPage(store.resourceServers, {}, page);
+  const found = (await Promise.all([...new Set(identifiers)].map((identifier) => findApiByIdentifier(store, identifier))))
+    .filter((api): api is ResourceServer => api !== undefined)
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  const start = page.page * page.per_page;
+  return { items: found.slice(start, start + page.per_page), start, limit: page.per_page, ...(page.include_totals ? { total: found.length } : {}) };
+}
+
+export async function updateResourceServer(store: DurableStore, idOrIdentifier: string, patch: ResourceServerPatch): Promise<ResourceServer> {
+  const api = patchResourceServer(await findResourceServer(store, idOrIdentifier), patch, now());
+  await store.resourceServers.replace(api);
+  return api;
+}
+
+/** Grants for a deleted API would never apply again; consents to it go with the tokens issued under them. */
+export async function deleteResourceServer(stores: Stores, idOrIdentifier: string): Promise<void> {
+  const { durable } = stores;
+  const api = await findResourceServer(durable, idOrIdentifier);
+  checkNotSystem(api);
+  await durable.resourceServers.delete(api.id);
+  await durable.clientGrants.deleteMany({ audience: api.identifier });
+  for (const grant of await durable.userGrants.find({ audience: api.identifier })) await revokeUserGrant(stores, grant);
+}

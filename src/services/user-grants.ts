@@ -1,0 +1,17 @@
+import type { UserGrant } from '../domain/model.ts';
+import type { DurableStore, Filter, Stores } from '../store/index.ts';
+import { findPage, getOrThrow, type Page, type PageRequest } from './entities.ts';
+import { revokeUserGrant } from './grants.ts';
+
+export function listUserGrants(store: DurableStore, filter: Filter<UserGrant>, page: PageRequest): Promise<Page<UserGrant>> {
+  return findPage(store.userGrants, filter, page);
+}
+
+export async function revokeUserGrantById(stores: Stores, id: string): Promise<void> {
+  await revokeUserGrant(stores, await getOrThrow(stores.durable.userGrants, id, 'inexistent_grant', `The grant ${id} does not exist`));
+}
+
+/** Every consent the user gave, with the tokens issued under them; none is not an error. */
+export async function revokeAllUserGrants(stores: Stores, userId: string): Promise<void> {
+  for (const grant of await stores.durable.userGrants.find({ user_id: userId })) await revokeUserGrant(stores, grant);
+}

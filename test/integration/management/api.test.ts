@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import request from 'supertest';
+import { managementOperations } from '../../../src/http/management/index.ts';
+import type { Operation } from '../../../src/http/management/operation.ts';
+import { ISSUER, memoryStores } from '../../support/harness.ts';
+import { expectApiError, managementCaller, managementTestbed, otherScope } from '../../support/management.ts';
+
+const operations = managementOperations(memoryStores());
+const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
+const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
+
+/** A valid body for each operation on an existing entity, so that its 404 (not a 400) is what answers. */
+const VALID_BODIES: Record<string, unknown> = {
+  'PATCH /clients/:id': { name: 'Renamed' },
+  'PATCH /resource-servers/:id': { name: 'Renamed' },
+  'PATCH /client-grants/:id': { scope: [] },
+  'PATCH /connections/:id': { is_domain_connection: true },
+  'PATCH /users/:id': { name: 'Renamed' },
+  'PUT /network-acls/:id': { description: 'Block', rule: { scope: 'management', action: { block: true }, match: { ipv4_cidrs: ['192.0.2.0/24'] } } },
+  'PATCH /network-acls/:id': { active: false },
+};
+
+describe('Management API: every operation', () => {
+  const testbed = managementTestbed();
+  const { api } = testbed;
+
+  it.each(operations.map((op) => [label(op), op] as const))('%s answers 401 without a token and 403 without its scope', async (_label, op) => {
+    expectApiError(await request(testbed.test.app)[op.method](`/api/v2${concrete(op)}`), 401, 'missing_token');
+    const token = (await managementCaller(testbed.test, otherScope(op.scope))).token;
+    const res = await request(testbed.test.app)[op.method](`/api/v2${concrete(op)}`).set('Authorization', `Bearer ${token}`);
+    expectApiError(res, 403, 'insufficient_scope', op.scope);
+  });
+
+  it.each(operations.map((op) => [label(op), op] as const))('%s refuses an unknown query parameter', async (_label, op) => {
+    expectApiError(await api(op.method, `${concrete(op)}?unexpected=1`, op.body ? {} : undefined), 400, 'invalid_query_string', /unexpected/);
+  });
+
+  const withBody = operations.filter((op) => op.body);
+  it.each(withBody.map((op) => [label(op), op] as const))('%s refuses an unknown body property, and a body that is not an object', async (_label, op) => {
+    expectApiError(await api(op.method, concrete(op), { unexpected: true }), 400, 'invalid_body', /Additional properties not allowed: unexpected/);
+    expectApiError(await api(op.method, concrete(op), [1, 2]), 400, 'invalid_body', /Expected type object but found type array/);
+    const text = await api(op.method, concrete(op)).set('Content-Type', 'application/json').send('"text"');
+    expectApiError(text, 400, 'invalid_body');
+  });
+
+  const onOneEntity = operations.filter((op) => op.path.includes(':id'));
+  it.each(onOneEntity.map((op) => [label(op), op] as const))('%s answers 404 for an entity that does not exist', async (_label, op) => {
+    expect(op.errors).toContain(404);
+    const res = await api(op.method, concrete(op), VALID_BODIES[label(op)]);
+    expect(res.status).toBe(404);
+    expect(res.body.errorCode).toMatch(/^inexistent_/);
+  });
+
+  it('answers unknown Management API paths with an Auth0-shaped 404, after authentication', async () => {
+    expectApiError(await api('get', '/rules'), 404, 'not_found');
+    expectApiError(await request(testbed.test.app).get('/api/v2/rules'), 401, 'missing_token');
+  });
+
+  it('serves an OpenAPI 3.1 document, without a token, that describes every operation with the schemas it validates with', async () => {
+    const { body: doc } = await request(testbed.test.app).get('/api/v2/openapi.json').expect(200);
+    expect(doc).toMatchObject({ openapi: '3.1.0', servers: [{ url: ISSUER }] });
+    expect(doc.components.securitySchemes.managementApi.flows.clientCredentials.tokenUrl).toBe(`${ISSUER}/oauth/token`);
+    const ajv = new Ajv2020({ strict: true, allowUnionTypes: true });
+    addFormats.default(ajv);
+    for (const op of operations) {
+      const described = doc.paths[`/api/v2${op.path.replace(':id', '{id}')}`]?.[op.method];
+      expect(described).toBeDefined();
+      expect(described.security).toEqual([{ managementApi: [op.scope] }]);
+      expect(described.requestBody?.content['application/json'].schema).toEqual(op.body && JSON.parse(JSON.stringify(op.body)));
+      const queryNames = described.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
+      expect(queryNames).toEqual(Object.keys(op.query?.properties ?? {}));
+      for (const schema of [op.body, op.query, op.response.schema]) if (schema) ajv.compile(schema);
+    }
+    const documented = Object.values(doc.paths).flatMap((methods) => Object.keys(methods as object));
+    expect(documented).toHaveLength(operations.length);
+  });
+});
