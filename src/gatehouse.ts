@@ -6,6 +6,7 @@ import type { KeyMaterial } from './domain/model.ts';
 import { createLogger } from './http/logging.ts';
 import { managementRouter } from './http/management/index.ts';
 import { interactionRouter } from './http/pages/interactions.ts';
+import { registrationRouter } from './http/registration.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -46,6 +47,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger });
     let shuttingDown = false;
     const router = gatehouseRouter({
+      issuer: config.issuer,
       provider,
       stores,
       logger,
@@ -53,6 +55,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       routes: [
         ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores })],
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
+        ['/oidc/register', registrationRouter({ store: durable, redis: stores.redis, logger, limits: config.registration })],
       ],
     });
     return {

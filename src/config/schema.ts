@@ -42,6 +42,17 @@ export interface GatehouseConfig {
     /** Whether permissive third-party applications (and permissive dynamic registration) may exist at all. */
     allow_permissive_third_party_clients: boolean;
   };
+  /** Dynamic client registration at /oidc/register (enabled per tenant through the Management API). */
+  registration: {
+    /** Registrations per second for the whole tenant, across every process (Auth0: 5). */
+    rate_limit_per_second: number;
+    /** Registrations per minute from one client address, so that one caller cannot starve everyone. */
+    rate_limit_per_ip_per_minute: number;
+    /** The most dynamically registered applications the tenant keeps. */
+    max_applications: number;
+    /** Delete dynamically registered applications unused and without consent for this many days (0: never). */
+    idle_cleanup_days: number;
+  };
   seed: {
     resource_servers: SeedResourceServer[];
     connections: SeedConnection[];
@@ -55,7 +66,7 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -78,6 +89,17 @@ export const configSchema: SchemaObject = {
         friendly_name: { type: 'string', minLength: 1, maxLength: 255 },
         default_audience: { type: 'string' },
         allow_permissive_third_party_clients: { type: 'boolean' },
+      },
+    },
+    registration: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['rate_limit_per_second', 'rate_limit_per_ip_per_minute', 'max_applications', 'idle_cleanup_days'],
+      properties: {
+        rate_limit_per_second: { type: 'integer', minimum: 1 },
+        rate_limit_per_ip_per_minute: { type: 'integer', minimum: 1 },
+        max_applications: { type: 'integer', minimum: 0 },
+        idle_cleanup_days: { type: 'integer', minimum: 0 },
       },
     },
     seed: {

@@ -13,6 +13,7 @@ const PROVIDER_PATHS = [
 ];
 
 export interface RouterParts {
+  issuer: string;
   provider: Provider;
   stores: Stores;
   logger: Logger;
@@ -25,12 +26,21 @@ export function gatehouseRouter(parts: RouterParts): Router {
   const router = Router();
   const providerCallback = parts.provider.callback();
   router.use(requestLogging(parts.logger));
+  const https = new URL(parts.issuer).protocol === 'https:';
   router.use(helmet({
     contentSecurityPolicy: {
-      // No form-action: browsers apply it to the redirects after a form post, which end at applications' callbacks.
-      directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'https:'], frameAncestors: ["'none'"], formAction: null },
+      directives: {
+        defaultSrc: ["'self'"], imgSrc: ["'self'", 'https:'], frameAncestors: ["'none'"],
+        // No form-action: browsers apply it to the redirects after a form post, which end at applications' callbacks.
+        formAction: null,
+        // Over plain http (development) upgrading would break every asset and form.
+        upgradeInsecureRequests: https ? [] : null,
+      },
     },
+    // Discovery, keys and registration are read by other origins (browser-based clients).
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
     crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: https,
   }));
   router.use(operationsRouter(parts.stores, parts.isShuttingDown));
   for (const [path, handler] of parts.routes) router.use(path, handler);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { isStrictThirdParty, toOidcClientMetadata } from '../domain/applications.ts';
 import { secretMatches } from '../domain/ids.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
+import { readTenantSettings } from '../services/tenant.ts';
 import type { Stores } from '../store/index.ts';
 import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
@@ -62,6 +63,16 @@ async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Prom
   if (ctx.oidc?.route === 'token' && body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) {
     ctx.body = { ...body, error: 'unauthorized_client' };
   }
+}
+
+/** Discovery lists the registration endpoint only while the tenant allows dynamic registration (read per request). */
+function advertiseRegistration(stores: Stores, issuer: string) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
+    const { flags } = await readTenantSettings(stores.durable);
+    if (flags.enable_dynamic_client_registration) ctx.body = { ...(ctx.body as object), registration_endpoint: `${issuer}/oidc/register` };
+  };
 }
 
 /** Where interactions happen: one path per prompt, all under `<issuer path>/u`. */
@@ -147,6 +158,7 @@ export function createProvider(options: ProviderOptions): Provider {
   };
   registerPasswordGrant(provider, stores);
   provider.use(grantTypeErrorAsRfc6749);
+  provider.use(advertiseRegistration(stores, issuer));
   installOpenRedirectProtection(provider);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
   return provider;

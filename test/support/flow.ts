@@ -30,8 +30,9 @@ export class Browser {
     this.jar.store(res.headers['set-cookie']);
     const location = res.headers.location;
     if (res.status >= 300 && res.status < 400 && location) {
-      if (/^https?:\/\//.test(location) && !location.startsWith('http://127.0.0.1')) return { callback: new URL(location) };
-      if (!location.startsWith('/') && !location.startsWith('http')) return { callback: new URL(location) };
+      // Gatehouse redirects to itself with relative paths, or absolute ones on its own routes; anything else is a callback.
+      const internal = location.startsWith('/') || /^http:\/\/127\.0\.0\.1:\d+\/(authorize|u\/)/.test(location);
+      if (!internal) return { callback: new URL(location) };
       return this.settle(await request(this.app).get(pathOf(location)).set('Cookie', this.jar.header()));
     }
     return { page: res };

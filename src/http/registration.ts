@@ -1,0 +1,121 @@
+import express, { Router, type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
+import { Ajv, type ErrorObject } from 'ajv';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { evaluateNetworkAcls } from '../domain/network-access.ts';
+import { registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
+import { createLimiter, type LimitResult } from '../services/rate-limits.ts';
+import { registerApplication, RegistrationCapReached, RegistrationError } from '../services/registration.ts';
+import { readTenantSettings } from '../services/tenant.ts';
+import type { DurableStore } from '../store/ports.ts';
+
+export interface RegistrationOptions {
+  store: DurableStore;
+  redis: Redis | undefined;
+  logger: Logger;
+  limits: { rate_limit_per_second: number; rate_limit_per_ip_per_minute: number; max_applications: number };
+}
+
+const string = (maxLength: number) => ({ type: 'string', maxLength });
+/** Types and sizes only: the rules (URLs, grant types…) live in src/domain/registration.ts. Unknown members are ignored. */
+const requestSchema = {
+  type: 'object',
+  required: ['redirect_uris'],
+  properties: {
+    redirect_uris: { type: 'array', minItems: 1, maxItems: 20, items: string(2000) },
+    client_name: string(128),
+    token_endpoint_auth_method: string(64),
+    grant_types: { type: 'array', maxItems: 20, items: string(256) },
+    response_types: { type: 'array', maxItems: 10, items: string(64) },
+    application_type: { type: 'string', enum: ['web', 'native'] },
+    logo_uri: string(2000),
+    client_uri: string(2000),
+    policy_uri: string(2000),
+    tos_uri: string(2000),
+    contacts: { type: 'array', maxItems: 10, items: string(320) },
+    software_id: string(256),
+    software_version: string(64),
+    scope: string(2000),
+  },
+};
+const validateRequest = new Ajv({ allErrors: false }).compile<RegistrationRequest>(requestSchema);
+
+function describe(error: ErrorObject | undefined): { error: 'invalid_redirect_uri' | 'invalid_client_metadata'; description: string } {
+  const field = error?.instancePath.split('/')[1] ?? (error?.params as { missingProperty?: string } | undefined)?.missingProperty ?? 'body';
+  const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : field;
+  const message = error?.keyword === 'required' ? 'is required' : error?.keyword === 'minItems' ? 'must not be empty' : error?.message ?? 'is invalid';
+  return { error: field === 'redirect_uris' ? 'invalid_redirect_uri' : 'invalid_client_metadata', description: `${where} ${message}` };
+}
+
+const oauthError = (res: Response, status: number, error: string, description: string) =>
+  void res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: description });
+
+function rateLimitHeaders(res: Response, result: LimitResult): void {
+  res.set({ 'RateLimit-Limit': String(result.limit), 'RateLimit-Remaining': String(result.remaining), 'RateLimit-Reset': String(result.resetSeconds) });
+  if (!result.allowed) res.set('Retry-After', String(result.resetSeconds));
+}
+
+/** Browser-based clients (SPAs, MCP inspectors) register from other origins; registration carries no credentials. */
+export const openCors: RequestHandler = (req, res, next) => {
+  res.set({ 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'POST, OPTIONS', 'Access-Control-Allow-Headers': 'Content-Type, Authorization', 'Access-Control-Max-Age': '600' });
+  if (req.method === 'OPTIONS') return void res.sendStatus(204);
+  return next();
+};
+
+/**
+ * RFC 7591 open registration at /oidc/register. In order: the network ACL, the per-address and tenant-wide rate
+ * limits (every request counts), the tenant flag (read on every request, so a change applies at once everywhere), the
+ * cap on registered applications, then the metadata. Every application it creates is a third-party one.
+ */
+export function registrationRouter(options: RegistrationOptions): Router {
+  const { store, logger, limits } = options;
+  const perAddress = createLimiter(options.redis, 'dcr-ip', limits.rate_limit_per_ip_per_minute, 60);
+  const perTenant = createLimiter(options.redis, 'dcr', limits.rate_limit_per_second, 1);
+  const router = Router();
+  router.use(openCors);
+
+  router.post('/', async (req, res, next) => {
+    const ip = req.ip ?? req.socket.remoteAddress ?? '';
+    const access = evaluateNetworkAcls(await store.networkAcls.find(), 'dynamic_client_registration', { ip, userAgent: req.get('user-agent') ?? '' });
+    for (const acl of access.logged) logger.info({ acl: acl.id, ip }, 'network ACL matched (monitoring rule)');
+    if (access.action === 'block') {
+      logger.warn({ acl: access.rule?.id, ip }, 'dynamic client registration blocked by a network ACL');
+      return oauthError(res, 403, 'access_denied', 'Registration is not allowed from your network.');
+    }
+    for (const [limiter, key] of [[perAddress, ip], [perTenant, 'tenant']] as const) {
+      const result = await limiter(key);
+      rateLimitHeaders(res, result);
+      if (!result.allowed) return oauthError(res, 429, 'too_many_requests', `Too many registrations: try again in ${result.resetSeconds} s.`);
+    }
+    if (!(await readTenantSettings(store)).flags.enable_dynamic_client_registration) {
+      return oauthError(res, 400, 'invalid_request', 'Dynamic client registration is disabled for this tenant. An administrator can enable it with PATCH /api/v2/tenants/settings {"flags":{"enable_dynamic_client_registration":true}}.');
+    }
+    return next();
+  }, express.json({ limit: '32kb', type: () => true }), async (req, res) => {
+    if (!validateRequest(req.body)) {
+      const problem = describe(validateRequest.errors?.[0]);
+      return oauthError(res, 400, problem.error, problem.description);
+    }
+    try {
+      const { application, secret } = await registerApplication(store, req.body, limits.max_applications);
+      logger.info({
+        client_id: application.client_id, ip: req.ip, client_name: application.name,
+        redirect_hosts: [...new Set(application.callbacks.map((uri) => new URL(uri).host))], software_id: application.registration_metadata?.software_id,
+      }, 'dynamic client registration');
+      return void res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(registrationResponse(application, secret));
+    } catch (err) {
+      if (err instanceof RegistrationError) return oauthError(res, 400, err.error, err.message);
+      if (err instanceof RegistrationCapReached) return oauthError(res, 403, 'access_denied', err.message);
+      throw err;
+    }
+  });
+
+  const errors: ErrorRequestHandler = (err, req, res, _next) => {
+    if (err?.type === 'entity.parse.failed') return oauthError(res, 400, 'invalid_client_metadata', 'the body must be a JSON object of client metadata');
+    if (err?.type === 'entity.too.large') return oauthError(res, 413, 'invalid_client_metadata', 'the client metadata is too large');
+    req.log?.error({ err }, 'registration failed');
+    return oauthError(res, 500, 'server_error', 'the registration could not be completed');
+  };
+  router.use(errors);
+  return router;
+}
