@@ -11,6 +11,7 @@ import { gatehouseRouter } from './http/router.ts';
 import { ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { bootstrapAdminApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
 
 export interface GatehouseOptions {
@@ -30,6 +31,18 @@ export interface Gatehouse {
   readonly adminCredentials: AdminCredentials;
   /** Stops answering readiness, then closes the stores it opened. */
   close(): Promise<void>;
+}
+
+/** Every process runs the clean-up; it is idempotent, so several processes doing it at once is harmless. */
+function scheduleIdleRegistrationCleanup(stores: Stores, days: number, logger: Logger): NodeJS.Timeout | undefined {
+  if (days <= 0) return undefined;
+  const timer = setInterval(() => {
+    removeIdleRegistrations(stores, days)
+      .then((removed) => removed.length && logger.info({ removed, idle_days: days }, 'removed idle dynamically registered applications'))
+      .catch((err) => logger.error({ err }, 'idle registration clean-up failed'));
+  }, 3600_000);
+  timer.unref();
+  return timer;
 }
 
 export async function createGatehouse(options: GatehouseOptions): Promise<Gatehouse> {
@@ -58,10 +71,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         ['/oidc/register', registrationRouter({ store: durable, redis: stores.redis, logger, limits: config.registration })],
       ],
     });
+    const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
       config, router, provider, stores, keys, logger, adminCredentials,
       async close() {
         shuttingDown = true;
+        clearInterval(cleanup);
         if (ownsStores) await stores.close();
       },
     };

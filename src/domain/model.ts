@@ -49,6 +49,8 @@ export interface Application {
   registration_type: 'management_api' | 'dynamic' | 'system';
   /** RFC 7591 descriptive metadata kept from dynamic registration. */
   registration_metadata?: Record<string, unknown>;
+  /** When a token was last issued to it (to the day): what the idle clean-up of registered applications looks at. */
+  last_used_at?: string;
   created_at: string;
   updated_at: string;
   /** SHA-256 of the client secret (hex). Never returned by any API. */

@@ -109,3 +109,18 @@ export function registrationResponse(app: Application, secret: string | undefine
     ...app.registration_metadata,
   };
 }
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Last use is recorded to the day: at most one write per application per day on the token path. */
+export const useWorthRecording = (app: Pick<Application, 'last_used_at'>, now: number) =>
+  !app.last_used_at || now - Date.parse(app.last_used_at) >= DAY_MS;
+
+/**
+ * A dynamically registered application is idle, and may be cleaned up, when nobody consented to it and it got no
+ * token for `days` days (counting from registration when it never did). Clients that vanish simply re-register.
+ */
+export function isIdleRegistration(app: Pick<Application, 'registration_type' | 'last_used_at' | 'created_at'>, hasConsents: boolean, days: number, now: number): boolean {
+  if (app.registration_type !== 'dynamic' || hasConsents || days <= 0) return false;
+  return now - Date.parse(app.last_used_at ?? app.created_at) >= days * DAY_MS;
+}

@@ -4,9 +4,11 @@ import { isStrictThirdParty, toOidcClientMetadata } from '../domain/applications
 import { secretMatches } from '../domain/ids.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
+import { recordUse } from '../services/usage.ts';
 import type { Stores } from '../store/index.ts';
 import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
+import { loadedApplicationOf } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
@@ -161,5 +163,9 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.use(advertiseRegistration(stores, issuer));
   installOpenRedirectProtection(provider);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const app = ctx.oidc.client && loadedApplicationOf(ctx, ctx.oidc.client.clientId);
+    if (app) recordUse(stores.durable, app).catch((err) => logger.warn({ err, client_id: app.client_id }, 'could not record application use'));
+  });
   return provider;
 }

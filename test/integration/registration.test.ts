@@ -225,3 +225,30 @@ describe('network ACLs for registration', () => {
     await test.close();
   });
 });
+
+describe('registration hygiene', () => {
+  it('records when an application last got a token, and removes idle registrations without consent', async () => {
+    const { removeIdleRegistrations } = await import('../../src/services/usage.ts');
+    const test = await startGatehouse({ config: { registration: generous } });
+    const { stores } = test.gatehouse;
+    await enableRegistration(stores);
+    const api = await createApi(stores);
+    await createGrant(stores, { default_for: 'third_party_clients', audience: api.identifier, scope: ['read:notes'] });
+    await createUser(stores, 'fay@example.com', 'fay password 12');
+    const used = (await register(test.app, { redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'none' }).expect(201)).body;
+    const idle = (await register(test.app, { redirect_uris: ['https://a.example/cb'] }).expect(201)).body;
+    const client = { client_id: used.client_id as string, callbacks: used.redirect_uris as string[] };
+    const tokens = await codeFlowTokens(test.app, client, { email: 'fay@example.com', password: 'fay password 12', query: authorizeQuery({ ...client } as never, { audience: api.identifier, scope: 'read:notes' }) });
+    expect(tokens.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await stores.durable.applications.get(used.client_id))?.last_used_at).toEqual(expect.any(String));
+    expect((await stores.durable.applications.get(idle.client_id))?.last_used_at).toBeUndefined();
+
+    const inForty = Date.now() + 40 * 24 * 3600 * 1000;
+    expect(await removeIdleRegistrations(stores, 30, Date.now())).toEqual([]);
+    expect(await removeIdleRegistrations(stores, 30, inForty)).toEqual([idle.client_id]); // the used one holds a consent
+    expect(await stores.durable.applications.get(idle.client_id)).toBeUndefined();
+    expect(await stores.durable.applications.get(used.client_id)).toBeDefined();
+    await test.close();
+  });
+});
