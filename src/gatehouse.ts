@@ -1,29 +1,41 @@
 import type { Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial } from './domain/model.ts';
 import { createLogger } from './http/logging.ts';
 import { managementRouter } from './http/management/index.ts';
-import { interactionRouter } from './http/pages/interactions.ts';
+import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
 import { registrationRouter } from './http/registration.ts';
 import { gatehouseRouter } from './http/router.ts';
+import { rootWellKnownRouter } from './http/well-known.ts';
 import { ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { bootstrapAdminApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
 
 export interface GatehouseOptions {
-  config: GatehouseConfig;
+  /**
+   * Settings (see README, "Configuration"); what is missing comes from config/default.json. The environment is not
+   * read here: the drop-in process reads it (src/main.ts), a host application passes what it wants.
+   */
+  config: Partial<GatehouseConfig> & Pick<GatehouseConfig, 'issuer'>;
   /** Already-open stores to use (and leave open on close); by default they are opened from the configuration. */
   stores?: Stores;
   logger?: Logger;
+  /** Middleware mode: the host application's sign-in decides who the user is, instead of Gatehouse's login page. */
+  authenticate?: HostAuthentication;
 }
 
 export interface Gatehouse {
   readonly config: GatehouseConfig;
+  /** Mount at the issuer's path (`app.use('/auth', gatehouse.router)`), or at the root when the issuer has no path. */
   readonly router: Router;
+  /** Mount at the host app's root when the issuer has a path: RFC 8414 / OIDC discovery at /.well-known/…/<path>. */
+  readonly wellKnown: Router;
   readonly provider: Provider;
   readonly stores: Stores;
   readonly keys: KeyMaterial;
@@ -46,7 +58,7 @@ function scheduleIdleRegistrationCleanup(stores: Stores, days: number, logger: L
 }
 
 export async function createGatehouse(options: GatehouseOptions): Promise<Gatehouse> {
-  const { config } = options;
+  const config = loadConfig({ env: {}, overrides: options.config });
   const logger = options.logger ?? createLogger(config.logLevel);
   const ownsStores = !options.stores;
   const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl });
@@ -56,6 +68,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     await registerSystemApi(durable, config.issuer);
     const adminCredentials = await bootstrapAdminApplication(durable, config);
     const keys = await ensureKeyMaterial(durable.keys);
+    if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
     const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger });
     let shuttingDown = false;
@@ -67,13 +80,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       isShuttingDown: () => shuttingDown,
       routes: [
         ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores })],
-        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
+        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/oidc/register', registrationRouter({ store: durable, redis: stores.redis, logger, limits: config.registration })],
       ],
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
-      config, router, provider, stores, keys, logger, adminCredentials,
+      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer), provider, stores, keys, logger, adminCredentials,
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);

@@ -11,6 +11,9 @@ export interface HostUser {
   emailVerified?: boolean;
 }
 
+/** The default connection of host users. */
+export const HOST_CONNECTION = 'host-users';
+
 /** The connection that host users belong to; domain-level by default so that third-party applications can use it. */
 export async function ensureHostConnection(store: DurableStore, name: string, isDomainConnection: boolean): Promise<void> {
   if ((await store.connections.count({ name })) > 0) return;

@@ -9,7 +9,7 @@ import type { Application, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier } from '../../services/access.ts';
 import { linkConsent, saveProtocolGrant } from '../../services/consent.ts';
-import { linkHostUser, type HostUser } from '../../services/host-users.ts';
+import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/host-users.ts';
 import { verifyPassword } from '../../services/passwords.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
@@ -34,8 +34,6 @@ export interface InteractionDeps {
   logger: Logger;
   authenticate?: HostAuthentication;
 }
-
-export const HOST_CONNECTION = 'host-users';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 

@@ -1,0 +1,115 @@
+/**
+ * An Express app with its own users that mounts Gatehouse at /auth and serves an API protected by Gatehouse tokens.
+ * Run it with `node examples/host-app/server.ts` (Node 24) and open http://localhost:4000.
+ * Users: ada@example.com / ada-password (see README, "Use as middleware").
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import express, { type Request, type Response } from 'express';
+import { createGatehouse, protectedResourceMetadata, requireAccessToken, type Gatehouse, type Stores } from '../../src/index.ts';
+
+/** The host's own user directory (a real app has a database; passwords would be hashed). */
+const USERS = new Map([['ada@example.com', { id: 'u-1', name: 'Ada Lovelace', password: 'ada-password' }]]);
+const SESSION_KEY = 'example-session-key-change-me';
+
+const sign = (value: string) => `${value}.${createHmac('sha256', SESSION_KEY).update(value).digest('base64url')}`;
+function unsign(cookie: string | undefined): string | undefined {
+  const signed = decodeURIComponent(cookie ?? '');
+  const dot = signed.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const value = signed.slice(0, dot);
+  const expected = Buffer.from(sign(value).slice(dot + 1));
+  const mac = Buffer.from(signed.slice(dot + 1));
+  return expected.length === mac.length && timingSafeEqual(expected, mac) ? value : undefined;
+}
+const cookieOf = (req: Request, name: string) => (req.headers.cookie ?? '').split(';').map((c) => c.trim().split('=')).find(([k]) => k === name)?.[1];
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export interface HostApp {
+  server: Server;
+  origin: string;
+  gatehouse: Gatehouse;
+  close(): Promise<void>;
+}
+
+export async function startHostApp(options: { port?: number; stores?: Stores } = {}): Promise<HostApp> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(options.port ?? 4000, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const origin = `http://127.0.0.1:${port}`;
+  const notesApi = `${origin}/api/notes`;
+
+  const gatehouse = await createGatehouse({
+    config: {
+      issuer: `${origin}/auth`,
+      logLevel: 'warn',
+      dataDir: 'data/host-app',
+      tenant: { friendly_name: 'Notes Inc.', default_audience: '', allow_permissive_third_party_clients: false },
+      seed: {
+        resource_servers: [{
+          identifier: notesApi, name: 'Notes API', allow_offline_access: true,
+          scopes: [{ value: 'read:notes', description: 'Read your notes' }, { value: 'write:notes', description: 'Write notes for you' }],
+          default_third_party_scopes: ['read:notes'],
+        }],
+        connections: [],
+        development_users: [],
+      },
+    },
+    ...(options.stores ? { stores: options.stores } : {}),
+    // The host's session decides who the user is; Gatehouse still runs consent and every third-party rule.
+    authenticate: {
+      user: (req) => {
+        const email = unsign(cookieOf(req, 'host_session'));
+        const user = email ? USERS.get(email) : undefined;
+        return user && email ? { id: user.id, email, name: user.name, emailVerified: true } : undefined;
+      },
+      loginUrl: (returnTo) => `/login?returnTo=${encodeURIComponent(returnTo)}`,
+    },
+  });
+
+  const app = express();
+  app.use('/auth', gatehouse.router);
+  app.use(gatehouse.wellKnown);
+  app.use(protectedResourceMetadata({ resource: notesApi, authorizationServers: [gatehouse.config.issuer], scopes: ['read:notes', 'write:notes'], resourceName: 'Notes API' }));
+
+  // The host's own sign-in.
+  app.get('/login', (req, res) => {
+    res.type('html').send(`<form method="post"><input type="hidden" name="returnTo" value="${escape(String(req.query.returnTo ?? '/'))}">`
+      + '<input name="email" type="email" placeholder="email"><input name="password" type="password" placeholder="password"><button>Sign in</button></form>');
+  });
+  app.post('/login', express.urlencoded({ extended: false }), (req: Request, res: Response) => {
+    const user = USERS.get(String(req.body.email));
+    if (!user || user.password !== req.body.password) return void res.status(401).send('Wrong email or password');
+    const returnTo = String(req.body.returnTo ?? '/');
+    res.cookie('host_session', sign(String(req.body.email)), { httpOnly: true, sameSite: 'lax', path: '/' });
+    // Only return to our own pages (never an open redirect).
+    res.redirect(303, returnTo.startsWith(`${origin}/`) || (returnTo.startsWith('/') && !returnTo.startsWith('//')) ? returnTo : '/');
+  });
+
+  // The protected API.
+  const notes: string[] = ['Buy milk'];
+  const issuer = gatehouse.config.issuer;
+  app.get('/api/notes', requireAccessToken({ issuer, audience: notesApi, scopes: ['read:notes'] }), (req, res) => {
+    res.json({ notes, for: req.auth?.subject });
+  });
+  app.post('/api/notes', requireAccessToken({ issuer, audience: notesApi, scopes: ['write:notes'] }), express.json(), (req, res) => {
+    notes.push(String(req.body?.text ?? ''));
+    res.status(201).json({ notes });
+  });
+  app.get('/', (_req, res) => void res.type('text').send(`Notes Inc. Discovery: ${origin}/.well-known/oauth-authorization-server/auth`));
+
+  server.on('request', app);
+  return {
+    server, origin, gatehouse,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await gatehouse.close();
+    },
+  };
+}
+
+if (import.meta.main) {
+  const host = await startHostApp();
+  process.stdout.write(`Notes Inc. at ${host.origin} (Gatehouse at ${host.origin}/auth)\n`);
+}
