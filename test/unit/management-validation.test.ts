@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ApiError } from '../../src/http/errors.ts';
 import { object } from '../../src/http/management/schemas.ts';
 import { emailFromSearch } from '../../src/http/management/users.ts';
-import { validateBody, validateQuery } from '../../src/http/management/validation.ts';
+import { bodyValidator, queryValidator } from '../../src/http/management/validation.ts';
 
 const schema = object({
   name: { type: 'string', minLength: 1 },
@@ -13,6 +13,9 @@ const schema = object({
   ids: { type: 'array', items: { type: 'string' } },
   on: { type: 'boolean', const: true },
 }, ['name']);
+
+const validateBody = bodyValidator(schema);
+const validateQuery = queryValidator(schema);
 
 function messageOf(run: () => unknown): string {
   try {
@@ -40,16 +43,16 @@ describe('request validation messages (Auth0 wording, naming the property)', () 
     [{ name: 'x', callbacks: ['toolong'] }, "400 invalid_body: Payload validation error: 'must NOT have more than 5 characters' on property callbacks.0"],
     [{ name: 'x', app_type: 'x'.repeat(500) }, `400 invalid_body: Payload validation error: 'No enum match for: "${'x'.repeat(99)}…' on property app_type (allowed: spa, native)`],
   ])('body %j → %s', (body, expected) => {
-    expect(messageOf(() => validateBody(schema, body))).toBe(expected);
+    expect(messageOf(() => validateBody(body))).toBe(expected);
   });
 
   it('coerces query strings, fills defaults and leaves the parsed query untouched', () => {
     const parsed = { name: 'x', ids: 'one' };
-    expect(validateQuery(schema, parsed)).toEqual({ name: 'x', ids: ['one'], page: 0 });
+    expect(validateQuery(parsed)).toEqual({ name: 'x', ids: ['one'], page: 0 });
     expect(parsed).toEqual({ name: 'x', ids: 'one' });
-    expect(validateQuery(schema, { name: 'x', page: '3', on: 'true' })).toEqual({ name: 'x', page: 3, on: true });
-    expect(messageOf(() => validateQuery(schema, { name: 'x', page: ['1', '2'] }))).toBe("400 invalid_query_string: Query validation error: 'Expected type integer but found type array' on property page");
-    expect(messageOf(() => validateQuery(schema, { name: 'x', fields: 'a' }))).toBe("400 invalid_query_string: Query validation error: 'Additional properties not allowed: fields'");
+    expect(validateQuery({ name: 'x', page: '3', on: 'true' })).toEqual({ name: 'x', page: 3, on: true });
+    expect(messageOf(() => validateQuery({ name: 'x', page: ['1', '2'] }))).toBe("400 invalid_query_string: Query validation error: 'Expected type integer but found type array' on property page");
+    expect(messageOf(() => validateQuery({ name: 'x', fields: 'a' }))).toBe("400 invalid_query_string: Query validation error: 'Additional properties not allowed: fields'");
   });
 });
 

@@ -13,7 +13,7 @@ import type { Operation } from './operation.ts';
 import { resourceServerOperations } from './resource-servers.ts';
 import { tenantSettingsOperations } from './tenant-settings.ts';
 import { userOperations } from './users.ts';
-import { validateBody, validateQuery } from './validation.ts';
+import { bodyValidator, queryValidator } from './validation.ts';
 
 /** Auth0 caps Management API bodies well below this; ours are small JSON documents. */
 const BODY_LIMIT = '64kb';
@@ -38,9 +38,11 @@ export const managementOperations = (stores: Stores): Operation[] => [
 
 /** Scope first, then the body is parsed and validated: a caller without the scope learns nothing about the payload. */
 function route(operation: Operation): RequestHandler[] {
+  const validateQuery = queryValidator(operation.query ?? EMPTY_QUERY);
+  const validateBody = operation.body ? bodyValidator(operation.body) : undefined;
   const handle: RequestHandler = async (req, res) => {
-    const query = validateQuery(operation.query ?? EMPTY_QUERY, req.query as Record<string, unknown>);
-    const body = operation.body ? validateBody(operation.body, req.body ?? {}) : undefined;
+    const query = validateQuery(req.query as Record<string, unknown>);
+    const body = validateBody?.(req.body ?? {});
     const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body });
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);

@@ -115,6 +115,7 @@ export const clientResponse = object({
   ...clientSettings,
   registration_type: oneOf(['management_api', 'dynamic', 'system']),
   registration_metadata: { type: 'object' },
+  last_used_at: string({ format: 'date-time', description: 'When a token was last issued to the application (recorded at most daily).' }),
   ...timestamps,
 }, ['client_id', 'name', 'app_type', 'is_first_party', 'grant_types', 'token_endpoint_auth_method']);
 

@@ -35,17 +35,22 @@ export function describeValidationError(error: ErrorObject): string {
   }
 }
 
-function check<T>(ajv: Ajv2020, schema: SchemaObject, data: unknown, errorCode: string, prefix: string): T {
-  const validate = ajv.compile(schema); // ajv keeps what it compiled, per schema object
-  if (validate(data)) return data as T;
-  const errors = validate.errors ?? [];
-  // A property that does not exist at all says more than a missing one (ajv checks `required` first).
-  const telling = errors.find((error) => error.keyword === 'additionalProperties') ?? errors[0];
-  throw new ApiError(400, errorCode, `${prefix}: ${telling ? describeValidationError(telling) : 'invalid'}`);
+/** Compiles a schema once (ajv keeps what it compiled, per schema object) into a function that validates or throws. */
+function validator<T>(ajv: Ajv2020, schema: SchemaObject, errorCode: string, prefix: string): (data: unknown) => T {
+  const validate = ajv.compile(schema);
+  return (data) => {
+    if (validate(data)) return data as T;
+    const errors = validate.errors ?? [];
+    // A property that does not exist at all says more than a missing one (ajv checks `required` first).
+    const telling = errors.find((error) => error.keyword === 'additionalProperties') ?? errors[0];
+    throw new ApiError(400, errorCode, `${prefix}: ${telling ? describeValidationError(telling) : 'invalid'}`);
+  };
 }
 
-export const validateBody = <T>(schema: SchemaObject, body: unknown) => check<T>(bodies, schema, body, 'invalid_body', 'Payload validation error');
+export const bodyValidator = <T>(schema: SchemaObject) => validator<T>(bodies, schema, 'invalid_body', 'Payload validation error');
 
 /** Validates a copy of the parsed query string, with defaults filled in (page, per_page, include_totals). */
-export const validateQuery = <T>(schema: SchemaObject, query: Record<string, unknown>) =>
-  check<T>(queries, schema, { ...query }, 'invalid_query_string', 'Query validation error');
+export function queryValidator<T>(schema: SchemaObject): (query: Record<string, unknown>) => T {
+  const validate = validator<T>(queries, schema, 'invalid_query_string', 'Query validation error');
+  return (query) => validate({ ...query });
+}
