@@ -25,10 +25,15 @@ const VALID_BODIES: Record<string, unknown> = {
 describe('Management API: every operation', () => {
   const testbed = managementTestbed();
   const { api } = testbed;
+  const tokens = new Map<string, Promise<string>>();
+  const tokenFor = (scope: string) => {
+    if (!tokens.has(scope)) tokens.set(scope, managementCaller(testbed.test, scope).then((caller) => caller.token));
+    return tokens.get(scope) as Promise<string>;
+  };
 
   it.each(operations.map((op) => [label(op), op] as const))('%s answers 401 without a token and 403 without its scope', async (_label, op) => {
     expectApiError(await request(testbed.test.app)[op.method](`/api/v2${concrete(op)}`), 401, 'missing_token');
-    const token = (await managementCaller(testbed.test, otherScope(op.scope))).token;
+    const token = await tokenFor(otherScope(op.scope));
     const res = await request(testbed.test.app)[op.method](`/api/v2${concrete(op)}`).set('Authorization', `Bearer ${token}`);
     expectApiError(res, 403, 'insufficient_scope', op.scope);
   });
