@@ -12,6 +12,7 @@ const schema = object({
   page: { type: 'integer', minimum: 0, default: 0 },
   ids: { type: 'array', items: { type: 'string' } },
   on: { type: 'boolean', const: true },
+  metadata: { type: 'object', propertyNames: { pattern: '^[a-z]+$' } },
 }, ['name']);
 
 const validateBody = bodyValidator(schema);
@@ -40,6 +41,7 @@ describe('request validation messages (Auth0 wording, naming the property)', () 
     [{ name: 'x', app_type: 'web' }, "400 invalid_body: Payload validation error: 'No enum match for: \"web\"' on property app_type (allowed: spa, native)"],
     [{ name: 'x', jwt_configuration: { alg: 'HS256' } }, "400 invalid_body: Payload validation error: 'No enum match for: \"HS256\"' on property jwt_configuration.alg (allowed: RS256)"],
     [{ name: 'x', on: false }, "400 invalid_body: Payload validation error: 'No enum match for: false' on property on (allowed: true)"],
+    [{ name: 'x', metadata: { 'a b': 1 } }, "400 invalid_body: Payload validation error: 'must match pattern \"^[a-z]+$\"' on property metadata (key \"a b\")"],
     [{ name: 'x', callbacks: ['toolong'] }, "400 invalid_body: Payload validation error: 'must NOT have more than 5 characters' on property callbacks.0"],
     [{ name: 'x', app_type: 'x'.repeat(500) }, `400 invalid_body: Payload validation error: 'No enum match for: "${'x'.repeat(99)}…' on property app_type (allowed: spa, native)`],
   ])('body %j → %s', (body, expected) => {
@@ -52,6 +54,7 @@ describe('request validation messages (Auth0 wording, naming the property)', () 
     expect(parsed).toEqual({ name: 'x', ids: 'one' });
     expect(validateQuery({ name: 'x', page: '3', on: 'true' })).toEqual({ name: 'x', page: 3, on: true });
     expect(messageOf(() => validateQuery({ name: 'x', page: ['1', '2'] }))).toBe("400 invalid_query_string: Query validation error: 'Expected type integer but found type array' on property page");
+    expect(messageOf(() => validateQuery({ name: 'x', page: '1e400' }))).toBe("400 invalid_query_string: Query validation error: 'Expected a finite number' on property page");
     expect(messageOf(() => validateQuery({ name: 'x', fields: 'a' }))).toBe("400 invalid_query_string: Query validation error: 'Additional properties not allowed: fields'");
   });
 });

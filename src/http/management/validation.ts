@@ -23,7 +23,8 @@ const preview = (value: unknown) => {
 export function describeValidationError(error: ErrorObject): string {
   const path = error.instancePath.split('/').slice(1).map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~')).join('.');
   const inside = (name: string) => [path, name].filter(Boolean).join('.');
-  const on = path ? ` on property ${path}` : '';
+  const key = error.propertyName === undefined ? '' : ` (key ${preview(error.propertyName)})`;
+  const on = path ? ` on property ${path}${key}` : key;
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'additionalProperties': return `'Additional properties not allowed: ${inside(String(params.additionalProperty))}'`;
@@ -51,6 +52,12 @@ export const bodyValidator = <T>(schema: SchemaObject) => validator<T>(bodies, s
 
 /** Validates a copy of the parsed query string, with defaults filled in (page, per_page, include_totals). */
 export function queryValidator<T>(schema: SchemaObject): (query: Record<string, unknown>) => T {
-  const validate = validator<T>(queries, schema, 'invalid_query_string', 'Query validation error');
-  return (query) => validate({ ...query });
+  const validate = validator<Record<string, unknown>>(queries, schema, 'invalid_query_string', 'Query validation error');
+  return (query) => {
+    const data = validate({ ...query });
+    // ajv coerces "1e400" to Infinity, then skips its range checks (they only apply to finite numbers).
+    const infinite = Object.keys(data).find((name) => typeof data[name] === 'number' && !Number.isFinite(data[name]));
+    if (infinite) throw new ApiError(400, 'invalid_query_string', `Query validation error: 'Expected a finite number' on property ${infinite}`);
+    return data as T;
+  };
 }
