@@ -6,14 +6,16 @@ import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial } from './domain/model.ts';
 import { createLogger } from './http/logging.ts';
 import { managementRouter } from './http/management/index.ts';
+import { appsRouter } from './http/pages/apps.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
 import { registrationRouter } from './http/registration.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
 import { ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
-import { bootstrapAdminApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
+import { passwordSignIn } from './services/sign-in.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
 
@@ -67,10 +69,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     await seed(durable, config);
     await registerSystemApi(durable, config.issuer);
     const adminCredentials = await bootstrapAdminApplication(durable, config);
+    await ensureAccountApplication(durable, config.issuer);
     const keys = await ensureKeyMaterial(durable.keys);
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
-    const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger });
+    const signIn = passwordSignIn(durable, stores.redis, config.login);
+    const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger, signIn });
     let shuttingDown = false;
     const router = gatehouseRouter({
       issuer: config.issuer,
@@ -80,7 +84,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       isShuttingDown: () => shuttingDown,
       routes: [
         ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores })],
-        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string })],
         ['/oidc/register', registrationRouter({ store: durable, redis: stores.redis, logger, limits: config.registration })],
       ],
     });

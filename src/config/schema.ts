@@ -53,6 +53,12 @@ export interface GatehouseConfig {
     /** Delete dynamically registered applications unused and without consent for this many days (0: never). */
     idle_cleanup_days: number;
   };
+  /** Brute-force protection of email-and-password sign-in (login page and password grant). */
+  login: {
+    max_failures_per_account: number;
+    max_failures_per_address: number;
+    window_minutes: number;
+  };
   seed: {
     resource_servers: SeedResourceServer[];
     connections: SeedConnection[];
@@ -66,7 +72,7 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -100,6 +106,16 @@ export const configSchema: SchemaObject = {
         rate_limit_per_ip_per_minute: { type: 'integer', minimum: 1 },
         max_applications: { type: 'integer', minimum: 0 },
         idle_cleanup_days: { type: 'integer', minimum: 0 },
+      },
+    },
+    login: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['max_failures_per_account', 'max_failures_per_address', 'window_minutes'],
+      properties: {
+        max_failures_per_account: { type: 'integer', minimum: 1 },
+        max_failures_per_address: { type: 'integer', minimum: 1 },
+        window_minutes: { type: 'integer', minimum: 1 },
       },
     },
     seed: {

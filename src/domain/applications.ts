@@ -38,7 +38,6 @@ export interface OidcClientMetadata {
   token_endpoint_auth_method: Application['token_endpoint_auth_method'];
   application_type: 'web' | 'native';
   id_token_signed_response_alg: string;
-  logo_uri?: string;
 }
 
 export function toOidcClientMetadata(app: Application): OidcClientMetadata {
@@ -57,7 +56,7 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
     response_types: responseTypes,
     token_endpoint_auth_method: app.token_endpoint_auth_method,
     application_type: app.app_type === 'native' ? 'native' : 'web',
+    // Display metadata (logo, URIs) stays out: our pages render it, and a bad value must never make the client unusable.
     id_token_signed_response_alg: app.jwt_configuration.alg,
-    ...(app.logo_uri ? { logo_uri: app.logo_uri } : {}),
   };
 }

@@ -1,11 +1,10 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { isThirdParty } from '../domain/applications.ts';
 import { effectiveRequestedScopes, IDENTITY_SCOPES } from '../domain/authorization.ts';
-import { connectionUsableBy } from '../domain/connections.ts';
 import type { ResourceServer } from '../domain/model.ts';
 import { mayIssueRefreshToken } from '../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier } from '../services/access.ts';
-import { verifyPassword } from '../services/passwords.ts';
+import type { SignIn } from '../services/sign-in.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { Stores } from '../store/index.ts';
 import { userClaims } from './accounts.ts';
@@ -19,7 +18,7 @@ const PARAMETERS = ['username', 'password', 'realm', 'scope', 'audience'];
  * applications that enable it; never for third-party ones. Tokens are minted with oidc-provider's own models, so
  * that refresh, revocation and introspection treat them like any other.
  */
-export function registerPasswordGrant(provider: Provider, stores: Stores): void {
+export function registerPasswordGrant(provider: Provider, stores: Stores, signIn: SignIn): void {
   const { durable } = stores;
   provider.registerGrantType('password', async (ctx: KoaContextWithOIDC) => {
     const app = await applicationOf(ctx, stores);
@@ -30,14 +29,11 @@ export function registerPasswordGrant(provider: Provider, stores: Stores): void 
     const params = ctx.oidc.params as Record<string, string | undefined>;
     if (!params.username || !params.password) throw new errors.InvalidRequest('username and password are required');
 
-    const connections = (await durable.connections.find()).filter((c) => connectionUsableBy(app, c) && (!params.realm || c.name === params.realm));
-    const email = params.username.trim().toLowerCase();
-    let user;
-    for (const connection of connections) {
-      [user] = await durable.users.find({ email, connection: connection.name }, { limit: 1 });
-      if (user) break;
+    const result = await signIn({ app, email: params.username, password: params.password, ...(params.realm ? { connection: params.realm } : {}), address: ctx.ip });
+    if (!result.ok) {
+      throw new errors.InvalidGrant(result.reason === 'too_many_attempts' ? `too many failed attempts: try again in ${result.retryAfterSeconds} s` : 'Wrong email or password.');
     }
-    if (!(await verifyPassword(params.password, user?.password_hash)) || !user || user.blocked) throw new errors.InvalidGrant('Wrong email or password.');
+    const { user } = result;
 
     const requested = effectiveRequestedScopes(app, params.scope?.split(' ') ?? []);
     const oidcScopes = requested.filter((s) => s === 'offline_access' || IDENTITY_SCOPES.has(s));

@@ -4,6 +4,7 @@ import { isStrictThirdParty, toOidcClientMetadata } from '../domain/applications
 import { secretMatches } from '../domain/ids.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
+import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
 import type { Stores } from '../store/index.ts';
 import { accountFinder } from './accounts.ts';
@@ -24,6 +25,7 @@ export interface ProviderOptions {
   /** Whether Gatehouse sits behind a proxy that terminates TLS and sets X-Forwarded-*. */
   proxy: boolean;
   logger: Logger;
+  signIn: SignIn;
 }
 
 /** Extra client properties oidc-provider carries on `ctx.oidc.client`, for hooks that must decide synchronously. */
@@ -158,7 +160,7 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && secretMatches(actual, this.clientSecret as string));
   };
-  registerPasswordGrant(provider, stores);
+  registerPasswordGrant(provider, stores, options.signIn);
   provider.use(grantTypeErrorAsRfc6749);
   provider.use(advertiseRegistration(stores, issuer));
   installOpenRedirectProtection(provider);

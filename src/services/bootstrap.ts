@@ -32,19 +32,13 @@ export interface AdminCredentials {
   client_secret?: string;
 }
 
-function adminApplication(clientId: string, secretHash: string, now: string): Application {
+/** An application Gatehouse itself runs on: first-party, and not changeable through the Management API. */
+function systemApplication(fields: Pick<Application, 'client_id' | 'name' | 'description' | 'app_type' | 'callbacks' | 'grant_types' | 'token_endpoint_auth_method'> & Partial<Application>, now: string): Application {
   return {
-    client_id: clientId,
-    name: 'Gatehouse Admin',
-    description: 'Machine-to-machine application for the Management API, created by Gatehouse.',
-    app_type: 'non_interactive',
     is_first_party: true,
-    callbacks: [],
     allowed_origins: [],
     web_origins: [],
     allowed_logout_urls: [],
-    grant_types: ['client_credentials'],
-    token_endpoint_auth_method: 'client_secret_post',
     jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 3600 },
     refresh_token: {
       rotation_type: 'non-rotating', expiration_type: 'expiring', leeway: 0, token_lifetime: 2592000,
@@ -55,8 +49,41 @@ function adminApplication(clientId: string, secretHash: string, now: string): Ap
     registration_type: 'system',
     created_at: now,
     updated_at: now,
-    client_secret_hash: secretHash,
+    ...fields,
   };
+}
+
+const adminApplication = (clientId: string, secretHash: string, now: string) => systemApplication({
+  client_id: clientId,
+  name: 'Gatehouse Admin',
+  description: 'Machine-to-machine application for the Management API, created by Gatehouse.',
+  app_type: 'non_interactive',
+  callbacks: [],
+  grant_types: ['client_credentials'],
+  token_endpoint_auth_method: 'client_secret_post',
+  client_secret_hash: secretHash,
+}, now);
+
+/** The application behind the connected-apps page: it signs users in to Gatehouse itself, and gets no token. */
+export const ACCOUNT_APPLICATION_ID = 'gatehouse_account';
+export const accountCallback = (issuer: string) => `${issuer}/u/apps/callback`;
+
+export async function ensureAccountApplication(store: DurableStore, issuer: string): Promise<void> {
+  const now = new Date().toISOString();
+  const existing = await store.applications.get(ACCOUNT_APPLICATION_ID);
+  if (existing?.callbacks[0] === accountCallback(issuer)) return;
+  const app = systemApplication({
+    client_id: ACCOUNT_APPLICATION_ID,
+    name: 'Your account',
+    description: 'Lets people see and remove the applications they gave access to, on the connected-apps page.',
+    app_type: 'spa',
+    callbacks: [accountCallback(issuer)],
+    grant_types: ['authorization_code'],
+    token_endpoint_auth_method: 'none',
+    ...(existing ? { created_at: existing.created_at } : {}),
+  }, now);
+  if (existing) await store.applications.replace(app);
+  else await insertIfAbsent(() => store.applications.insert(app));
 }
 
 /**
@@ -73,7 +100,7 @@ export async function bootstrapAdminApplication(store: DurableStore, config: Gat
     else if (existing.client_secret_hash !== secretHash) await store.applications.replace({ ...existing, client_secret_hash: secretHash, updated_at: now });
     credentials = { client_id: config.adminClientId };
   } else {
-    const [existing] = await store.applications.find({ registration_type: 'system' }, { limit: 1 });
+    const existing = (await store.applications.find({ registration_type: 'system' })).find((app) => app.client_id !== ACCOUNT_APPLICATION_ID);
     if (existing) credentials = { client_id: existing.client_id };
     else {
       const secret = newClientSecret();

@@ -30,3 +30,28 @@ export function createLimiter(redis: Redis | undefined, name: string, points: nu
     }
   };
 }
+
+export interface FailureCounter {
+  /** Seconds until attempts are accepted again for this key, or 0. */
+  blockedFor(key: string): Promise<number>;
+  recordFailure(key: string): Promise<void>;
+  reset(key: string): Promise<void>;
+}
+
+/** Counts failures (never successes) per key in a sliding block: after `maxFailures` within the window, the key waits. */
+export function createFailureCounter(redis: Redis | undefined, name: string, maxFailures: number, windowSeconds: number): FailureCounter {
+  const options = { keyPrefix: `rl:${name}`, points: maxFailures, duration: windowSeconds };
+  const limiter: RateLimiterAbstract = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
+  return {
+    async blockedFor(key) {
+      const state = await limiter.get(key);
+      return state && state.remainingPoints <= 0 ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
+    },
+    async recordFailure(key) {
+      await limiter.penalty(key, 1);
+    },
+    async reset(key) {
+      await limiter.delete(key);
+    },
+  };
+}

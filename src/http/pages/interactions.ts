@@ -10,7 +10,7 @@ import { mayIssueRefreshToken } from '../../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier } from '../../services/access.ts';
 import { linkConsent, saveProtocolGrant } from '../../services/consent.ts';
 import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/host-users.ts';
-import { verifyPassword } from '../../services/passwords.ts';
+import type { SignIn } from '../../services/sign-in.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { csrfToken, csrfValid, errorPageData, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
@@ -32,6 +32,7 @@ export interface InteractionDeps {
   /** Signs CSRF tokens (the first cookie key). */
   csrfKey: string;
   logger: Logger;
+  signIn: SignIn;
   authenticate?: HostAuthentication;
 }
 
@@ -120,18 +121,16 @@ export function interactionRouter(deps: InteractionDeps): Router {
       throw new errors.InvalidRequest('this sign-in form is no longer valid');
     }
     const app = await applicationFor(details);
-    const email = String(req.body?.email ?? '').trim().toLowerCase().slice(0, 320);
-    const password = String(req.body?.password ?? '');
-    const connectionName = String(req.body?.connection ?? '');
-    const connection = (await usableConnections(app)).find((c) => c.name === connectionName);
-    const [user] = connection ? await durable.users.find({ email, connection: connection.name }, { limit: 1 }) : [];
-    const passwordOk = await verifyPassword(password, user?.password_hash);
-    if (!connection || !user || !passwordOk || user.blocked) {
-      // One message for every failure, so that the form does not tell who has an account.
-      return showLogin(req, res, details, { message: 'Wrong email or password.', email, connection: connectionName }, 401);
+    const email = String(req.body?.email ?? '').slice(0, 320);
+    const connection = String(req.body?.connection ?? '');
+    const result = await deps.signIn({ app, email, password: String(req.body?.password ?? ''), connection, address: req.ip ?? '' });
+    if (!result.ok) {
+      const message = result.reason === 'too_many_attempts'
+        ? `Too many failed sign-in attempts. Try again in ${Math.ceil(result.retryAfterSeconds / 60)} minute(s).`
+        : 'Wrong email or password.';
+      return showLogin(req, res, details, { message, email, connection }, result.reason === 'too_many_attempts' ? 429 : 401);
     }
-    const now = new Date().toISOString();
-    await durable.users.replace({ ...user, logins_count: user.logins_count + 1, last_login: now, updated_at: user.updated_at });
+    const { user } = result;
     return provider.interactionFinished(req, res, { login: { accountId: user.user_id, amr: ['pwd'], remember: true } }, { mergeWithLastSubmission: false });
   });
 

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import express, { Router, type Request, type Response } from 'express';
+import type Provider from 'oidc-provider';
+import { isThirdParty } from '../../domain/applications.ts';
+import type { Application, ResourceServer, UserGrant } from '../../domain/model.ts';
+import { findApiByIdentifier } from '../../services/access.ts';
+import { ACCOUNT_APPLICATION_ID, accountCallback } from '../../services/bootstrap.ts';
+import { revokeUserGrant } from '../../services/grants.ts';
+import { readTenantSettings } from '../../services/tenant.ts';
+import type { Stores } from '../../store/index.ts';
+import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage } from './render.ts';
+
+export interface AppsPageDeps {
+  provider: Provider;
+  stores: Stores;
+  issuer: string;
+  csrfKey: string;
+}
+
+interface AppAccess {
+  app: Application;
+  grants: UserGrant[];
+}
+
+/**
+ * /u/apps: the signed-in user's connected applications, what each may do, and a button that removes its access
+ * (consent, refresh tokens and codes go at once). Signing in goes through Gatehouse's own account application.
+ */
+export function appsRouter(deps: AppsPageDeps): Router {
+  const { provider, stores, issuer, csrfKey } = deps;
+  const { durable } = stores;
+  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const router = Router();
+
+  async function signedInSession(req: Request, res: Response) {
+    const session = await provider.Session.get(provider.createContext(req, res));
+    const user = session.accountId ? await durable.users.get(session.accountId) : undefined;
+    return user && !user.blocked ? { session, user } : undefined;
+  }
+
+  /** Starts a sign-in for the account application; the session it creates is all this page needs. */
+  function signInFirst(res: Response) {
+    const query = new URLSearchParams({
+      client_id: ACCOUNT_APPLICATION_ID, response_type: 'code', redirect_uri: accountCallback(issuer), scope: 'openid',
+      code_challenge: randomBytes(32).toString('base64url'), code_challenge_method: 'S256', state: randomBytes(8).toString('hex'),
+    });
+    res.redirect(303, `${base}/authorize?${query}`);
+  }
+
+  async function connectedApps(userId: string): Promise<AppAccess[]> {
+    const byClient = new Map<string, UserGrant[]>();
+    for (const grant of await durable.userGrants.find({ user_id: userId })) byClient.set(grant.clientID, [...(byClient.get(grant.clientID) ?? []), grant]);
+    const result: AppAccess[] = [];
+    for (const [clientId, grants] of byClient) {
+      const app = await durable.applications.get(clientId);
+      if (app) result.push({ app, grants });
+    }
+    return result.sort((a, b) => a.app.name.localeCompare(b.app.name));
+  }
+
+  async function describeAccess(access: AppAccess) {
+    const apis: { name: string; scopes: string[] }[] = [];
+    let offline = false;
+    for (const grant of access.grants) {
+      offline ||= grant.scope.includes('offline_access');
+      const api: ResourceServer | undefined = await findApiByIdentifier(durable, grant.audience);
+      const scopes = grant.scope.filter((s) => api?.scopes.some((known) => known.value === s)).map((s) => api?.scopes.find((k) => k.value === s)?.description || s);
+      if (api && scopes.length) apis.push({ name: api.name, scopes });
+    }
+    const since = access.grants.map((g) => g.created_at).sort()[0] ?? '';
+    return {
+      client_id: access.app.client_id,
+      name: access.app.name,
+      logo: httpsUrlOrUndefined(access.app.logo_uri),
+      initial: access.app.name.trim().charAt(0).toUpperCase() || '?',
+      thirdParty: isThirdParty(access.app),
+      registeredItself: access.app.registration_type === 'dynamic',
+      apis,
+      offline,
+      since: since.slice(0, 10),
+      lastUsed: access.app.last_used_at?.slice(0, 10),
+    };
+  }
+
+  router.get('/apps', async (req, res) => {
+    const signedIn = await signedInSession(req, res);
+    if (!signedIn) return signInFirst(res);
+    const apps = await Promise.all((await connectedApps(signedIn.user.user_id)).map(describeAccess));
+    const removed = typeof req.query.removed === 'string' ? req.query.removed.slice(0, 200) : undefined;
+    return renderPage(res, { base, tenant: await readTenantSettings(durable) }, 'apps', 'Connected apps', {
+      user: signedIn.user.email || signedIn.user.name || 'you',
+      apps,
+      removed,
+      csrf: csrfToken(csrfKey, 'apps', signedIn.session.uid),
+      action: `${base}/u/apps/remove`,
+    });
+  });
+
+  router.get('/apps/callback', (_req, res) => res.redirect(303, `${base}/u/apps`));
+
+  router.post('/apps/remove', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 5 }), async (req, res) => {
+    const signedIn = await signedInSession(req, res);
+    if (!signedIn || !csrfValid(csrfKey, 'apps', signedIn.session.uid, req.body?.csrf)) return signInFirst(res);
+    const clientId = String(req.body?.client_id ?? '');
+    const grants = await durable.userGrants.find({ user_id: signedIn.user.user_id, clientID: clientId });
+    for (const grant of grants) await revokeUserGrant(stores, grant);
+    const app = await durable.applications.get(clientId);
+    return res.redirect(303, `${base}/u/apps${grants.length && app ? `?removed=${encodeURIComponent(app.name)}` : ''}`);
+  });
+  return router;
+}
