@@ -38,6 +38,7 @@ export const defineOperation = <Query = Record<string, never>, Body = undefined>
   operation as unknown as Operation;
 
 export const reply = (body: unknown, status = 200): Reply => ({ status, body });
+
 /** For operations that answer 204 once their work is done. */
 export async function noContentAfter(work: Promise<unknown>): Promise<Reply> {
   await work;

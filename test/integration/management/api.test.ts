@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import request from 'supertest';
@@ -7,7 +7,9 @@ import type { Operation } from '../../../src/http/management/operation.ts';
 import { ISSUER, memoryStores } from '../../support/harness.ts';
 import { expectApiError, managementCaller, managementTestbed, otherScope } from '../../support/management.ts';
 
-const operations = managementOperations(memoryStores());
+/** The operations are listed before any Gatehouse starts, so that each gets its own tests; their stores stay unused. */
+const unusedStores = memoryStores();
+const operations = managementOperations(unusedStores);
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 
@@ -25,6 +27,7 @@ const VALID_BODIES: Record<string, unknown> = {
 describe('Management API: every operation', () => {
   const testbed = managementTestbed();
   const { api } = testbed;
+  afterAll(() => unusedStores.close());
   const tokens = new Map<string, Promise<string>>();
   const tokenFor = (scope: string) => {
     if (!tokens.has(scope)) tokens.set(scope, managementCaller(testbed.test, scope).then((caller) => caller.token));
