@@ -1,0 +1,64 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import express from 'express';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
+import type { GatehouseConfig } from '../../src/config/schema.ts';
+import { memoryStores } from './harness.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+/** Browser tests need Debian's Chromium (.ci/run installs it); without it they are skipped, and say so. */
+export const chromiumMissing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install chromium)`;
+
+export const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}
+
+/** A phone-sized page (the pages must read well there); fails the test on any dialog, i.e. any script a third party smuggled in. */
+export async function phonePage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.on('dialog', (dialog) => {
+    throw new Error(`a page opened a dialog: ${dialog.message()}`);
+  });
+  return page;
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+export interface LiveGatehouse {
+  origin: string;
+  gatehouse: Gatehouse;
+  close(): Promise<void>;
+}
+
+/** Gatehouse on a real port (the browser needs one), on memory stores. */
+export async function startLiveGatehouse(config: Partial<GatehouseConfig> = {}): Promise<LiveGatehouse> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const stores = memoryStores();
+  const gatehouse = await createGatehouse({ config: { env: 'test', logLevel: 'silent', ...config, issuer: origin }, stores });
+  const app = express();
+  app.use(gatehouse.router);
+  server.on('request', app);
+  return {
+    origin,
+    gatehouse,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await gatehouse.close();
+      await stores.close();
+    },
+  };
+}
