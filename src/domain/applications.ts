@@ -60,3 +60,30 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
     id_token_signed_response_alg: app.jwt_configuration.alg,
   };
 }
+
+/**
+ * Auth0's wildcard callbacks for first-party applications: `https://*.example.com/cb` accepts exactly one extra
+ * host label (`https://eu.example.com/cb`), with the same scheme, port, path and query. Third-party applications
+ * never get wildcards (the Management API refuses them; this rule is only ever asked for first-party ones).
+ */
+export function matchesWildcardCallback(value: string, registered: readonly string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return registered.some((pattern) => {
+    if (!pattern.includes('://*.')) return false;
+    let allowed: URL;
+    try {
+      allowed = new URL(pattern);
+    } catch {
+      return false;
+    }
+    const suffix = allowed.hostname.slice(1); // ".example.com"
+    const label = url.hostname.slice(0, -suffix.length);
+    return url.protocol === allowed.protocol && url.port === allowed.port && url.pathname === allowed.pathname && url.search === allowed.search
+      && !url.hash && url.hostname.endsWith(suffix) && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(label);
+  });
+}

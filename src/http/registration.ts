@@ -3,9 +3,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { evaluateNetworkAcls } from '../domain/network-access.ts';
-import { registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
+import { RegistrationError, registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
 import { createLimiter, type LimitResult } from '../services/rate-limits.ts';
-import { registerApplication, RegistrationCapReached, RegistrationError } from '../services/registration.ts';
+import { registerApplication, RegistrationCapReached } from '../services/registration.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { DurableStore } from '../store/ports.ts';
 

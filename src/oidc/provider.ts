@@ -1,6 +1,6 @@
 import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { isStrictThirdParty, toOidcClientMetadata } from '../domain/applications.ts';
+import { isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
 import { secretMatches } from '../domain/ids.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
@@ -159,6 +159,10 @@ export function createProvider(options: ProviderOptions): Provider {
   // Client secrets are stored as SHA-256 hashes: compare the hash of what the client presents.
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && secretMatches(actual, this.clientSecret as string));
+  };
+  const exactRedirectUri = provider.Client.prototype.redirectUriAllowed;
+  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(this: InstanceType<Provider['Client']>, value: string) {
+    return exactRedirectUri.call(this, value) || ((this as unknown as Application).is_first_party === true && matchesWildcardCallback(value, this.redirectUris ?? []));
   };
   registerPasswordGrant(provider, stores, options.signIn);
   provider.use(grantTypeErrorAsRfc6749);

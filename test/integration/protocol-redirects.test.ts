@@ -67,6 +67,21 @@ describe('open redirect protection', () => {
     expect(outcome.callback.searchParams.get('error')).toBe('invalid_target');
   });
 
+  it('matches a first-party application\'s wildcard callback on one subdomain label only', async () => {
+    const { app } = await thirdPartyApp(stores(), {
+      is_first_party: true, third_party_security_mode: undefined, redirection_policy: undefined, client_id: `wc_${Date.now()}`,
+      token_endpoint_auth_method: 'none', client_secret_hash: undefined, callbacks: ['https://*.example.com/callback'],
+    });
+    const browser = new Browser(test.app);
+    const login = pageOf(await browser.open(authorizeQuery(app, { redirect_uri: 'https://eu.example.com/callback', scope: 'openid' }).path));
+    const outcome = await signIn(browser, { page: login }, 'carol@example.com', 'carol password 1');
+    if (!('callback' in outcome)) throw new Error('expected a redirect');
+    expect(outcome.callback.host).toBe('eu.example.com');
+    expect(outcome.callback.searchParams.get('code')).toEqual(expect.any(String));
+    const deeper = pageOf(await browser.open(authorizeQuery(app, { redirect_uri: 'https://a.b.example.com/callback', scope: 'openid' }).path));
+    expect(deeper.text).toContain('invalid_redirect_uri');
+  });
+
   it('never redirects to an unregistered callback, whatever the policy', async () => {
     for (const policy of ['allow_always', 'first-party'] as const) {
       const app = await appWith(policy);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
+import { matchesWildcardCallback, permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
 import { conflictingTarget, effectiveRequestedScopes, nothingToGrant, strictAuthorizationViolation } from '../../src/domain/authorization.ts';
 import { connectionUsableBy } from '../../src/domain/connections.ts';
 import { consentedScopes, storedConsentFor } from '../../src/domain/consent.ts';
@@ -156,5 +156,24 @@ describe('connections', () => {
     expect(connectionUsableBy(app(), connection({ enabled_clients: ['app1'] }))).toBe(true);
     expect(connectionUsableBy(app(), connection({ enabled_clients: ['other'], is_domain_connection: true }))).toBe(false);
     expect(connectionUsableBy(app(), connection({}))).toBe(true);
+  });
+});
+
+describe('wildcard callbacks', () => {
+  const registered = ['https://*.example.com/cb', 'https://exact.example.org/cb'];
+  it.each([
+    ['https://eu.example.com/cb', true],
+    ['https://us-2.example.com/cb', true],
+    ['https://a.b.example.com/cb', false],
+    ['https://example.com/cb', false],
+    ['https://eu.example.com/other', false],
+    ['http://eu.example.com/cb', false],
+    ['https://eu.example.com:8443/cb', false],
+    ['https://eu.example.com/cb?x=1', false],
+    ['https://evil.com/cb#.example.com', false],
+    ['https://eu.example.com.evil.com/cb', false],
+    ['https://x.exact.example.org/cb', false],
+  ])('%s → %s', (value, expected) => {
+    expect(matchesWildcardCallback(value, registered)).toBe(expected);
   });
 });
