@@ -68,8 +68,11 @@ export function interactionRouter(deps: InteractionDeps): Router {
   });
 
   // ---- login ---------------------------------------------------------------------------------------------------
+  /** Domain-level connections first, then by name: the first one is what the form selects unless the request names one. */
   async function usableConnections(app: Application) {
-    return (await durable.connections.find()).filter((connection) => connectionUsableBy(app, connection));
+    return (await durable.connections.find())
+      .filter((connection) => connectionUsableBy(app, connection))
+      .sort((a, b) => Number(b.is_domain_connection) - Number(a.is_domain_connection) || a.name.localeCompare(b.name));
   }
 
   async function showLogin(req: Request, res: Response, details: Details, error?: { message: string; email: string; connection: string }, status = 200) {
