@@ -15,6 +15,7 @@ import { ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
+import { registrationService } from './services/registration.ts';
 import { passwordSignIn } from './services/sign-in.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
@@ -74,6 +75,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
     const signIn = passwordSignIn(durable, stores.redis, config.login);
+    const registration = registrationService(durable, stores.redis, config.registration, logger);
     const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger, signIn });
     let shuttingDown = false;
     const router = gatehouseRouter({
@@ -86,7 +88,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores })],
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string })],
-        ['/oidc/register', registrationRouter({ store: durable, redis: stores.redis, logger, limits: config.registration })],
+        ['/oidc/register', registrationRouter({ registration })],
       ],
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);

@@ -1,19 +1,11 @@
 import express, { Router, type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
 import { Ajv, type ErrorObject } from 'ajv';
-import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import { evaluateNetworkAcls } from '../domain/network-access.ts';
 import { RegistrationError, registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
-import { createLimiter, type LimitResult } from '../services/rate-limits.ts';
-import { registerApplication, RegistrationCapReached } from '../services/registration.ts';
-import { readTenantSettings } from '../services/tenant.ts';
-import type { DurableStore } from '../store/ports.ts';
+import type { LimitResult } from '../services/rate-limits.ts';
+import type { RegistrationService } from '../services/registration.ts';
 
 export interface RegistrationOptions {
-  store: DurableStore;
-  redis: Redis | undefined;
-  logger: Logger;
-  limits: { rate_limit_per_second: number; rate_limit_per_ip_per_minute: number; max_applications: number };
+  registration: RegistrationService;
 }
 
 const string = (maxLength: number) => ({ type: 'string', maxLength });
@@ -62,34 +54,15 @@ export const openCors: RequestHandler = (req, res, next) => {
   return next();
 };
 
-/**
- * RFC 7591 open registration at /oidc/register. In order: the network ACL, the per-address and tenant-wide rate
- * limits (every request counts), the tenant flag (read on every request, so a change applies at once everywhere), the
- * cap on registered applications, then the metadata. Every application it creates is a third-party one.
- */
-export function registrationRouter(options: RegistrationOptions): Router {
-  const { store, logger, limits } = options;
-  const perAddress = createLimiter(options.redis, 'dcr-ip', limits.rate_limit_per_ip_per_minute, 60);
-  const perTenant = createLimiter(options.redis, 'dcr', limits.rate_limit_per_second, 1);
+/** RFC 7591 open registration at /oidc/register; every application it creates is a third-party one. */
+export function registrationRouter({ registration }: RegistrationOptions): Router {
   const router = Router();
   router.use(openCors);
 
   router.post('/', async (req, res, next) => {
-    const ip = req.ip ?? req.socket.remoteAddress ?? '';
-    const access = evaluateNetworkAcls(await store.networkAcls.find(), 'dynamic_client_registration', { ip, userAgent: req.get('user-agent') ?? '' });
-    for (const acl of access.logged) logger.info({ acl: acl.id, ip }, 'network ACL matched (monitoring rule)');
-    if (access.action === 'block') {
-      logger.warn({ acl: access.rule?.id, ip }, 'dynamic client registration blocked by a network ACL');
-      return oauthError(res, 403, 'access_denied', 'Registration is not allowed from your network.');
-    }
-    for (const [limiter, key] of [[perAddress, ip], [perTenant, 'tenant']] as const) {
-      const result = await limiter(key);
-      rateLimitHeaders(res, result);
-      if (!result.allowed) return oauthError(res, 429, 'too_many_requests', `Too many registrations: try again in ${result.resetSeconds} s.`);
-    }
-    if (!(await readTenantSettings(store)).flags.enable_dynamic_client_registration) {
-      return oauthError(res, 400, 'invalid_request', 'Dynamic client registration is disabled for this tenant. An administrator can enable it with PATCH /api/v2/tenants/settings {"flags":{"enable_dynamic_client_registration":true}}.');
-    }
+    const admission = await registration.admit({ ip: req.ip ?? req.socket.remoteAddress ?? '', userAgent: req.get('user-agent') ?? '' });
+    if (admission.limit) rateLimitHeaders(res, admission.limit);
+    if (admission.refusal) return oauthError(res, admission.refusal.status, admission.refusal.error, admission.refusal.description);
     return next();
   }, express.json({ limit: '32kb', type: () => true }), async (req, res) => {
     if (!validateRequest(req.body)) {
@@ -97,15 +70,10 @@ export function registrationRouter(options: RegistrationOptions): Router {
       return oauthError(res, 400, problem.error, problem.description);
     }
     try {
-      const { application, secret } = await registerApplication(store, req.body, limits.max_applications);
-      logger.info({
-        client_id: application.client_id, ip: req.ip, client_name: application.name,
-        redirect_hosts: [...new Set(application.callbacks.map((uri) => new URL(uri).host))], software_id: application.registration_metadata?.software_id,
-      }, 'dynamic client registration');
+      const { application, secret } = await registration.register(req.body, { ip: req.ip ?? '' });
       return void res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(registrationResponse(application, secret));
     } catch (err) {
       if (err instanceof RegistrationError) return oauthError(res, 400, err.error, err.message);
-      if (err instanceof RegistrationCapReached) return oauthError(res, 403, 'access_denied', err.message);
       throw err;
     }
   });

@@ -1,16 +1,77 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { evaluateNetworkAcls } from '../domain/network-access.ts';
 import { registrationDraft, type RegistrationRequest } from '../domain/registration.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { issueApplication } from './applications.ts';
+import { createLimiter, type LimitResult } from './rate-limits.ts';
 import { readTenantSettings } from './tenant.ts';
 
-/** The tenant has as many dynamically registered applications as it is configured to keep. */
-export class RegistrationCapReached extends Error {}
-
-export async function registerApplication(store: DurableStore, request: RegistrationRequest, maxApplications: number) {
-  if ((await store.applications.count({ registration_type: 'dynamic' })) >= maxApplications) {
-    throw new RegistrationCapReached(`This service has reached its limit of ${maxApplications} dynamically registered applications; ask its administrator.`);
-  }
-  const settings = await readTenantSettings(store);
-  return issueApplication(store, registrationDraft(request, settings.dynamic_client_registration_security_mode, new Date().toISOString()));
+export interface RegistrationLimits {
+  rate_limit_per_second: number;
+  rate_limit_per_ip_per_minute: number;
+  max_applications: number;
 }
 
+/** Why a registration attempt is turned away before its metadata is even read. */
+export type Refusal =
+  | { reason: 'network'; status: 403; error: 'access_denied'; description: string }
+  | { reason: 'rate_limited'; status: 429; error: 'too_many_requests'; description: string; limit: LimitResult }
+  | { reason: 'disabled'; status: 400; error: 'invalid_request'; description: string }
+  | { reason: 'cap_reached'; status: 403; error: 'access_denied'; description: string };
+
+export interface Admission {
+  refusal?: Refusal;
+  /** The tenant-wide counter after this attempt, for RateLimit-* headers. */
+  limit?: LimitResult;
+}
+
+/**
+ * Open dynamic registration, for /oidc/register and the developer portal alike. `admit` applies, in order, the
+ * network ACL, the per-address and tenant-wide rate limits (every attempt counts), the tenant flag (read on every
+ * attempt, so a change applies at once in every process) and the cap; `register` turns valid metadata into a
+ * third-party application in the tenant's DCR security mode.
+ */
+export function registrationService(store: DurableStore, redis: Redis | undefined, limits: RegistrationLimits, logger: Logger) {
+  const perAddress = createLimiter(redis, 'dcr-ip', limits.rate_limit_per_ip_per_minute, 60);
+  const perTenant = createLimiter(redis, 'dcr', limits.rate_limit_per_second, 1);
+
+  async function admit(client: { ip: string; userAgent: string }): Promise<Admission> {
+    const access = evaluateNetworkAcls(await store.networkAcls.find(), 'dynamic_client_registration', client);
+    for (const acl of access.logged) logger.info({ acl: acl.id, ip: client.ip }, 'network ACL matched (monitoring rule)');
+    if (access.action === 'block') {
+      logger.warn({ acl: access.rule?.id, ip: client.ip }, 'dynamic client registration blocked by a network ACL');
+      return { refusal: { reason: 'network', status: 403, error: 'access_denied', description: 'Registration is not allowed from your network.' } };
+    }
+    let limit: LimitResult | undefined;
+    for (const [limiter, key] of [[perAddress, client.ip], [perTenant, 'tenant']] as const) {
+      limit = await limiter(key);
+      if (!limit.allowed) {
+        return { limit, refusal: { reason: 'rate_limited', status: 429, error: 'too_many_requests', description: `Too many registrations: try again in ${limit.resetSeconds} s.`, limit } };
+      }
+    }
+    if (!(await readTenantSettings(store)).flags.enable_dynamic_client_registration) {
+      return { ...(limit ? { limit } : {}), refusal: { reason: 'disabled', status: 400, error: 'invalid_request', description: 'Dynamic client registration is disabled for this tenant. An administrator can enable it with PATCH /api/v2/tenants/settings {"flags":{"enable_dynamic_client_registration":true}}.' } };
+    }
+    if ((await store.applications.count({ registration_type: 'dynamic' })) >= limits.max_applications) {
+      return { ...(limit ? { limit } : {}), refusal: { reason: 'cap_reached', status: 403, error: 'access_denied', description: `This service has reached its limit of ${limits.max_applications} dynamically registered applications; ask its administrator.` } };
+    }
+    return limit ? { limit } : {};
+  }
+
+  /** Throws RegistrationError (RFC 7591) for metadata that breaks a rule. */
+  async function register(request: RegistrationRequest, client: { ip: string }) {
+    const settings = await readTenantSettings(store);
+    const issued = await issueApplication(store, registrationDraft(request, settings.dynamic_client_registration_security_mode, new Date().toISOString()));
+    const { application } = issued;
+    logger.info({
+      client_id: application.client_id, ip: client.ip, client_name: application.name,
+      redirect_hosts: [...new Set(application.callbacks.map((uri) => new URL(uri).host))], software_id: application.registration_metadata?.software_id,
+    }, 'dynamic client registration');
+    return issued;
+  }
+
+  return { admit, register };
+}
+
+export type RegistrationService = ReturnType<typeof registrationService>;
