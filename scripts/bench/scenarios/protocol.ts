@@ -1,0 +1,155 @@
+import { authorizationCodeFlow, HttpClient } from '../lib/browser.ts';
+import { measureRequests, measureTasks, type LoadRequest, type Measurement } from '../lib/load.ts';
+import { apiIdentifier, CALLBACK, SIGNING_ALGS, type ProtocolServerReady } from '../servers/fixtures.ts';
+import { growthScenario } from './growth.ts';
+import { verificationScenario } from './verification.ts';
+import type { ScenarioId } from '../lib/report.ts';
+import {
+  addComparison, preflight, startProtocolServers, stopServer, timed, tokenRequest, writesBetween,
+  type BenchContext, type ProtocolServer,
+} from './context.ts';
+
+/** Both servers hash and verify passwords at Keycloak's cost, so that logins compare with Keycloak's sizing guide. */
+const KEYCLOAK_COST = { GATEHOUSE_PASSWORD_COST: 'keycloak' };
+
+/** 1. Client-credentials tokens, ES256 and RS256 JWTs. */
+async function clientCredentials(context: BenchContext, gatehouse: ProtocolServer, bare: ProtocolServer): Promise<void> {
+  for (const alg of SIGNING_ALGS) {
+    const run = async (server: ProtocolServer) => {
+      const request = tokenRequest(server.ready, alg);
+      await preflight(server.ready.origin, request, alg);
+      return measureRequests(server.pid, server.ready.origin, request, context.settings.timing);
+    };
+    const subject = await run(gatehouse);
+    const baseline = await run(bare);
+    const signatures = context.ceiling?.signatures[alg];
+    addComparison(context, '1', alg,
+      { server: 'Gatehouse', measurement: subject, ...(signatures ? { figures: { fraction_of_ceiling: subject.perCpuSecond / signatures } } : {}) },
+      { server: 'bare oidc-provider', measurement: baseline });
+  }
+}
+
+/** 2. Open dynamic registration (RFC 7591), rate limits raised for the run. */
+async function registration(context: BenchContext, gatehouse: ProtocolServer, bare: ProtocolServer): Promise<void> {
+  const request: LoadRequest = {
+    path: '/oidc/register', expectStatus: 201,
+    json: {
+      redirect_uris: [CALLBACK], client_name: 'Registered by the benchmark', token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+    },
+  };
+  const run = async (server: ProtocolServer) => {
+    await preflight(server.ready.origin, request);
+    return measureRequests(server.pid, server.ready.origin, request, context.settings.timing);
+  };
+  addComparison(context, '2', 'open registration', { server: 'Gatehouse', measurement: await run(gatehouse) },
+    { server: 'bare oidc-provider', measurement: await run(bare), note: 'in-memory adapter keeps its newest 1,000 entries only' });
+}
+
+/** 3. Complete logins (authorize, login page, consent when shown, code, token), first- and third-party. */
+async function logins(context: BenchContext, gatehouse: ProtocolServer, bare: ProtocolServer): Promise<void> {
+  for (const kind of ['firstParty', 'thirdParty'] as const) {
+    const run = async (server: ProtocolServer) => {
+      const http = new HttpClient(server.ready.origin, context.settings.flowTiming.connections);
+      const flow = () => authorizationCodeFlow(http, server.ready, { client: server.ready[kind], audience: apiIdentifier('ES256') });
+      try {
+        await flow();
+        return await measureTasks(server.pid, flow, context.settings.flowTiming);
+      } finally {
+        http.close();
+      }
+    };
+    const subject = await run(gatehouse);
+    const baseline = await run(bare);
+    const kdf = context.ceiling?.passwordVerifications;
+    addComparison(context, '3', kind === 'firstParty' ? 'first-party app (no consent page)' : 'third-party app (consent page)',
+      { server: 'Gatehouse', measurement: subject, ...(kdf ? { figures: { kdf_fraction: subject.perCpuSecond / kdf } } : {}) },
+      { server: 'bare oidc-provider', measurement: baseline, note: 'minimal login and consent handler' });
+  }
+}
+
+/** Refresh tokens for a closed loop: each connection takes one, and puts back the rotated one it gets. */
+async function refreshTokenPool(server: ProtocolServerReady, size: number): Promise<string[]> {
+  const parallel = 4;
+  const http = new HttpClient(server.origin, parallel);
+  try {
+    const tokens: string[] = [];
+    const login = async () => {
+      while (tokens.length < size) {
+        const { tokens: issued } = await authorizationCodeFlow(http, server, { client: server.firstParty, audience: apiIdentifier('ES256'), offlineAccess: true });
+        if (!issued?.refresh_token) throw new Error('the login flow issued no refresh token');
+        tokens.push(issued.refresh_token);
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, login));
+    return tokens;
+  } finally {
+    http.close();
+  }
+}
+
+async function refreshRun(context: BenchContext, server: ProtocolServer): Promise<{ measurement: Measurement; writesPerRefresh: number }> {
+  const { connections } = context.settings.timing;
+  // Requests in flight when a run stops are lost (their tokens were rotated unseen): enough for the warm-up and the run.
+  const pool = await refreshTokenPool(server.ready, 3 * connections);
+  let before: Record<string, number> = {};
+  const request: LoadRequest = {
+    path: '/oauth/token',
+    nextForm: () => {
+      const token = pool.shift();
+      return token ? { grant_type: 'refresh_token', refresh_token: token, ...server.ready.firstParty } : undefined;
+    },
+    onAnswer: (status, body) => {
+      if (status === 200) pool.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
+    },
+  };
+  const measurement = await measureRequests(server.pid, server.ready.origin, request, {
+    ...context.settings.timing, beforeMeasured: async () => (before = await server.call<Record<string, number>>('writes')),
+  });
+  const after = await server.call<Record<string, number>>('writes');
+  return { measurement, writesPerRefresh: writesBetween(before, after) / measurement.operations };
+}
+
+/** 4b. refresh_token grants with rotation, and the storage writes each costs. */
+async function refreshes(context: BenchContext, gatehouse: ProtocolServer, bare: ProtocolServer, storage: string): Promise<void> {
+  const subject = await refreshRun(context, gatehouse);
+  const baseline = await refreshRun(context, bare);
+  addComparison(context, '4b', storage,
+    { server: 'Gatehouse', measurement: subject.measurement, figures: { writes_per_refresh: subject.writesPerRefresh } },
+    { server: 'bare oidc-provider', measurement: baseline.measurement, figures: { writes_per_refresh: baseline.writesPerRefresh } });
+}
+
+/**
+ * Everything but memory against one Gatehouse and one bare oidc-provider, both in memory: tokens, logins, refreshes,
+ * verification, cost growth, then registration (last, as it fills the store).
+ */
+export async function inMemoryScenarios(context: BenchContext): Promise<void> {
+  const { gatehouse, bare } = await startProtocolServers(context, 'memory', KEYCLOAK_COST);
+  try {
+    const steps: [ScenarioId, () => Promise<void>][] = [
+      ['1', () => clientCredentials(context, gatehouse, bare)],
+      ['3', () => logins(context, gatehouse, bare)],
+      ['4b', () => refreshes(context, gatehouse, bare, 'embedded store / in-memory adapter')],
+      ['4', () => verificationScenario(context, gatehouse)],
+      ['5', () => growthScenario(context, gatehouse)],
+      ['2', () => registration(context, gatehouse, bare)],
+    ];
+    for (const [id, step] of steps) if (context.selected(id)) await timed(id, step);
+  } finally {
+    await Promise.all([stopServer(context, gatehouse), stopServer(context, bare)]);
+  }
+}
+
+/** 4b again with Redis holding tokens on both sides (Gatehouse's durable entities stay embedded: no MongoDB here). */
+export async function redisScenarios(context: BenchContext): Promise<void> {
+  if (!context.redis) {
+    context.notes.push(`Refresh with Redis skipped: ${context.redisUnavailable}.`);
+    return;
+  }
+  const { gatehouse, bare } = await startProtocolServers(context, 'redis', KEYCLOAK_COST);
+  try {
+    await timed('4b', () => refreshes(context, gatehouse, bare, 'Redis (same adapter on both)'));
+  } finally {
+    await Promise.all([stopServer(context, gatehouse), stopServer(context, bare)]);
+  }
+}

@@ -1,0 +1,53 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+
+/**
+ * What every benchmark server has in common: its arguments (JSON in argv), a loopback listener, a first IPC message
+ * saying it is ready, and commands answered over IPC (see ServerProcess in ../lib/processes.ts).
+ */
+export const childArgs = <T>(): T => JSON.parse(process.argv[2] ?? '{}') as T;
+
+/** Listens on an ephemeral loopback port first, so that the issuer URL (which names the port) is known before the app is built. */
+export async function listenOnLoopback(): Promise<{ server: Server; port: number; origin: string; serve(handler: RequestListener): void }> {
+  const server = createServer();
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { server, port, origin: `http://127.0.0.1:${port}`, serve: (handler) => server.on('request', handler) };
+}
+
+type Command = (args: never) => Promise<unknown> | unknown;
+
+/** Sends the ready message, answers commands, and stops on SIGTERM (or when the parent goes away). */
+export function runChild(ready: unknown, commands: Record<string, Command>, close: () => Promise<void>): void {
+  const stop = () => {
+    close().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('disconnect', stop);
+  process.on('message', (message: { id: number; command: string; args: never }) => {
+    const command = commands[message.command];
+    Promise.resolve()
+      .then(() => {
+        if (!command) throw new Error(`unknown command ${message.command}`);
+        return command(message.args);
+      })
+      .then((result) => process.send?.({ id: message.id, result }))
+      .catch((err: Error) => process.send?.({ id: message.id, error: err.stack ?? err.message }));
+  });
+  process.send?.({ ready });
+}
+
+/** Starts a child, or tells the parent why it could not. */
+export function startChild(main: () => Promise<void>): void {
+  main().catch((err: Error) => {
+    process.send?.({ error: err.stack ?? err.message });
+    process.exit(1);
+  });
+}
+
+/** Heap and RSS after a full collection (children run with --expose-gc when memory is measured). */
+export function memoryAfterGc(): NodeJS.MemoryUsage {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage();
+}

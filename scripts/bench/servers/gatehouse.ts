@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import { createGatehouse } from '../../../src/gatehouse.ts';
+import type { ApplicationCreate } from '../../../src/domain/application-rules.ts';
+import { createApplication } from '../../../src/services/applications.ts';
+import { createClientGrant } from '../../../src/services/client-grants.ts';
+import { createResourceServer } from '../../../src/services/resource-servers.ts';
+import { updateTenantSettings } from '../../../src/services/tenant.ts';
+import { createUser } from '../../../src/services/users.ts';
+import { openStores, type DurableStore } from '../../../src/store/index.ts';
+import { childArgs, listenOnLoopback, memoryAfterGc, runChild, startChild } from './child.ts';
+import {
+  API_SCOPES, apiIdentifier, BENCH_USER, CALLBACK, countingStores, SIGNING_ALGS, WriteCounter,
+  type Credentials, type ProtocolServerArgs, type ProtocolServerReady,
+} from './fixtures.ts';
+
+/**
+ * Gatehouse as `npm start` runs it (embedded store journaled in a data folder, request logging at `info` into
+ * /dev/null), plus the benchmark's fixtures. Dynamic registration is enabled and its rate limits raised for the run.
+ * The password cost comes from GATEHOUSE_PASSWORD_COST, set by the benchmark.
+ */
+const args = childArgs<ProtocolServerArgs>();
+
+async function credentialsOf(durable: DurableStore, input: ApplicationCreate): Promise<Credentials> {
+  const { application, secret } = await createApplication(durable, input);
+  return { client_id: application.client_id, client_secret: secret as string };
+}
+
+/** Applications with a client grant each, added until the store holds `total` (the cost-growth scenario). */
+async function populate(durable: DurableStore, total: number): Promise<number> {
+  const audience = apiIdentifier('ES256');
+  let count = await durable.applications.count();
+  for (; count < total; count += 1) {
+    const { client_id } = await credentialsOf(durable, { name: `Filler ${count}`, app_type: 'non_interactive' });
+    await createClientGrant(durable, { client_id, audience, scope: [API_SCOPES[0] as string], subject_type: 'client' });
+  }
+  return count;
+}
+
+async function main(): Promise<void> {
+  const listener = await listenOnLoopback();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
+  const counter = new WriteCounter();
+  const stores = countingStores(await openStores({
+    dataDir, mongodbUri: null, redisUrl: args.redisUrl ?? null, ...(args.redisKeyPrefix ? { redisKeyPrefix: args.redisKeyPrefix } : {}),
+  }), counter);
+  const gatehouse = await createGatehouse({
+    stores,
+    config: {
+      env: 'test', issuer: listener.origin, dataDir, logLevel: 'info',
+      registration: { rate_limit_per_second: 1_000_000, rate_limit_per_ip_per_minute: 100_000_000, max_applications: 10_000_000, idle_cleanup_days: 0 },
+    },
+  });
+  const { durable } = stores;
+
+  await updateTenantSettings(durable, { flags: { enable_dynamic_client_registration: true } });
+  for (const alg of SIGNING_ALGS) {
+    await createResourceServer(durable, {
+      identifier: apiIdentifier(alg), name: `Bench ${alg}`, signing_alg: alg, token_lifetime: 600, allow_offline_access: true,
+      scopes: API_SCOPES.map((value) => ({ value, description: value })),
+    });
+  }
+  const machine = await credentialsOf(durable, { name: 'Bench machine', app_type: 'non_interactive' });
+  const firstParty = await credentialsOf(durable, { name: 'Bench web app', callbacks: [CALLBACK], refresh_token: { rotation_type: 'rotating' } });
+  const thirdParty = await credentialsOf(durable, { name: 'Bench partner', is_first_party: false, callbacks: [CALLBACK] });
+  for (const alg of SIGNING_ALGS) {
+    await createClientGrant(durable, { client_id: machine.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'client' });
+    await createClientGrant(durable, { client_id: thirdParty.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'user' });
+  }
+  await createUser(durable, { connection: 'Username-Password-Authentication', email: BENCH_USER.email, password: BENCH_USER.password, email_verified: true });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(gatehouse.router);
+  listener.serve(app);
+
+  const ready: ProtocolServerReady = {
+    origin: listener.origin, audienceParameter: 'audience', offlineNeedsConsentPrompt: false, machine, firstParty, thirdParty,
+    redisKeyPrefix: args.redisKeyPrefix,
+  };
+  runChild(ready, {
+    writes: () => counter.snapshot(),
+    memory: () => memoryAfterGc(),
+    populate: ({ total }: { total: number }) => populate(durable, total),
+  }, async () => {
+    listener.server.closeAllConnections();
+    await gatehouse.close();
+    await stores.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+}
+
+startChild(main);
