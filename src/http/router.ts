@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Stores } from '../store/index.ts';
+import { jsonTokenRequests } from './json-token-requests.ts';
 import { requestLogging } from './logging.ts';
 import { operationsRouter } from './ops.ts';
 
@@ -44,6 +45,7 @@ export function gatehouseRouter(parts: RouterParts): Router {
   }));
   router.use(operationsRouter(parts.stores, parts.isShuttingDown));
   for (const [path, handler] of parts.routes) router.use(path, handler);
+  router.use(jsonTokenRequests());
   router.use((req, res, next) => {
     if (PROVIDER_PATHS.some((prefix) => req.path === prefix || req.path.startsWith(prefix))) return providerCallback(req, res);
     return next();

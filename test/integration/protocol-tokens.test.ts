@@ -165,3 +165,20 @@ describe('the token endpoint', () => {
     });
   });
 });
+
+describe('Auth0-style JSON token requests', () => {
+  it('are accepted like forms, and malformed JSON is a clear invalid_request', async () => {
+    const test = await startGatehouse();
+    const { client_id, client_secret } = test.gatehouse.adminCredentials;
+    const res = await request(test.app).post('/oauth/token').set('Content-Type', 'application/json')
+      .send(JSON.stringify({ grant_type: 'client_credentials', client_id, client_secret, audience: `${ISSUER}/api/v2/`, scope: 'read:clients' }));
+    expect(res.status).toBe(200);
+    expect(decodeJwt(res.body.access_token).scope).toBe('read:clients');
+    const broken = await request(test.app).post('/oauth/token').set('Content-Type', 'application/json').send('{"grant_type":');
+    expect(broken.status).toBe(400);
+    expect(broken.body.error).toBe('invalid_request');
+    const array = await request(test.app).post('/oauth/token').set('Content-Type', 'application/json').send('[1]');
+    expect(array.body.error).toBe('invalid_request');
+    await test.close();
+  });
+});

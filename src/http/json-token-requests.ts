@@ -1,0 +1,27 @@
+import express, { Router } from 'express';
+
+/**
+ * Auth0 accepts JSON bodies at /oauth/token and /oauth/revoke, and tools written for it send them; oidc-provider reads
+ * form bodies only. A JSON body is parsed here and handed over as the form it means (oidc-provider then uses
+ * `req.body`, and notes once on the console that an upstream parser ran). Form requests pass untouched.
+ */
+export function jsonTokenRequests(): Router {
+  const router = Router();
+  const parseJson = express.json({ limit: '16kb' });
+  router.post(['/oauth/token', '/oauth/revoke'], (req, res, next) => {
+    if (!req.is('application/json')) return next();
+    return parseJson(req, res, (err?: unknown) => {
+      if (err) return void res.status(400).json({ error: 'invalid_request', error_description: 'the request body is not valid JSON' });
+      const body = req.body as unknown;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        return void res.status(400).json({ error: 'invalid_request', error_description: 'the request body must be a JSON object' });
+      }
+      const form = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null && v !== undefined)
+        .map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]));
+      req.body = form;
+      req.headers['content-type'] = 'application/x-www-form-urlencoded';
+      return next();
+    });
+  });
+  return router;
+}
