@@ -87,3 +87,14 @@ export function matchesWildcardCallback(value: string, registered: readonly stri
       && !url.hash && url.hostname.endsWith(suffix) && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(label);
   });
 }
+
+/**
+ * Which browser origins may call the token, revocation and userinfo endpoints for an application: its Auth0
+ * `allowed_origins` and `web_origins`, and for public applications the origins of their callbacks (SPAs and
+ * registered browser clients exchange codes from where they are redirected to).
+ */
+export function corsOriginAllowed(app: Pick<Application, 'token_endpoint_auth_method' | 'callbacks' | 'allowed_origins' | 'web_origins'>, origin: string): boolean {
+  if (origin === 'null') return false;
+  if ([...app.allowed_origins, ...app.web_origins].some((allowed) => allowed.replace(/\/$/, '') === origin)) return true;
+  return !isConfidential(app) && app.callbacks.some((uri) => URL.parse(uri)?.origin === origin);
+}

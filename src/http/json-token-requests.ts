@@ -1,15 +1,17 @@
-import express, { Router } from 'express';
+import express, { type RequestHandler } from 'express';
+
+const JSON_PATHS = new Set(['/oauth/token', '/oauth/revoke']);
 
 /**
  * Auth0 accepts JSON bodies at /oauth/token and /oauth/revoke, and tools written for it send them; oidc-provider reads
  * form bodies only. A JSON body is parsed here and handed over as the form it means (oidc-provider then uses
  * `req.body`, and notes once on the console that an upstream parser ran). Form requests pass untouched.
  */
-export function jsonTokenRequests(): Router {
-  const router = Router();
+export function jsonTokenRequests(): RequestHandler {
   const parseJson = express.json({ limit: '16kb' });
-  router.post(['/oauth/token', '/oauth/revoke'], (req, res, next) => {
-    if (!req.is('application/json')) return next();
+  // A plain middleware, not router.post(): an Express route would also answer the CORS preflight (OPTIONS) itself.
+  return (req, res, next) => {
+    if (req.method !== 'POST' || !JSON_PATHS.has(req.path) || !req.is('application/json')) return next();
     return parseJson(req, res, (err?: unknown) => {
       if (err) return void res.status(400).json({ error: 'invalid_request', error_description: 'the request body is not valid JSON' });
       const body = req.body as unknown;
@@ -22,6 +24,5 @@ export function jsonTokenRequests(): Router {
       req.headers['content-type'] = 'application/x-www-form-urlencoded';
       return next();
     });
-  });
-  return router;
+  };
 }

@@ -1,6 +1,6 @@
 import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
+import { corsOriginAllowed, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
 import { secretMatches } from '../domain/ids.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
@@ -29,7 +29,7 @@ export interface ProviderOptions {
 }
 
 /** Extra client properties oidc-provider carries on `ctx.oidc.client`, for hooks that must decide synchronously. */
-const EXTRA_CLIENT_PROPERTIES = ['is_first_party', 'third_party_security_mode', 'redirection_policy', 'registration_type'] as const;
+const EXTRA_CLIENT_PROPERTIES = ['is_first_party', 'third_party_security_mode', 'redirection_policy', 'registration_type', 'allowed_origins', 'web_origins'] as const;
 
 /** oidc-provider reads clients through this view over the applications collection; it never writes them. */
 class ApplicationClientAdapter implements Adapter {
@@ -120,6 +120,12 @@ export function createProvider(options: ProviderOptions): Provider {
       validator() {}, // written by our own validated code paths; lenient on load by design
     },
     allowOmittingSingleRegisteredRedirectUri: false,
+    clientBasedCORS: (_ctx, origin, client) => corsOriginAllowed({
+      token_endpoint_auth_method: client.clientAuthMethod as Application['token_endpoint_auth_method'],
+      callbacks: [...(client.redirectUris ?? [])],
+      allowed_origins: (client['allowed_origins'] as string[] | undefined) ?? [],
+      web_origins: (client['web_origins'] as string[] | undefined) ?? [],
+    }, origin),
     responseTypes: ['code', 'id_token token', 'id_token'],
     pkce: {
       required: (_ctx, client) => client.clientAuthMethod === 'none' || isStrictThirdParty(client as unknown as Application),

@@ -252,3 +252,23 @@ describe('registration hygiene', () => {
     await test.close();
   });
 });
+
+describe('CORS for browser-based clients', () => {
+  it('lets a registered SPA exchange its code from its own origin, and no other', async () => {
+    const test = await startGatehouse({ config: { registration: generous } });
+    await enableRegistration(test.gatehouse.stores);
+    const spa = (await register(test.app, { redirect_uris: ['https://spa.example.com/callback'], token_endpoint_auth_method: 'none' }).expect(201)).body;
+    const preflight = await request(test.app).options('/oauth/token').set('Origin', 'https://spa.example.com').set('Access-Control-Request-Method', 'POST');
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers['access-control-allow-methods']).toContain('POST');
+    const allowed = await request(test.app).post('/oauth/token').set('Origin', 'https://spa.example.com').type('form')
+      .send({ grant_type: 'authorization_code', code: 'x', redirect_uri: 'https://spa.example.com/callback', code_verifier: 'y'.repeat(43), client_id: spa.client_id });
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://spa.example.com');
+    const other = await request(test.app).post('/oauth/token').set('Origin', 'https://evil.example.com').type('form')
+      .send({ grant_type: 'authorization_code', code: 'x', redirect_uri: 'https://spa.example.com/callback', code_verifier: 'y'.repeat(43), client_id: spa.client_id });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    const discovery = await request(test.app).get('/.well-known/openid-configuration').set('Origin', 'https://anyone.example');
+    expect(discovery.headers['access-control-allow-origin']).toBe('https://anyone.example');
+    await test.close();
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { matchesWildcardCallback, permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
+import { corsOriginAllowed, matchesWildcardCallback, permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
 import { conflictingTarget, effectiveRequestedScopes, nothingToGrant, strictAuthorizationViolation } from '../../src/domain/authorization.ts';
 import { connectionUsableBy } from '../../src/domain/connections.ts';
 import { consentedScopes, storedConsentFor } from '../../src/domain/consent.ts';
@@ -175,5 +175,17 @@ describe('wildcard callbacks', () => {
     ['https://x.exact.example.org/cb', false],
   ])('%s → %s', (value, expected) => {
     expect(matchesWildcardCallback(value, registered)).toBe(expected);
+  });
+});
+
+describe('CORS origins', () => {
+  it('are the allowed and web origins, plus callback origins for public applications', () => {
+    const confidential = app({ callbacks: ['https://web.example.com/cb'], allowed_origins: ['https://a.example.com'], web_origins: ['https://w.example.com/'] });
+    expect(corsOriginAllowed(confidential, 'https://a.example.com')).toBe(true);
+    expect(corsOriginAllowed(confidential, 'https://w.example.com')).toBe(true);
+    expect(corsOriginAllowed(confidential, 'https://web.example.com')).toBe(false);
+    expect(corsOriginAllowed({ ...confidential, token_endpoint_auth_method: 'none' }, 'https://web.example.com')).toBe(true);
+    expect(corsOriginAllowed({ ...confidential, token_endpoint_auth_method: 'none' }, 'null')).toBe(false);
+    expect(corsOriginAllowed(confidential, 'https://evil.example.com')).toBe(false);
   });
 });
