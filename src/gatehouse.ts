@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
-import type { KeyMaterial } from './domain/model.ts';
+import type { KeyMaterial, SigningKey } from './domain/model.ts';
 import { createLogger } from './http/logging.ts';
 import { managementRouter } from './http/management/index.ts';
 import { appsRouter } from './http/pages/apps.ts';
@@ -11,7 +11,7 @@ import { interactionRouter, type HostAuthentication } from './http/pages/interac
 import { registrationRouter } from './http/registration.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
-import { ensureKeyMaterial } from './oidc/keys.ts';
+import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
@@ -31,6 +31,11 @@ export interface GatehouseOptions {
   logger?: Logger;
   /** Middleware mode: the host application's sign-in decides who the user is, instead of Gatehouse's login page. */
   authenticate?: HostAuthentication;
+  /**
+   * Private signing JWKs (each with `kid` and `alg`; the first of each algorithm signs) from the host's own secret
+   * store. By default Gatehouse generates keys and keeps them in the durable store.
+   */
+  signingKeys?: SigningKey[];
 }
 
 export interface Gatehouse {
@@ -71,7 +76,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     await registerSystemApi(durable, config.issuer);
     const adminCredentials = await bootstrapAdminApplication(durable, config);
     await ensureAccountApplication(durable, config.issuer);
-    const keys = await ensureKeyMaterial(durable.keys);
+    const stored = await ensureKeyMaterial(durable.keys);
+    const keys = options.signingKeys ? { ...stored, signing: checkSigningKeys(options.signingKeys) } : stored;
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
     const signIn = passwordSignIn(durable, stores.redis, config.login);

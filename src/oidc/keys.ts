@@ -53,3 +53,14 @@ export const providerJwks = (material: KeyMaterial) => ({
 export const publicJwks = (material: KeyMaterial) => ({
   keys: material.signing.map(({ kid, kty, alg, use, n, e, crv, x, y }) => JSON.parse(JSON.stringify({ kid, kty, alg, use, n, e, crv, x, y })) as Record<string, string>),
 });
+
+/** Keys a host supplies must be private signing keys Gatehouse can use: refuse anything else at start, by name. */
+export function checkSigningKeys(keys: SigningKey[]): SigningKey[] {
+  if (!keys.length) throw new Error('signingKeys: give at least one private signing key, or leave the option out');
+  keys.forEach((key, i) => {
+    if (!key.kid || typeof key.kid !== 'string') throw new Error(`signingKeys[${i}] needs a kid`);
+    if (!['RS256', 'RS512', 'PS256', 'ES256'].includes(String(key.alg))) throw new Error(`signingKeys[${i}] (${key.kid}): alg must be RS256, RS512, PS256 or ES256`);
+    if (!('d' in key)) throw new Error(`signingKeys[${i}] (${key.kid}) is a public key: Gatehouse needs the private key to sign`);
+  });
+  return keys.map((key) => ({ use: 'sig', ...key, created_at: key.created_at ?? new Date().toISOString() }));
+}

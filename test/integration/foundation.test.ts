@@ -180,3 +180,17 @@ describe('signing keys', () => {
     await stores.close();
   });
 });
+
+describe('signing keys supplied by a host', () => {
+  it('are used instead of generated ones, and bad ones are refused by name', async () => {
+    const { exportJWK, generateKeyPair } = await import('jose');
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(privateKey)), kid: 'host-key-1', alg: 'ES256' } as never;
+    const test = await startGatehouse({ signingKeys: [jwk] });
+    const jwks = await request(test.app).get('/.well-known/jwks.json');
+    expect(jwks.body.keys.map((k: { kid: string }) => k.kid)).toEqual(['host-key-1']);
+    await test.close();
+    const { d: _private, ...publicOnly } = jwk as Record<string, unknown>;
+    await expect(startGatehouse({ signingKeys: [publicOnly as never] })).rejects.toThrow(/public key/);
+  });
+});

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { GatehouseConfig } from '../../src/config/schema.ts';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
 import { hashSecret, newClientSecret } from '../../src/domain/ids.ts';
-import type { Application } from '../../src/domain/model.ts';
+import type { Application, SigningKey } from '../../src/domain/model.ts';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { combineStores, type Stores } from '../../src/store/index.ts';
 
@@ -26,9 +26,15 @@ export interface TestGatehouse {
 }
 
 /** A Gatehouse at the root of an Express app, on memory stores unless others are given (which it leaves open). */
-export async function startGatehouse(options: { config?: Partial<GatehouseConfig>; stores?: Stores; before?: (app: Express, gatehouse: Gatehouse) => void } = {}): Promise<TestGatehouse> {
+export async function startGatehouse(options: { config?: Partial<GatehouseConfig>; stores?: Stores; before?: (app: Express, gatehouse: Gatehouse) => void; signingKeys?: SigningKey[] } = {}): Promise<TestGatehouse> {
   const ownStores = options.stores ? undefined : memoryStores();
-  const gatehouse = await createGatehouse({ config: testConfig(options.config), stores: options.stores ?? ownStores! });
+  let gatehouse: Gatehouse;
+  try {
+    gatehouse = await createGatehouse({ config: testConfig(options.config), stores: options.stores ?? ownStores!, ...(options.signingKeys ? { signingKeys: options.signingKeys } : {}) });
+  } catch (err) {
+    await ownStores?.close();
+    throw err;
+  }
   const app = express();
   options.before?.(app, gatehouse);
   app.use(gatehouse.router);
