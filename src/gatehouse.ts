@@ -8,6 +8,7 @@ import { createLogger } from './http/logging.ts';
 import { managementRouter } from './http/management/index.ts';
 import { appsRouter } from './http/pages/apps.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
+import { portalRouter } from './http/pages/portal.ts';
 import { registrationRouter } from './http/registration.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
@@ -95,6 +96,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string })],
         ['/oidc/register', registrationRouter({ registration })],
+        ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, idleCleanupDays: config.registration.idle_cleanup_days })],
       ],
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);

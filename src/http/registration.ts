@@ -30,9 +30,9 @@ const requestSchema = {
     scope: string(2000),
   },
 };
-const validateRequest = new Ajv({ allErrors: false }).compile<RegistrationRequest>(requestSchema);
+export const validateRequest = new Ajv({ allErrors: false }).compile<RegistrationRequest>(requestSchema);
 
-function describe(error: ErrorObject | undefined): { error: 'invalid_redirect_uri' | 'invalid_client_metadata'; description: string } {
+export function describe(error: ErrorObject | undefined): { error: 'invalid_redirect_uri' | 'invalid_client_metadata'; description: string } {
   const field = error?.instancePath.split('/')[1] ?? (error?.params as { missingProperty?: string } | undefined)?.missingProperty ?? 'body';
   const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : field;
   const message = error?.keyword === 'required' ? 'is required' : error?.keyword === 'minItems' ? 'must not be empty' : error?.message ?? 'is invalid';
