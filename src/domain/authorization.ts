@@ -14,6 +14,9 @@ export const STRICT_AUTHORIZE_PARAMETERS = new Set([
 /** Scopes that ask for the user's identity (ID token, userinfo claims); strict third-party applications get none. */
 export const IDENTITY_SCOPES = new Set(['openid', 'profile', 'email', 'address', 'phone']);
 
+/** Scopes about the user and the session rather than an API: identity scopes and `offline_access`. */
+export const isProtocolScope = (scope: string) => scope === 'offline_access' || IDENTITY_SCOPES.has(scope);
+
 /**
  * Why a strict third-party application's authorization request is refused, or undefined when it is acceptable.
  * PKCE and redirect URIs are checked by the protocol layer; this covers what Auth0's strict mode adds.
@@ -52,7 +55,7 @@ export function conflictingTarget(audience: string | undefined, resource: string
  * refused up front, with the scopes it could ask for. Returns that description, or undefined when something is grantable.
  */
 export function nothingToGrant(scopes: readonly string[], apiScopes: ReadonlyMap<string, ReadonlySet<string>>): string | undefined {
-  const grantable = scopes.some((scope) => scope === 'offline_access' || IDENTITY_SCOPES.has(scope) || [...apiScopes.values()].some((allowed) => allowed.has(scope)));
+  const grantable = scopes.some((scope) => isProtocolScope(scope) || [...apiScopes.values()].some((allowed) => allowed.has(scope)));
   if (grantable) return undefined;
   const offers = [...apiScopes].map(([api, allowed]) => `${api}: ${[...allowed].join(' ') || '(none)'}`).join('; ');
   return `the request names no scope this application may be granted; ask for at least one of ${offers || 'the scopes of an API'}`;

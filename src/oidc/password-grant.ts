@@ -1,6 +1,6 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { isThirdParty } from '../domain/applications.ts';
-import { effectiveRequestedScopes, IDENTITY_SCOPES } from '../domain/authorization.ts';
+import { effectiveRequestedScopes, isProtocolScope } from '../domain/authorization.ts';
 import type { ResourceServer } from '../domain/model.ts';
 import { mayIssueRefreshToken } from '../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier } from '../services/access.ts';
@@ -36,7 +36,7 @@ export function registerPasswordGrant(provider: Provider, stores: Stores, signIn
     const { user } = result;
 
     const requested = effectiveRequestedScopes(app, params.scope?.split(' ') ?? []);
-    const oidcScopes = requested.filter((s) => s === 'offline_access' || IDENTITY_SCOPES.has(s));
+    const oidcScopes = requested.filter(isProtocolScope);
     const target = params.audience || (await readTenantSettings(durable)).default_audience || undefined;
     let api: ResourceServer | undefined;
     let apiScopes: string[] = [];

@@ -2,7 +2,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type Response 
 import Provider, { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
-import { IDENTITY_SCOPES } from '../../domain/authorization.ts';
+import { isProtocolScope } from '../../domain/authorization.ts';
 import { connectionUsableBy } from '../../domain/connections.ts';
 import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, ResourceServer } from '../../domain/model.ts';
@@ -146,7 +146,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
     const named = details.params.resource ?? details.params.audience ?? (await readTenantSettings(durable)).default_audience;
     const identifiers = [named].flat().filter((v): v is string => typeof v === 'string' && v !== '');
-    const request: ConsentRequest = { resourceScopes: {}, oidcScopes: requested.filter((s) => s === 'offline_access' || IDENTITY_SCOPES.has(s)) };
+    const request: ConsentRequest = { resourceScopes: {}, oidcScopes: requested.filter(isProtocolScope) };
     const apis: ResourceServer[] = [];
     for (const identifier of identifiers) {
       const api = await findApiByIdentifier(durable, identifier);
