@@ -20,7 +20,7 @@ async function setTenant(stores: Stores, changes: { registration?: boolean; supp
 
 const unescape = (html: string) => html.replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>');
 /** The text of the element with this id (the values the copy buttons copy). */
-const valueOf = (html: string, id: string) => unescape(new RegExp(`id="${id}" class="value">([^<]*)<`).exec(html)?.[1] ?? '');
+const valueOf = (html: string, id: string) => unescape(new RegExp(`id="${id}" class="value[^"]*">([^<]*)<`).exec(html)?.[1] ?? '');
 const dynamicApps = (test: TestGatehouse) => test.gatehouse.stores.durable.applications.count({ registration_type: 'dynamic' });
 
 const webApp = { client_name: 'Notes Sync', app_type: 'web', redirect_uris: 'https://sync.example.com/callback\r\nhttps://sync.example.com/other', logo_uri: '', client_uri: 'https://sync.example.com' };

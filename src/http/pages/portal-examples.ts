@@ -6,8 +6,9 @@ import type { CatalogueEntry } from '../../services/api-catalogue.ts';
 /** A single-quoted shell word: what a developer pastes runs as shown, whatever the URI holds. */
 const shellWord = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
+/** Every value but the redirect URI is URL-safe (ids, base64url secrets, codes and tokens), so only it is encoded. */
 const curl = (issuer: string, fields: [name: string, value: string][]) =>
-  [`curl -s ${shellWord(`${issuer}/oauth/token`)}`, ...fields.map(([name, value]) => `--data-urlencode ${name}=${value}`)].join(' \\\n  ');
+  [`curl -s ${shellWord(`${issuer}/oauth/token`)}`, ...fields.map(([name, value]) => `${name === 'redirect_uri' ? '--data-urlencode' : '-d'} ${name}=${value}`)].join(' \\\n  ');
 
 /**
  * A ready first sign-in for a newly registered application: the authorization URL for one API of the catalogue with a
