@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import request from 'supertest';
 import type { NetworkAcl } from '../../src/domain/model.ts';
+import { csrfToken } from '../../src/http/pages/render.ts';
 import type { Stores } from '../../src/store/index.ts';
 import { createApi, createGrant } from '../support/fixtures.ts';
 import { Browser, codeFlowTokens, createUser, pageOf } from '../support/flow.ts';
@@ -150,7 +151,7 @@ describe('developer portal', () => {
       expect(none.text).toContain('id="redirect_uris-error">The redirect URIs must not be empty');
     });
 
-    it('refuses a post without the visitor cookie or with a forged token (CSRF), registering nothing', async () => {
+    it('refuses a post without the visitor cookie, with a forged token or an expired cookie (CSRF), registering nothing', async () => {
       const before = await dynamicApps(test);
       const page = pageOf(await new Browser(test.app).open('/developers/register'));
       const token = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1] as string;
@@ -162,6 +163,12 @@ describe('developer portal', () => {
       const forged = await request(test.app).post('/developers/register').type('form').set('Cookie', browser.jar.header()).send({ ...webApp, csrf: token });
       expect(forged.status).toBe(403);
       expect(await dynamicApps(test)).toBe(before);
+      // A visitor cookie past its expiry is refused even with its own valid token (which works while it is fresh).
+      const post = (visitor: string) => request(test.app).post('/developers/register').type('form').set('Cookie', `gatehouse_portal=${visitor}`)
+        .send({ ...webApp, csrf: csrfToken(test.gatehouse.keys.cookies[0] as string, 'portal', visitor) });
+      expect((await post(`${'a'.repeat(22)}.${Math.floor(Date.now() / 1000) - 1}`)).status).toBe(403);
+      expect(await dynamicApps(test)).toBe(before);
+      expect((await post(`${'a'.repeat(22)}.${Math.floor(Date.now() / 1000) + 60}`)).status).toBe(200);
     });
 
     it('refuses a second post of the same form (a reload of the credentials page)', async () => {

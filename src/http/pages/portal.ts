@@ -42,12 +42,13 @@ const FIELD_LABELS: Record<string, string> = { client_name: 'The name', logo_uri
 
 const EMPTY_FORM: RegistrationForm = { client_name: '', app_type: 'web', redirect_uris: '', logo_uri: '', client_uri: '' };
 
+/** Sizes are bounded by the body limit; the registration schema checks each field's own. */
 function formFrom(body: Record<string, unknown> | undefined): RegistrationForm {
-  const text = (name: FormField, max: number) => (typeof body?.[name] === 'string' ? (body[name] as string).trim().slice(0, max) : '');
-  const type = text('app_type', 16);
+  const text = (name: FormField) => (typeof body?.[name] === 'string' ? (body[name] as string).trim() : '');
+  const type = text('app_type');
   return {
-    client_name: text('client_name', 200), app_type: type in APP_TYPES ? (type as AppChoice) : 'web',
-    redirect_uris: text('redirect_uris', 8000), logo_uri: text('logo_uri', 2100), client_uri: text('client_uri', 2100),
+    client_name: text('client_name'), app_type: Object.hasOwn(APP_TYPES, type) ? (type as AppChoice) : 'web',
+    redirect_uris: text('redirect_uris'), logo_uri: text('logo_uri'), client_uri: text('client_uri'),
   };
 }
 
@@ -80,13 +81,14 @@ function fieldError(description: string): { field?: FormField; message: string }
 const VISITOR_COOKIE = 'gatehouse_portal';
 const VISITOR_SECONDS = 7200;
 const VISITOR = /^[A-Za-z0-9_-]{22}\.(\d{10})$/;
+const VISITOR_IN_HEADER = new RegExp(`(?:^|;\\s*)${VISITOR_COOKIE}=([^;]+)`);
 
 /**
  * The portal has no session: its form is bound to a short-lived visitor cookie (a random value and its expiry), and the
  * CSRF token is that value signed. A forged cross-site post has neither, so it cannot register from a visitor's network.
  */
 function currentVisitor(req: Request): string | undefined {
-  const value = /(?:^|;\s*)gatehouse_portal=([^;]+)/.exec(req.get('cookie') ?? '')?.[1];
+  const value = VISITOR_IN_HEADER.exec(req.get('cookie') ?? '')?.[1];
   const expires = value ? VISITOR.exec(value)?.[1] : undefined;
   return expires && Number(expires) * 1000 > Date.now() ? value : undefined;
 }
