@@ -43,7 +43,7 @@ export class EmbeddedCollection<T> implements Collection<T> {
   }
 
   async count(filter: Filter<T> = {}): Promise<number> {
-    return this.matchingKeys(filter as Doc).length;
+    return this.countFromIndex(filter as Doc) ?? this.matchingKeys(filter as Doc).length;
   }
 
   async insert(doc: T): Promise<void> {
@@ -120,6 +120,19 @@ export class EmbeddedCollection<T> implements Collection<T> {
       if (unique !== undefined && this.uniques[i]?.get(unique) === key) this.uniques[i]?.delete(unique);
     });
     for (const [field, index] of this.indexes) index.get(indexKey(doc[field]))?.delete(key);
+  }
+
+  /**
+   * The count, without visiting documents, when an index answers the filter alone: no field (the table's size), or
+   * one indexed field with a primitive value (its index entry). Registration counts dynamic applications on every request.
+   */
+  private countFromIndex(filter: Doc): number | undefined {
+    const fields = Object.keys(filter).filter((field) => filter[field] !== undefined);
+    if (fields.length === 0) return this.engine.table(this.spec.name).size;
+    const [field] = fields as [string];
+    const wanted = filter[field];
+    if (fields.length > 1 || (typeof wanted === 'object' && wanted !== null)) return undefined;
+    return this.indexes.get(field)?.get(indexKey(wanted))?.size ?? (this.indexes.has(field) ? 0 : undefined);
   }
 
   private matchingKeys(filter: Doc): string[] {
