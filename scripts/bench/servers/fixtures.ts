@@ -47,18 +47,23 @@ export class WriteCounter {
 const COLLECTION_WRITES = new Set(['insert', 'replace', 'delete', 'deleteMany']);
 const ADAPTER_WRITES = new Set(['upsert', 'consume', 'destroy', 'revokeByGrantId']);
 
+/** A view of `target` whose write methods count their calls; functions are wrapped once, so reads cost nothing extra. */
 function countCalls<T extends object>(target: T, writes: Set<string>, label: string, counter: WriteCounter): T {
+  const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(target, {
     get(object, property) {
       const value: unknown = Reflect.get(object, property, object);
       if (typeof value !== 'function') return value;
-      if (typeof property === 'string' && writes.has(property)) {
-        return (...args: unknown[]) => {
-          counter.add(`${label}.${property}`);
-          return value.apply(object, args);
-        };
+      if (!wrapped.has(property)) {
+        const counted = typeof property === 'string' && writes.has(property);
+        wrapped.set(property, counted
+          ? (...args: unknown[]) => {
+            counter.add(`${label}.${property}`);
+            return value.apply(object, args);
+          }
+          : value.bind(object));
       }
-      return value.bind(object);
+      return wrapped.get(property);
     },
   });
 }
@@ -84,7 +89,7 @@ export function countingStores(stores: Stores, counter: WriteCounter): Stores {
           if (!collections.has(property)) collections.set(property, countCalls(value, COLLECTION_WRITES, String(property), counter));
           return collections.get(property);
         }
-        return typeof value === 'function' ? value.bind(object) : value;
+        return value;
       },
     });
   };
