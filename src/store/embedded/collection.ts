@@ -18,6 +18,8 @@ export function matches(doc: Doc, filter: Doc): boolean {
 export class EmbeddedCollection<T> implements Collection<T> {
   private readonly uniques: Map<string, string>[];
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  /** The JSON of documents read since their last write (see copyOf). */
+  private readonly json = new Map<string, string>();
 
   private readonly engine: EmbeddedEngine;
   private readonly spec: CollectionSpec<T>;
@@ -31,15 +33,14 @@ export class EmbeddedCollection<T> implements Collection<T> {
   }
 
   async get(key: string): Promise<T | undefined> {
-    const doc = this.engine.get(this.spec.name, key);
-    return doc === undefined ? undefined : structuredClone(doc as T);
+    return this.copyOf(key);
   }
 
   async find(filter: Filter<T> = {}, page: Page = {}): Promise<T[]> {
     const skip = page.skip ?? 0;
     const keys = this.matchingKeys(filter as Doc).sort();
     const selected = page.limit === undefined ? keys.slice(skip) : keys.slice(skip, skip + page.limit);
-    return selected.map((key) => structuredClone(this.engine.get(this.spec.name, key) as T));
+    return selected.map((key) => this.copyOf(key) as T);
   }
 
   async count(filter: Filter<T> = {}): Promise<number> {
@@ -67,6 +68,7 @@ export class EmbeddedCollection<T> implements Collection<T> {
     const previous = this.engine.get(this.spec.name, key) as Doc | undefined;
     if (previous === undefined) return false;
     this.unindex(key, previous);
+    this.json.delete(key);
     return this.engine.delete(this.spec.name, key);
   }
 
@@ -83,9 +85,23 @@ export class EmbeddedCollection<T> implements Collection<T> {
   }
 
   private write(key: string, doc: T): void {
-    const copy = structuredClone(doc) as Doc;
+    const copy = JSON.parse(JSON.stringify(doc)) as Doc;
     this.engine.set(this.spec.name, key, copy);
     this.index(key, copy);
+    this.json.delete(key);
+  }
+
+  /**
+   * A copy of a stored document, parsed from its JSON: documents are JSON by design (the journal stores them so), and
+   * parsing a kept string is several times cheaper than structuredClone. The string is kept once a document is read,
+   * so the hot documents (applications, APIs, client grants on the token path) are serialized once per write at most.
+   */
+  private copyOf(key: string): T | undefined {
+    const doc = this.engine.get(this.spec.name, key);
+    if (doc === undefined) return undefined;
+    let json = this.json.get(key);
+    if (json === undefined) this.json.set(key, (json = JSON.stringify(doc)));
+    return JSON.parse(json) as T;
   }
 
   private uniqueKey(doc: Doc, fields: readonly string[]): string | undefined {
