@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const freePort = () => new Promise<number>((resolve, reject) => {
+export const freePort = () => new Promise<number>((resolve, reject) => {
   const server = createServer();
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();
@@ -12,11 +12,12 @@ const freePort = () => new Promise<number>((resolve, reject) => {
   });
 });
 
-async function waitForRedis(port: number): Promise<void> {
+export async function waitForRedis(port: number): Promise<void> {
   const { Redis } = await import('ioredis');
   const deadline = Date.now() + 10_000;
   for (;;) {
     const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {}); // refused until redis-server listens: connect() rejects, and the loop retries
     try {
       await client.connect();
       await client.ping();

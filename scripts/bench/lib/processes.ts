@@ -1,9 +1,9 @@
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, waitForRedis } from '../../../test/support/global-setup.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -25,20 +25,6 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
-
-/** Resident set size of a process in bytes, from /proc/<pid>/status. */
-export function residentBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : Number.NaN;
-}
-
-export const freePort = () => new Promise<number>((resolve, reject) => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-  });
-});
 
 /** Messages a server child answers: a request carries an id, the reply echoes it. */
 interface Reply {
@@ -120,7 +106,6 @@ export class ServerProcess<Ready> {
 
 export interface RedisServer {
   url: string;
-  pid: number | undefined;
   version: string;
   stop(): Promise<void>;
 }
@@ -135,40 +120,25 @@ function redisVersion(): string | undefined {
 
 /**
  * A Redis for the run: REDIS_URL when given, else a private redis-server on a free loopback port without persistence
- * (as the test suite does). Undefined, with the reason, when neither is available.
+ * (started as the test suite starts its own). The reason instead, when neither is available.
  */
 export async function startRedis(): Promise<RedisServer | { unavailable: string }> {
-  const { Redis } = await import('ioredis');
   if (process.env.REDIS_URL) {
-    return { url: process.env.REDIS_URL, pid: undefined, version: 'from REDIS_URL', async stop() {} };
+    return { url: process.env.REDIS_URL, version: 'from REDIS_URL', async stop() {} };
   }
   const version = redisVersion();
   if (!version) return { unavailable: 'redis-server is not installed (apt-get install redis-server) and REDIS_URL is not set' };
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-redis-'));
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => {}); // refused until redis-server listens: connect() rejects, which is handled below
-    try {
-      await client.connect();
-      await client.ping();
-      client.disconnect();
-      break;
-    } catch (err) {
-      client.disconnect();
-      if (Date.now() > deadline) {
-        child.kill();
-        return { unavailable: `redis-server did not answer: ${(err as Error).message}` };
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  try {
+    await waitForRedis(port);
+  } catch (err) {
+    child.kill();
+    return { unavailable: `redis-server did not answer: ${(err as Error).message}` };
   }
   return {
-    url,
-    pid: child.pid,
+    url: `redis://127.0.0.1:${port}`,
     version,
     async stop() {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

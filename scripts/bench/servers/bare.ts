@@ -4,7 +4,7 @@ import Provider, { type Adapter, type ClientMetadata, type Configuration, type K
 import { generateSigningKeys, providerJwks } from '../../../src/oidc/keys.ts';
 import { hashPassword, verifyPassword } from '../../../src/services/passwords.ts';
 import { openRedisStore } from '../../../src/store/redis/index.ts';
-import { childArgs, listenOnLoopback, memoryAfterGc, runChild, startChild } from './child.ts';
+import { childArgs, listenOnLoopback, runChild, startChild } from './child.ts';
 import {
   API_SCOPES, apiIdentifier, BENCH_USER, CALLBACK, countingAdapter, SIGNING_ALGS, WriteCounter,
   type BenchAlg, type Credentials, type ProtocolServerArgs, type ProtocolServerReady,
@@ -141,7 +141,6 @@ async function main(): Promise<void> {
   };
   runChild(ready, {
     writes: () => counter.snapshot(),
-    memory: () => memoryAfterGc(),
   }, async () => {
     listener.server.closeAllConnections();
     await redis?.close();

@@ -18,8 +18,12 @@ export async function listenOnLoopback(): Promise<{ server: Server; port: number
 
 type Command = (args: never) => Promise<unknown> | unknown;
 
-/** Sends the ready message, answers commands, and stops on SIGTERM (or when the parent goes away). */
-export function runChild(ready: unknown, commands: Record<string, Command>, close: () => Promise<void>): void {
+/**
+ * Sends the ready message, answers commands (`memory`, the heap and RSS after a GC, and the child's own), and stops on
+ * SIGTERM (or when the parent goes away).
+ */
+export function runChild(ready: unknown, ownCommands: Record<string, Command>, close: () => Promise<void>): void {
+  const commands: Record<string, Command> = { memory: memoryAfterGc, ...ownCommands };
   const stop = () => {
     close().finally(() => process.exit(0));
   };

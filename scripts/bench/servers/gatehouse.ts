@@ -10,7 +10,7 @@ import { createResourceServer } from '../../../src/services/resource-servers.ts'
 import { updateTenantSettings } from '../../../src/services/tenant.ts';
 import { createUser } from '../../../src/services/users.ts';
 import { openStores, type DurableStore } from '../../../src/store/index.ts';
-import { childArgs, listenOnLoopback, memoryAfterGc, runChild, startChild } from './child.ts';
+import { childArgs, listenOnLoopback, runChild, startChild } from './child.ts';
 import {
   API_SCOPES, apiIdentifier, BENCH_USER, CALLBACK, countingStores, SIGNING_ALGS, WriteCounter,
   type Credentials, type ProtocolServerArgs, type ProtocolServerReady,
@@ -82,7 +82,6 @@ async function main(): Promise<void> {
   };
   runChild(ready, {
     writes: () => counter.snapshot(),
-    memory: () => memoryAfterGc(),
     populate: ({ total }: { total: number }) => populate(durable, total),
   }, async () => {
     listener.server.closeAllConnections();
