@@ -1,5 +1,5 @@
 import { HttpClient } from '../lib/browser.ts';
-import type { LoadRequest, Measurement, Timing } from '../lib/load.ts';
+import { measureRequests, type LoadRequest, type Measurement, type Timing } from '../lib/load.ts';
 import { deleteRedisKeys, ServerProcess, type RedisServer } from '../lib/processes.ts';
 import { SCENARIOS, type Row, type ScenarioId } from '../lib/report.ts';
 import { API_SCOPES, apiIdentifier, type BenchAlg, type ProtocolServerArgs, type ProtocolServerReady } from '../servers/fixtures.ts';
@@ -103,6 +103,12 @@ export async function preflight(origin: string, request: LoadRequest, expectAlg?
   } finally {
     http.close();
   }
+}
+
+/** A checked request, then a measured run of it against one server. */
+export async function measureServer(context: BenchContext, server: ServerProcess<{ origin: string }>, request: LoadRequest, expectAlg?: string): Promise<Measurement> {
+  await preflight(server.ready.origin, request, expectAlg);
+  return measureRequests(server.pid, server.ready.origin, request, context.settings.timing);
 }
 
 /** Sum of storage writes between two snapshots of a server's counters. */

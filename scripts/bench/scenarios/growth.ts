@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { authorizationCodeFlow, HttpClient } from '../lib/browser.ts';
-import { measureRequests, type LoadRequest, type Measurement } from '../lib/load.ts';
+import type { LoadRequest, Measurement } from '../lib/load.ts';
 import { formatNumber } from '../lib/report.ts';
 import { apiIdentifier, CALLBACK, type ProtocolServerReady } from '../servers/fixtures.ts';
-import { preflight, tokenRequest, type BenchContext, type ProtocolServer } from './context.ts';
+import { measureServer, tokenRequest, type BenchContext, type ProtocolServer } from './context.ts';
 
 /** A silent authorization (`prompt=none`) by a signed-in user of the first-party app: answered with a code. */
 function silentAuthorization(server: ProtocolServerReady, cookies: string): LoadRequest {
@@ -29,8 +29,7 @@ export async function growthScenario(context: BenchContext, server: ProtocolServ
   for (const size of context.settings.growthSizes) {
     await server.call('populate', { total: size });
     for (const [name, request] of Object.entries(requests)) {
-      await preflight(server.ready.origin, request);
-      const measurement = await measureRequests(server.pid, server.ready.origin, request, context.settings.timing);
+      const measurement = await measureServer(context, server, request);
       if (!smallest.has(name)) smallest.set(name, measurement);
       const base = smallest.get(name) as Measurement;
       context.rows.push({

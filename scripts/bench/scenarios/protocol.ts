@@ -1,11 +1,11 @@
 import { authorizationCodeFlow, HttpClient } from '../lib/browser.ts';
 import { measureRequests, measureTasks, type LoadRequest, type Measurement } from '../lib/load.ts';
+import type { ScenarioId } from '../lib/report.ts';
 import { apiIdentifier, CALLBACK, SIGNING_ALGS, type ProtocolServerReady } from '../servers/fixtures.ts';
 import { growthScenario } from './growth.ts';
 import { verificationScenario } from './verification.ts';
-import type { ScenarioId } from '../lib/report.ts';
 import {
-  addComparison, preflight, startProtocolServers, stopServer, timed, tokenRequest, writesBetween,
+  addComparison, measureServer, startProtocolServers, stopServer, timed, tokenRequest, writesBetween,
   type BenchContext, type ProtocolServer,
 } from './context.ts';
 
@@ -15,13 +15,8 @@ const KEYCLOAK_COST = { GATEHOUSE_PASSWORD_COST: 'keycloak' };
 /** 1. Client-credentials tokens, ES256 and RS256 JWTs. */
 async function clientCredentials(context: BenchContext, gatehouse: ProtocolServer, bare: ProtocolServer): Promise<void> {
   for (const alg of SIGNING_ALGS) {
-    const run = async (server: ProtocolServer) => {
-      const request = tokenRequest(server.ready, alg);
-      await preflight(server.ready.origin, request, alg);
-      return measureRequests(server.pid, server.ready.origin, request, context.settings.timing);
-    };
-    const subject = await run(gatehouse);
-    const baseline = await run(bare);
+    const subject = await measureServer(context, gatehouse, tokenRequest(gatehouse.ready, alg), alg);
+    const baseline = await measureServer(context, bare, tokenRequest(bare.ready, alg), alg);
     const signatures = context.ceiling?.signatures[alg];
     addComparison(context, '1', alg,
       { server: 'Gatehouse', measurement: subject, ...(signatures ? { figures: { fraction_of_ceiling: subject.perCpuSecond / signatures } } : {}) },
@@ -38,12 +33,8 @@ async function registration(context: BenchContext, gatehouse: ProtocolServer, ba
       grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
     },
   };
-  const run = async (server: ProtocolServer) => {
-    await preflight(server.ready.origin, request);
-    return measureRequests(server.pid, server.ready.origin, request, context.settings.timing);
-  };
-  addComparison(context, '2', 'open registration', { server: 'Gatehouse', measurement: await run(gatehouse) },
-    { server: 'bare oidc-provider', measurement: await run(bare), note: 'in-memory adapter keeps its newest 1,000 entries only' });
+  addComparison(context, '2', 'open registration', { server: 'Gatehouse', measurement: await measureServer(context, gatehouse, request) },
+    { server: 'bare oidc-provider', measurement: await measureServer(context, bare, request), note: 'in-memory adapter keeps its newest 1,000 entries only' });
 }
 
 /** 3. Complete logins (authorize, login page, consent when shown, code, token), first- and third-party. */

@@ -1,10 +1,9 @@
 import type { JSONWebKeySet } from 'jose';
 import { HttpClient } from '../lib/browser.ts';
-import { measureRequests, type LoadRequest } from '../lib/load.ts';
 import { ServerProcess } from '../lib/processes.ts';
 import { apiIdentifier, SIGNING_ALGS } from '../servers/fixtures.ts';
 import type { VerifierArgs } from '../servers/verifier.ts';
-import { addComparison, preflight, tokenRequest, type BenchContext, type ProtocolServer } from './context.ts';
+import { addComparison, measureServer, preflight, tokenRequest, type BenchContext, type ProtocolServer } from './context.ts';
 
 /**
  * 4. An API verifying Gatehouse's access tokens (issued by `gatehouse`): `requireAccessToken` against a bare `jose`
@@ -23,11 +22,7 @@ export async function verificationScenario(context: BenchContext, gatehouse: Pro
   const api = await ServerProcess.start<{ origin: string }>('API verifying tokens', 'verifier.ts', { args });
   try {
     for (const alg of SIGNING_ALGS) {
-      const run = async (route: string) => {
-        const request: LoadRequest = { path: `/${route}/${alg}`, headers: { authorization: `Bearer ${tokens.get(alg)}` } };
-        await preflight(api.ready.origin, request);
-        return measureRequests(api.pid, api.ready.origin, request, context.settings.timing);
-      };
+      const run = (route: string) => measureServer(context, api, { path: `/${route}/${alg}`, headers: { authorization: `Bearer ${tokens.get(alg)}` } });
       addComparison(context, '4', `${alg} access token`, { server: 'requireAccessToken', measurement: await run('gatehouse') },
         { server: 'jose jwtVerify', measurement: await run('jose') });
     }
