@@ -7,7 +7,7 @@ import type { ClientGrant } from '../domain/model.ts';
 import type { DurableStore, Filter } from '../store/index.ts';
 import { findApplication } from './applications.ts';
 import { findPage, getOrThrow, now, writeUnique, type Page, type PageRequest } from './entities.ts';
-import { findApiByIdentifier } from './resource-servers.ts';
+import { findApiByIdentifier } from './access.ts';
 
 async function findApi(store: DurableStore, audience: string) {
   const api = await findApiByIdentifier(store, audience);

@@ -7,9 +7,7 @@ import { notFound } from '../domain/errors.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
 import { findPage, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 import { revokeUserGrant } from './grants.ts';
-
-export const findApiByIdentifier = async (store: DurableStore, identifier: string) =>
-  (await store.resourceServers.find({ identifier }, { limit: 1 }))[0];
+import { findApiByIdentifier } from './access.ts';
 
 /** Auth0 accepts an API's id or its (URL-encoded) identifier in the path. */
 export async function findResourceServer(store: DurableStore, idOrIdentifier: string): Promise<ResourceServer> {
