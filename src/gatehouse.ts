@@ -92,7 +92,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       logger,
       isShuttingDown: () => shuttingDown,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, rateLimitPerSecond: config.management.rate_limit_per_second })],
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string })],
         ['/oidc/register', registrationRouter({ registration })],

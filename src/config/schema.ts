@@ -53,6 +53,10 @@ export interface GatehouseConfig {
     /** Delete dynamically registered applications unused and without consent for this many days (0: never). */
     idle_cleanup_days: number;
   };
+  management: {
+    /** Management API requests per second for one calling application, across every process. */
+    rate_limit_per_second: number;
+  };
   /** Brute-force protection of email-and-password sign-in (login page and password grant). */
   login: {
     max_failures_per_account: number;
@@ -72,7 +76,7 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'login', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'management', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -107,6 +111,12 @@ export const configSchema: SchemaObject = {
         max_applications: { type: 'integer', minimum: 0 },
         idle_cleanup_days: { type: 'integer', minimum: 0 },
       },
+    },
+    management: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['rate_limit_per_second'],
+      properties: { rate_limit_per_second: { type: 'integer', minimum: 1 } },
     },
     login: {
       type: 'object',

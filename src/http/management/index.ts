@@ -1,5 +1,6 @@
 import express, { Router, type RequestHandler } from 'express';
 import type { KeyMaterial } from '../../domain/model.ts';
+import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
 import { apiErrorHandler, sendApiError } from '../errors.ts';
 import { managementAuthentication, requireScope } from '../guard.ts';
@@ -23,6 +24,23 @@ export interface ManagementDeps {
   issuer: string;
   keys: KeyMaterial;
   stores: Stores;
+  /** Requests per second one calling application may make (Auth0 limits the Management API per tenant and client). */
+  rateLimitPerSecond: number;
+}
+
+/** Per calling application, shared through Redis when configured; answered like Auth0 (429 and X-RateLimit-*). */
+function managementRateLimit(stores: Stores, perSecond: number): RequestHandler {
+  const limiter = createLimiter(stores.redis, 'mgmt', perSecond, 1);
+  return async (req, res, next) => {
+    const result = await limiter(req.management?.clientId ?? req.ip ?? '');
+    res.set({
+      'X-RateLimit-Limit': String(result.limit), 'X-RateLimit-Remaining': String(result.remaining),
+      'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + result.resetSeconds),
+    });
+    if (result.allowed) return next();
+    res.set('Retry-After', String(result.resetSeconds));
+    return sendApiError(res, 429, 'too_many_requests', 'Global limit has been reached');
+  };
 }
 
 export const managementOperations = (stores: Stores): Operation[] => [
@@ -60,7 +78,7 @@ export function managementRouter(deps: ManagementDeps): Router {
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));
-  router.use(managementAuthentication(deps.issuer, deps.keys));
+  router.use(managementAuthentication(deps.issuer, deps.keys), managementRateLimit(deps.stores, deps.rateLimitPerSecond));
   for (const operation of operations) router[operation.method](operation.path, ...route(operation));
   router.use((req, res) => sendApiError(res, 404, 'not_found', `No Management API endpoint for ${req.method} ${req.baseUrl}${req.path}`));
   router.use(apiErrorHandler);

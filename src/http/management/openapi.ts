@@ -7,6 +7,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request body or query string, or a rule refused the request',
   401: 'Missing, invalid or expired token',
   403: 'The token lacks the scope this operation requires',
+  429: 'The calling application passed its rate limit (see Retry-After and X-RateLimit-*)',
   404: 'Not found',
   409: 'Conflicts with an existing entity',
 };
@@ -38,7 +39,7 @@ function describe(operation: Operation) {
         description: response.description,
         ...(response.schema ? { content: { 'application/json': { schema: response.schema } } } : {}),
       },
-      ...Object.fromEntries([400, 401, 403, ...operation.errors].map((status) => [status, errorRef(status)])),
+      ...Object.fromEntries([400, 401, 403, 429, ...operation.errors].map((status) => [status, errorRef(status)])),
     },
     security: [{ managementApi: [operation.scope] }],
   };
