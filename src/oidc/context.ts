@@ -14,6 +14,11 @@ export async function applicationOf(ctx: KoaContextWithOIDC, stores: Stores, cli
   return app;
 }
 
+/** Keeps the application read for a request (by the client adapter), so that the hooks do not read it again. */
+export function rememberApplication(ctx: object, app: Application): void {
+  applications.set(ctx, app);
+}
+
 /** The application `applicationOf` already loaded for this request, for hooks that must be synchronous. */
 export function loadedApplicationOf(ctx: KoaContextWithOIDC, clientId: string): Application | undefined {
   const cached = applications.get(ctx);

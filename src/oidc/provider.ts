@@ -9,7 +9,7 @@ import { recordUse } from '../services/usage.ts';
 import type { Stores } from '../store/index.ts';
 import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
-import { loadedApplicationOf } from './context.ts';
+import { loadedApplicationOf, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
@@ -40,6 +40,9 @@ class ApplicationClientAdapter implements Adapter {
   async find(id: string) {
     const app = await this.stores.durable.applications.get(id);
     if (!app) return undefined;
+    // Inside a provider route the request's context is known: our hooks then reuse this read instead of repeating it.
+    const ctx = Provider.ctx;
+    if (ctx) rememberApplication(ctx, app);
     return {
       ...toOidcClientMetadata(app),
       ...Object.fromEntries(EXTRA_CLIENT_PROPERTIES.map((p) => [p, app[p]]).filter(([, v]) => v !== undefined)),
