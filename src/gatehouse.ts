@@ -94,7 +94,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       routes: [
         ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, rateLimitPerSecond: config.management.rate_limit_per_second })],
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
-        ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string })],
+        ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, idleCleanupDays: config.registration.idle_cleanup_days })],
       ],

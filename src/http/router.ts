@@ -1,4 +1,4 @@
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
@@ -53,6 +53,15 @@ export function gatehouseRouter(parts: RouterParts): Router {
   router.use((req, res) => {
     res.status(404).json({ statusCode: 404, error: 'Not Found', message: `No route for ${req.method} ${req.path}` });
   });
+  // The last resort (each router answers its own errors in its own format): never Express's default, which shows stacks.
+  router.use(((err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) parts.logger.error({ err, path: req.path }, 'request failed');
+    res.status(status).json(status === 500
+      ? { error: 'server_error', error_description: 'the request could not be completed' }
+      : { error: 'invalid_request', error_description: 'the request could not be read' });
+  }) as ErrorRequestHandler);
   return router;
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
 import type { Application, ResourceServer, UserGrant } from '../../domain/model.ts';
 import { findApiByIdentifier } from '../../services/access.ts';
@@ -8,6 +9,7 @@ import { ACCOUNT_APPLICATION_ID, accountCallback } from '../../services/bootstra
 import { revokeUserGrant } from '../../services/grants.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
+import { pageErrorHandler } from './errors.ts';
 import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage } from './render.ts';
 
 export interface AppsPageDeps {
@@ -15,6 +17,7 @@ export interface AppsPageDeps {
   stores: Stores;
   issuer: string;
   csrfKey: string;
+  logger: Logger;
 }
 
 interface AppAccess {
@@ -107,5 +110,6 @@ export function appsRouter(deps: AppsPageDeps): Router {
     const app = await durable.applications.get(clientId);
     return res.redirect(303, `${base}/u/apps${grants.length && app ? `?removed=${encodeURIComponent(app.name)}` : ''}`);
   });
+  router.use(pageErrorHandler(durable, issuer, deps.logger));
   return router;
 }

@@ -1,4 +1,4 @@
-import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import Provider, { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
@@ -13,7 +13,8 @@ import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/hos
 import type { SignIn } from '../../services/sign-in.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
-import { csrfToken, csrfValid, errorPageData, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
+import { pageErrorHandler } from './errors.ts';
+import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
 
 /** Middleware mode: the host application's own sign-in decides who the user is, instead of Gatehouse's login page. */
 export interface HostAuthentication {
@@ -199,14 +200,6 @@ export function interactionRouter(deps: InteractionDeps): Router {
     return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 
-  const errorPage: ErrorRequestHandler = async (err, _req, res, _next) => {
-    const known = err instanceof errors.OIDCProviderError;
-    if (!known) deps.logger.error({ err }, 'interaction failed');
-    const data = err instanceof errors.SessionNotFound
-      ? { heading: 'This sign-in has expired', message: 'The sign-in took too long or was already completed.', advice: 'Go back to the application you came from and start again.', code: 'session_not_found' }
-      : errorPageData(known ? err.error : 'server_error', known ? err.error_description : undefined);
-    renderPage(res, await page(), 'error', String(data.heading), data, known ? 400 : 500);
-  };
-  router.use(errorPage);
+  router.use(pageErrorHandler(durable, issuer, deps.logger));
   return router;
 }

@@ -1,0 +1,37 @@
+import type { ErrorRequestHandler } from 'express';
+import { errors } from 'oidc-provider';
+import type { Logger } from 'pino';
+import { readTenantSettings } from '../../services/tenant.ts';
+import type { DurableStore } from '../../store/ports.ts';
+import { errorPageData, renderPage } from './render.ts';
+
+/** A client error raised by Express or body-parser (malformed or oversized body…): its status is between 400 and 499. */
+const clientErrorStatus = (err: { status?: unknown }) =>
+  typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;
+
+/**
+ * Errors on the pages: Gatehouse's error page, in plain words, with the right status; never a stack trace. Protocol
+ * errors and expired interactions are the person's or the application's doing (400); malformed or oversized forms keep
+ * their 4xx; only the unexpected is a 500, and only that is logged as an error.
+ */
+export function pageErrorHandler(store: DurableStore, issuer: string, logger: Logger): ErrorRequestHandler {
+  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  return async (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const clientStatus = clientErrorStatus(err);
+    const known = err instanceof errors.OIDCProviderError;
+    if (!known && !clientStatus) logger.error({ err, path: req.path }, 'page failed');
+    const data = err instanceof errors.SessionNotFound
+      ? { heading: 'This sign-in has expired', message: 'The sign-in took too long or was already completed.', advice: 'Go back to the application you came from and start again.', code: 'session_not_found' }
+      : known
+        ? errorPageData(err.error, err.error_description)
+        : clientStatus
+          ? { ...errorPageData('invalid_request', 'the form could not be read'), heading: 'This form could not be read' }
+          : errorPageData('server_error');
+    try {
+      renderPage(res, { base, tenant: await readTenantSettings(store) }, 'error', String(data.heading), data, known ? 400 : clientStatus ?? 500);
+    } catch {
+      res.status(500).type('text').send('Something went wrong.');
+    }
+  };
+}
