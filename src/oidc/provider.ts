@@ -13,7 +13,7 @@ import { loadedApplicationOf, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
-import { errorPageRenderer } from './render-error.ts';
+import { providerPages } from './pages.ts';
 import { resourceIndicatorHooks } from './resource-hooks.ts';
 import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
 
@@ -89,6 +89,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const { stores, issuer, logger } = options;
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
   const tokens = tokenHooks(stores);
+  const pages = providerPages(stores.durable, issuer);
 
   const configuration: Configuration = {
     adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model)),
@@ -146,6 +147,7 @@ export function createProvider(options: ProviderOptions): Provider {
       introspection: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       resourceIndicators: resourceIndicatorHooks(stores) as NonNullable<Configuration['features']>['resourceIndicators'],
     },
     ttl: {
@@ -160,7 +162,7 @@ export function createProvider(options: ProviderOptions): Provider {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
     },
-    renderError: errorPageRenderer(stores.durable, issuer),
+    renderError: pages.renderError,
   };
 
   const provider = new Provider(issuer, configuration);

@@ -151,6 +151,22 @@ suite(`end-user pages in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMi
     await page.context().close();
   });
 
+  it('signs out from the connected-apps page, asking first', async () => {
+    const page = await phonePage(browser);
+    await page.goto(`${live.origin}/u/apps`);
+    await signInOnPage(page, 'jo@example.com', 'jo password 123');
+    await page.waitForSelector('text=Connected apps');
+    await page.click('a:has-text("Sign out")');
+    await page.waitForSelector('h1:has-text("Sign out?")');
+    await screenshot(page, 'logout');
+    await page.click('button[name=logout]');
+    await page.waitForSelector('h1:has-text("You are signed out")');
+    await screenshot(page, 'signed-out');
+    await page.goto(`${live.origin}/u/apps`);
+    await page.waitForSelector('#password'); // signed out for real: the page asks to sign in again
+    await page.context().close();
+  });
+
   it('explains an unknown application in plain words', async () => {
     const page = await phonePage(browser);
     await page.goto(`${live.origin}/authorize?client_id=unknown&response_type=code&redirect_uri=${encodeURIComponent(CALLBACK)}`);

@@ -1,0 +1,31 @@
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errorPageData, renderView } from '../http/pages/render.ts';
+import { readTenantSettings } from '../services/tenant.ts';
+import type { DurableStore } from '../store/ports.ts';
+
+/**
+ * The HTML pages oidc-provider renders itself (errors, logout), drawn with Gatehouse's layout and views: every value
+ * escaped, no stack trace, no link to an untrusted callback.
+ */
+export function providerPages(store: DurableStore, issuer: string) {
+  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const render = async (ctx: KoaContextWithOIDC, view: string, title: string, data: Record<string, unknown>) => {
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = renderView({ base, tenant: await readTenantSettings(store) }, view, title, data);
+  };
+  return {
+    async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }) {
+      if (ctx.status < 400) ctx.status = 400; // an error page never answers as a redirect
+      const data = errorPageData(out.error, out.error_description);
+      await render(ctx, 'error', String(data.heading), data);
+    },
+    /** `form` is oidc-provider's own markup (its action and anti-CSRF field); the buttons submit it. */
+    async logoutSource(ctx: KoaContextWithOIDC, form: string) {
+      await render(ctx, 'logout', 'Sign out', { form, app: ctx.oidc.client?.clientName });
+    },
+    async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
+      await render(ctx, 'signed-out', 'Signed out', { app: ctx.oidc.client?.clientName });
+    },
+  };
+}
