@@ -20,10 +20,25 @@ export async function storedConsent(stores: Stores, issuer: string, subject: Con
   return { ...storedConsentFor(request, consents, userinfoAudience(issuer)), ...(latestGrantId ? { latestGrantId } : {}) };
 }
 
-/** A protocol grant (oidc-provider) holding exactly these scopes; its id is what tokens are issued under. */
+type ProtocolGrant = InstanceType<Provider['Grant']>;
+
+const holds = (grant: ProtocolGrant, contents: ConsentRequest) => {
+  const oidc = new Set(grant.getOIDCScope().split(' '));
+  return contents.oidcScopes.every((scope) => oidc.has(scope))
+    && Object.entries(contents.resourceScopes).every(([indicator, scopes]) => {
+      const held = new Set(grant.getResourceScope(indicator).split(' '));
+      return scopes.every((scope) => held.has(scope));
+    });
+};
+
+/**
+ * A protocol grant (oidc-provider) holding these scopes; its id is what tokens are issued under. An existing grant
+ * that already holds them is reused as it is: no write on every authorization of a returning user.
+ */
 export async function saveProtocolGrant(provider: Provider, subject: ConsentSubject, contents: ConsentRequest, grantId?: string): Promise<string> {
   const existing = grantId ? await provider.Grant.find(grantId) : undefined;
   const reusable = existing?.accountId === subject.userId && existing.clientId === subject.clientId;
+  if (reusable && existing.jti && holds(existing, contents)) return existing.jti;
   const grant = reusable ? existing : new provider.Grant({ accountId: subject.userId, clientId: subject.clientId });
   if (contents.oidcScopes.length) grant.addOIDCScope(contents.oidcScopes.join(' '));
   for (const [indicator, scopes] of Object.entries(contents.resourceScopes)) {
@@ -44,6 +59,7 @@ export async function linkConsent(stores: Stores, issuer: string, subject: Conse
   for (const audience of audiences.length ? audiences : [userinfoAudience(issuer)]) {
     const [previous] = await userGrants.find({ user_id: subject.userId, clientID: subject.clientId, audience }, { limit: 1 });
     const scope = consentedScopes(previous, [...(accepted.resourceScopes[audience] ?? []), ...accepted.oidcScopes]);
+    if (previous?.oidc_grant_ids.includes(grantId) && scope.length === previous.scope.length) continue; // nothing new to record
     const oidcGrantIds = [...new Set([...(previous?.oidc_grant_ids ?? []).filter((id) => id !== grantId), grantId])];
     const record: UserGrant = previous
       ? { ...previous, scope, oidc_grant_ids: oidcGrantIds, updated_at: now }
