@@ -204,6 +204,12 @@ function checkUrls(app: CheckedApplication, property: UrlList, kind: UrlKind): v
 export type UrlKind = 'callback' | 'origin';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** An http redirect to the user's own machine (RFC 8252 §7.3): what native applications may use instead of https. */
+export function isLoopbackRedirect(value: string): boolean {
+  const url = URL.parse(value);
+  return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+}
 /** Schemes that run code or read local files where a browser lands; never a redirect target. */
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 
@@ -227,7 +233,7 @@ export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: bool
       return 'may hold a wildcard only as the leftmost label of the host name (https://*.example.com)';
     }
   }
-  const loopbackForNative = url.protocol === 'http:' && app.native && LOOPBACK_HOSTS.has(url.hostname);
+  const loopbackForNative = app.native && isLoopbackRedirect(value);
   const web = url.protocol === 'https:' || (url.protocol === 'http:' && (!app.thirdParty || loopbackForNative));
   if (kind === 'origin') {
     if (!web) return app.thirdParty ? 'must be an https origin' : 'must be an http or https origin';

@@ -1,4 +1,4 @@
-import { draftApplication, urlProblem, type ApplicationDraft, type GrantType } from './application-rules.ts';
+import { draftApplication, isLoopbackRedirect, urlProblem, type ApplicationDraft, type GrantType } from './application-rules.ts';
 import { RuleError } from './errors.ts';
 import type { Application, ThirdPartySecurityMode } from './model.ts';
 
@@ -33,7 +33,6 @@ export class RegistrationError extends Error {
 const DESCRIPTIVE = ['client_uri', 'policy_uri', 'tos_uri', 'contacts', 'software_id', 'software_version', 'scope'] as const;
 const REGISTRABLE_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
 const AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
-const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(:\d+)?\//;
 
 function httpUrlProblem(value: string, httpsOnly: boolean): string | undefined {
   try {
@@ -51,7 +50,7 @@ function httpUrlProblem(value: string, httpsOnly: boolean): string | undefined {
  * types are filtered out (client credentials never come through registration), `response_types` must be `code` only.
  */
 export function registrationDraft(request: RegistrationRequest, mode: ThirdPartySecurityMode, now: string): ApplicationDraft {
-  const native = request.application_type === 'native' || request.redirect_uris.every((uri) => LOOPBACK.test(uri));
+  const native = request.application_type === 'native' || request.redirect_uris.every(isLoopbackRedirect);
   request.redirect_uris.forEach((uri, i) => {
     const problem = urlProblem(uri, 'callback', { thirdParty: true, native });
     if (problem) throw new RegistrationError('invalid_redirect_uri', `redirect_uris[${i}] "${uri.slice(0, 200)}" ${problem}`);
