@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { connectionUsableBy } from '../domain/connections.ts';
-import type { Application, User } from '../domain/model.ts';
+import type { Application, Connection, User } from '../domain/model.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { verifyPassword } from './passwords.ts';
 import { createFailureCounter } from './rate-limits.ts';
@@ -27,6 +27,16 @@ export interface PasswordSignIn {
 }
 
 /**
+ * The connections an application may sign users in with, domain-level first, then by name: the order the login page
+ * offers them in, and the order a sign-in without a chosen connection tries them in.
+ */
+export async function usableConnections(store: DurableStore, app: Pick<Application, 'client_id' | 'is_first_party'>): Promise<Connection[]> {
+  return (await store.connections.find())
+    .filter((connection) => connectionUsableBy(app, connection))
+    .sort((a, b) => Number(b.is_domain_connection) - Number(a.is_domain_connection) || a.name.localeCompare(b.name));
+}
+
+/**
  * Email-and-password sign-in against database connections, for the login page and the password grant alike.
  * Failures are counted per account (whether or not it exists, so the limit says nothing about existence) and per
  * client address; counters live in Redis when configured, so the limits hold across processes.
@@ -42,7 +52,7 @@ export function passwordSignIn(store: DurableStore, redis: Redis | undefined, li
     const wait = Math.max(await perAccount.blockedFor(accountKey), await perAddress.blockedFor(attempt.address));
     if (wait) return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: wait };
 
-    const connections = (await store.connections.find()).filter((c) => connectionUsableBy(attempt.app, c) && (!attempt.connection || c.name === attempt.connection));
+    const connections = (await usableConnections(store, attempt.app)).filter((c) => !attempt.connection || c.name === attempt.connection);
     let user: User | undefined;
     for (const connection of connections) {
       [user] = await store.users.find({ email, connection: connection.name }, { limit: 1 });

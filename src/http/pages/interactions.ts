@@ -3,14 +3,13 @@ import Provider, { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
 import { isProtocolScope } from '../../domain/authorization.ts';
-import { connectionUsableBy } from '../../domain/connections.ts';
 import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier } from '../../services/access.ts';
 import { linkConsent, saveProtocolGrant } from '../../services/consent.ts';
 import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/host-users.ts';
-import type { SignIn } from '../../services/sign-in.ts';
+import { usableConnections, type SignIn } from '../../services/sign-in.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
@@ -69,16 +68,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
   });
 
   // ---- login ---------------------------------------------------------------------------------------------------
-  /** Domain-level connections first, then by name: the first one is what the form selects unless the request names one. */
-  async function usableConnections(app: Application) {
-    return (await durable.connections.find())
-      .filter((connection) => connectionUsableBy(app, connection))
-      .sort((a, b) => Number(b.is_domain_connection) - Number(a.is_domain_connection) || a.name.localeCompare(b.name));
-  }
 
   async function showLogin(req: Request, res: Response, details: Details, error?: { message: string; email: string; connection: string }, status = 200) {
     const app = await applicationFor(details);
-    const connections = await usableConnections(app);
+    const connections = await usableConnections(durable, app);
     if (!connections.length) {
       return renderPage(res, await page(), 'error', 'Sign-in unavailable', {
         heading: 'You cannot sign in to this application yet',
@@ -105,7 +98,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     if (!hostUser) return res.redirect(303, host.loginUrl(`${issuer}/u/login?state=${encodeURIComponent(details.uid)}`));
     const connectionName = host.connection ?? HOST_CONNECTION;
     const app = await applicationFor(details);
-    const connection = (await usableConnections(app)).find((c) => c.name === connectionName);
+    const connection = (await usableConnections(durable, app)).find((c) => c.name === connectionName);
     if (!connection) throw new errors.AccessDenied(`${app.name} may not use the ${connectionName} connection`);
     const user = await linkHostUser(durable, connectionName, hostUser);
     return provider.interactionFinished(req, res, { login: { accountId: user.user_id, remember: true } }, { mergeWithLastSubmission: false });
