@@ -48,7 +48,7 @@ function rateLimitHeaders(res: Response, result: LimitResult): void {
 }
 
 /** Browser-based clients (SPAs, MCP inspectors) register from other origins; registration carries no credentials. */
-export const openCors: RequestHandler = (req, res, next) => {
+const openCors: RequestHandler = (req, res, next) => {
   res.set({ 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'POST, OPTIONS', 'Access-Control-Allow-Headers': 'Content-Type, Authorization', 'Access-Control-Max-Age': '600' });
   if (req.method === 'OPTIONS') return void res.sendStatus(204);
   return next();

@@ -1,4 +1,4 @@
-import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { isThirdParty } from '../domain/applications.ts';
 import { connectionUsableBy } from '../domain/connections.ts';
 import type { ConsentRequest } from '../domain/consent.ts';
@@ -71,4 +71,3 @@ export function interactionPolicyFor(stores: Stores) {
   return policy;
 }
 
-export type { Provider };
