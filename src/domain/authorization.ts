@@ -43,6 +43,11 @@ export function effectiveRequestedScopes(app: Application, requested: readonly s
   });
 }
 
+/** The APIs a request names: RFC 8707 `resource`, else Auth0's `audience` (the tenant's default applies when none). */
+export function requestedApis(request: { resource?: unknown; audience?: unknown }): string[] {
+  return [request.resource ?? request.audience].flat().filter((value): value is string => typeof value === 'string' && value !== '');
+}
+
 /** `audience` (Auth0) and `resource` (RFC 8707) mean the same; naming two different APIs is an error. */
 export function conflictingTarget(audience: string | undefined, resource: string | string[] | undefined): string | undefined {
   if (!audience || resource === undefined) return undefined;

@@ -3,9 +3,8 @@ import { isThirdParty } from '../domain/applications.ts';
 import { effectiveRequestedScopes, isProtocolScope } from '../domain/authorization.ts';
 import type { ResourceServer } from '../domain/model.ts';
 import { mayIssueRefreshToken } from '../domain/tokens.ts';
-import { decideAccess, findApiByIdentifier } from '../services/access.ts';
+import { decideAccess, findApiByIdentifier, targetApis } from '../services/access.ts';
 import type { SignIn } from '../services/sign-in.ts';
-import { readTenantSettings } from '../services/tenant.ts';
 import type { Stores } from '../store/index.ts';
 import { userClaims } from './accounts.ts';
 import { applicationOf } from './context.ts';
@@ -37,7 +36,7 @@ export function registerPasswordGrant(provider: Provider, stores: Stores, signIn
 
     const requested = effectiveRequestedScopes(app, params.scope?.split(' ') ?? []);
     const oidcScopes = requested.filter(isProtocolScope);
-    const target = params.audience || (await readTenantSettings(durable)).default_audience || undefined;
+    const [target] = await targetApis(durable, { audience: params.audience });
     let api: ResourceServer | undefined;
     let apiScopes: string[] = [];
     let maxScopes: string[] = [];

@@ -1,8 +1,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ApiAccessDecision } from '../domain/access.ts';
 import type { ResourceServer } from '../domain/model.ts';
-import { findApiByIdentifier, decideAccess } from '../services/access.ts';
-import { readTenantSettings } from '../services/tenant.ts';
+import { decideAccess, findApiByIdentifier, targetApis } from '../services/access.ts';
 import type { Stores } from '../store/index.ts';
 import { applicationOf, rawParameters, subjectTypeOf } from './context.ts';
 
@@ -26,11 +25,10 @@ export function refusal(decision: Extract<ApiAccessDecision, { allowed: false }>
 export function resourceIndicatorHooks(stores: Stores) {
   const { durable } = stores;
 
+  /** Called only when the request has no `resource`: Auth0's `audience` (form field at the token endpoint), else the default. */
   async function requestedAudience(ctx: KoaContextWithOIDC): Promise<string | undefined> {
     const audience = ctx.oidc.route === 'token' ? rawParameters(ctx).audience : ctx.oidc.params?.audience;
-    if (typeof audience === 'string' && audience) return audience;
-    const { default_audience } = await readTenantSettings(durable);
-    return default_audience || undefined;
+    return (await targetApis(durable, { audience }))[0];
   }
 
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { corsOriginAllowed, matchesWildcardCallback, permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
-import { conflictingTarget, effectiveRequestedScopes, nothingToGrant, strictAuthorizationViolation } from '../../src/domain/authorization.ts';
+import { conflictingTarget, effectiveRequestedScopes, nothingToGrant, requestedApis, strictAuthorizationViolation } from '../../src/domain/authorization.ts';
 import { connectionUsableBy } from '../../src/domain/connections.ts';
 import { consentedScopes, storedConsentFor } from '../../src/domain/consent.ts';
 import type { Application, Connection, RefreshTokenSettings, ResourceServer, UserGrant } from '../../src/domain/model.ts';
@@ -88,6 +88,14 @@ describe('requested scopes', () => {
 });
 
 describe('audience and resource', () => {
+  it('name the APIs of a request, resource first', () => {
+    expect(requestedApis({ resource: 'https://r/', audience: 'https://a/' })).toEqual(['https://r/']);
+    expect(requestedApis({ resource: ['https://r/', 'https://s/'] })).toEqual(['https://r/', 'https://s/']);
+    expect(requestedApis({ audience: 'https://a/' })).toEqual(['https://a/']);
+    expect(requestedApis({ audience: '' })).toEqual([]);
+    expect(requestedApis({ audience: 42 })).toEqual([]);
+  });
+
   it('may both be sent only when they agree', () => {
     expect(conflictingTarget(undefined, 'https://a/')).toBeUndefined();
     expect(conflictingTarget('https://a/', undefined)).toBeUndefined();

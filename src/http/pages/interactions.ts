@@ -6,7 +6,7 @@ import { isProtocolScope } from '../../domain/authorization.ts';
 import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
-import { decideAccess, findApiByIdentifier } from '../../services/access.ts';
+import { decideAccess, findApiByIdentifier, targetApis } from '../../services/access.ts';
 import { linkConsent, saveProtocolGrant } from '../../services/consent.ts';
 import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/host-users.ts';
 import { usableConnections, type SignIn } from '../../services/sign-in.ts';
@@ -138,8 +138,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
    */
   async function consentRequest(details: Details, app: Application): Promise<{ request: ConsentRequest; apis: ResourceServer[] }> {
     const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
-    const named = details.params.resource ?? details.params.audience ?? (await readTenantSettings(durable)).default_audience;
-    const identifiers = [named].flat().filter((v): v is string => typeof v === 'string' && v !== '');
+    const identifiers = await targetApis(durable, details.params);
     const request: ConsentRequest = { resourceScopes: {}, oidcScopes: requested.filter(isProtocolScope) };
     const apis: ResourceServer[] = [];
     for (const identifier of identifiers) {
