@@ -6,9 +6,14 @@ import type {
 /** Equality on fields; on an array field, "contains". */
 export type Filter<T> = { [K in keyof T]?: T[K] extends readonly (infer E)[] ? E : T[K] };
 
+/** Which part of a result sorted by key to return. */
 export interface Page {
   skip?: number;
   limit?: number;
+  /** Only keys after this one in the chosen order (checkpoint pagination: the last key of the previous page). */
+  after?: string;
+  /** Ascending key order by default; `desc` gives the newest first for time-ordered keys. */
+  order?: 'asc' | 'desc';
 }
 
 /** Raised when a write would break one of a collection's unique constraints. */
@@ -21,7 +26,8 @@ export class DuplicateKeyError extends Error {
 }
 
 /**
- * The one storage port for durable entities. Results are sorted by key, so that pages are stable.
+ * The one storage port for durable entities. Results are sorted by key (ascending unless a page asks otherwise), so that
+ * pages are stable.
  * Documents handed in and out are copies: mutating them never changes what is stored.
  */
 export interface Collection<T> {

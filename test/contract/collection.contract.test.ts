@@ -74,6 +74,16 @@ eachBackend(durableBackends, (open) => {
     expect(await store.connections.count({ enabled_clients: 'app2' })).toBe(2);
   });
 
+  it('pages by key in either order, after a given key (checkpoint pagination)', async () => {
+    for (const id of ['c', 'a', 'e', 'b', 'd']) await store.clientGrants.insert(grant(id, { client_id: id === 'b' ? 'other' : 'app', audience: `https://api/${id}` }));
+    const ids = async (page: Parameters<typeof store.clientGrants.find>[1]) => (await store.clientGrants.find({ client_id: 'app' }, page)).map((g) => g.id);
+    expect(await ids({ after: 'a', limit: 2 })).toEqual(['c', 'd']);
+    expect(await ids({ after: 'd' })).toEqual(['e']);
+    expect(await ids({ order: 'desc', limit: 2 })).toEqual(['e', 'd']);
+    expect(await ids({ order: 'desc', after: 'd' })).toEqual(['c', 'a']);
+    expect(await ids({ after: 'e' })).toEqual([]);
+  });
+
   it('keeps indexes true after updates and deletions', async () => {
     await store.clientGrants.insert(grant('g1', { client_id: 'app1' }));
     await store.clientGrants.replace(grant('g1', { client_id: 'app2' }));

@@ -38,7 +38,11 @@ export class EmbeddedCollection<T> implements Collection<T> {
 
   async find(filter: Filter<T> = {}, page: Page = {}): Promise<T[]> {
     const skip = page.skip ?? 0;
-    const keys = this.matchingKeys(filter as Doc).sort();
+    const desc = page.order === 'desc';
+    let keys = this.matchingKeys(filter as Doc).sort();
+    if (desc) keys.reverse();
+    const { after } = page;
+    if (after !== undefined) keys = keys.filter((key) => (desc ? key < after : key > after));
     const selected = page.limit === undefined ? keys.slice(skip) : keys.slice(skip, skip + page.limit);
     return selected.map((key) => this.copyOf(key) as T);
   }

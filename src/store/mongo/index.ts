@@ -56,7 +56,9 @@ class MongoCollection<T> implements Collection<T> {
   }
 
   async find(filter: Filter<T> = {}, page: Page = {}) {
-    let cursor = this.collection.find(filter as Document).sort({ _id: 1 }).skip(page.skip ?? 0);
+    const desc = page.order === 'desc';
+    const query: Document = page.after === undefined ? { ...filter } : { ...filter, _id: { [desc ? '$lt' : '$gt']: page.after } };
+    let cursor = this.collection.find(query).sort({ _id: desc ? -1 : 1 }).skip(page.skip ?? 0);
     if (page.limit !== undefined) cursor = cursor.limit(page.limit);
     return (await cursor.toArray()).map((doc) => this.fromDb(doc) as T);
   }
