@@ -14,7 +14,7 @@ const store = await openDurableStore(config);
 try {
   const current = await ensureKeyMaterial(store.keys);
   const next = retire ? retireOldSigningKeys(current) : await rotateSigningKeys(current);
-  await store.keys.replace(next);
+  await store.keys.update('keys', { set: { signing: next.signing } });
   const removed = current.signing.filter((key) => !next.signing.some((k) => k.kid === key.kid));
   process.stdout.write(`${retire ? 'Retired' : 'Rotated'} signing keys. Signing now (after restart): ${next.signing.slice(0, 2).map((k) => `${k.alg} ${k.kid}`).join(', ')}\n`
     + `Published for verification: ${next.signing.length} keys${removed.length ? `; removed: ${removed.map((k) => k.kid).join(', ')}` : ''}.\n`

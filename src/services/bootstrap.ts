@@ -2,26 +2,17 @@ import type { GatehouseConfig } from '../config/schema.ts';
 import { hashSecret, newClientId, newClientSecret, newHexId, newId } from '../domain/ids.ts';
 import type { Application, ClientGrant, Connection, ResourceServer } from '../domain/model.ts';
 import { MANAGEMENT_API_SCOPES, managementAudience, systemResourceServer, SYSTEM_API_ID } from '../domain/system-api.ts';
-import { DuplicateKeyError, type DurableStore } from '../store/ports.ts';
+import type { DurableStore } from '../store/ports.ts';
 import { hashPassword } from './passwords.ts';
 import { ensureTenantSettings } from './tenant.ts';
-
-/** Inserts unless an equivalent entry exists; another process winning the race is not an error. */
-async function insertIfAbsent(insert: () => Promise<void>): Promise<void> {
-  try {
-    await insert();
-  } catch (err) {
-    if (!(err instanceof DuplicateKeyError)) throw err;
-  }
-}
 
 /** Registers (or re-points, when the issuer changed) the Management API: a system API nobody can change. */
 export async function registerSystemApi(store: DurableStore, issuer: string): Promise<ResourceServer> {
   const existing = await store.resourceServers.get(SYSTEM_API_ID);
   const api = systemResourceServer(issuer, existing?.created_at ?? new Date().toISOString());
-  if (!existing) await insertIfAbsent(() => store.resourceServers.insert(api));
+  if (!existing) await store.resourceServers.insertIfAbsent(api);
   else if (existing.identifier !== api.identifier || existing.scopes.length !== api.scopes.length) {
-    await store.resourceServers.replace({ ...api, updated_at: new Date().toISOString() });
+    await store.resourceServers.update(api.id, { set: { identifier: api.identifier, scopes: api.scopes, updated_at: new Date().toISOString() } });
   }
   return api;
 }
@@ -82,8 +73,8 @@ export async function ensureAccountApplication(store: DurableStore, issuer: stri
     token_endpoint_auth_method: 'none',
     ...(existing ? { created_at: existing.created_at } : {}),
   }, now);
-  if (existing) await store.applications.replace(app);
-  else await insertIfAbsent(() => store.applications.insert(app));
+  if (!existing) await store.applications.insertIfAbsent(app);
+  else await store.applications.update(app.client_id, { set: { callbacks: app.callbacks, updated_at: now } });
 }
 
 /**
@@ -96,8 +87,8 @@ export async function bootstrapAdminApplication(store: DurableStore, config: Gat
   if (config.adminClientId && config.adminClientSecret) {
     const existing = await store.applications.get(config.adminClientId);
     const secretHash = hashSecret(config.adminClientSecret);
-    if (!existing) await insertIfAbsent(() => store.applications.insert(adminApplication(config.adminClientId!, secretHash, now)));
-    else if (existing.client_secret_hash !== secretHash) await store.applications.replace({ ...existing, client_secret_hash: secretHash, updated_at: now });
+    if (!existing) await store.applications.insertIfAbsent(adminApplication(config.adminClientId!, secretHash, now));
+    else if (existing.client_secret_hash !== secretHash) await store.applications.update(existing.client_id, { set: { client_secret_hash: secretHash, updated_at: now } });
     credentials = { client_id: config.adminClientId };
   } else {
     const existing = (await store.applications.find({ registration_type: 'system' })).find((app) => app.client_id !== ACCOUNT_APPLICATION_ID);
@@ -113,7 +104,7 @@ export async function bootstrapAdminApplication(store: DurableStore, config: Gat
     id: newId('cgr_'), client_id: credentials.client_id, audience: managementAudience(config.issuer), scope: [...MANAGEMENT_API_SCOPES],
     allow_all_scopes: true, subject_type: 'client', is_system: true, created_at: now, updated_at: now,
   };
-  await insertIfAbsent(() => store.clientGrants.insert(grant));
+  await store.clientGrants.insertIfAbsent(grant);
   return credentials;
 }
 
@@ -129,13 +120,13 @@ export async function seed(store: DurableStore, config: GatehouseConfig): Promis
       subject_type_authorization: { user: { policy: 'allow_all' }, client: { policy: 'require_client_grant' } },
       created_at: now, updated_at: now,
     };
-    await insertIfAbsent(() => store.resourceServers.insert(api));
+    await store.resourceServers.insertIfAbsent(api);
     if (seeded.default_third_party_scopes) {
       const grant: ClientGrant = {
         id: newId('cgr_'), default_for: 'third_party_clients', audience: seeded.identifier, scope: seeded.default_third_party_scopes,
         allow_all_scopes: false, subject_type: 'user', is_system: false, created_at: now, updated_at: now,
       };
-      await insertIfAbsent(() => store.clientGrants.insert(grant));
+      await store.clientGrants.insertIfAbsent(grant);
     }
   }
   for (const seeded of config.seed.connections) {
@@ -143,15 +134,15 @@ export async function seed(store: DurableStore, config: GatehouseConfig): Promis
       id: newId('con_'), name: seeded.name, strategy: 'auth0', is_domain_connection: seeded.is_domain_connection,
       enabled_clients: [], created_at: now, updated_at: now,
     };
-    await insertIfAbsent(() => store.connections.insert(connection));
+    await store.connections.insertIfAbsent(connection);
   }
   if (config.env === 'production') return;
   for (const seeded of config.seed.development_users) {
     if ((await store.users.find({ email: seeded.email, connection: seeded.connection }, { limit: 1 })).length) continue;
-    await insertIfAbsent(async () => store.users.insert({
+    await store.users.insertIfAbsent({
       user_id: `auth0|${newHexId()}`, email: seeded.email, email_verified: true, ...(seeded.name ? { name: seeded.name } : {}),
       connection: seeded.connection, blocked: false, logins_count: 0, created_at: now, updated_at: now,
       password_hash: await hashPassword(seeded.password),
-    }));
+    });
   }
 }

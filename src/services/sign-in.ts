@@ -63,9 +63,11 @@ export function passwordSignIn(store: DurableStore, redis: Redis | undefined, li
       await Promise.all([perAccount.recordFailure(accountKey), perAddress.recordFailure(attempt.address)]);
       return { ok: false, reason: 'wrong_credentials' };
     }
+    // Counted only if the account is still as verified: blocked or given a new password meanwhile, the sign-in fails.
+    const signedIn = await store.users.update(user.user_id, { inc: { logins_count: 1 }, set: { last_login: new Date().toISOString() } },
+      { blocked: false, password_hash: user.password_hash });
+    if (!signedIn) return { ok: false, reason: 'wrong_credentials' };
     await perAccount.reset(accountKey);
-    const signedIn = { ...user, logins_count: user.logins_count + 1, last_login: new Date().toISOString() };
-    await store.users.replace(signedIn);
     return { ok: true, user: signedIn };
   };
 }

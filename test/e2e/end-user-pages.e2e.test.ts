@@ -20,7 +20,7 @@ suite(`end-user pages in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMi
     live = await startLiveGatehouse({ tenant: { friendly_name: 'Acme Notes', default_audience: '', allow_permissive_third_party_clients: false } });
     const { stores } = live.gatehouse;
     const settings = (await stores.durable.settings.get('tenant'))!;
-    await stores.durable.settings.replace({ ...settings, flags: { enable_dynamic_client_registration: true } });
+    await stores.durable.settings.update('tenant', { set: { flags: { ...settings.flags, enable_dynamic_client_registration: true } } });
     const api = await createApi(stores, { name: 'Acme Notes API' });
     apiIdentifier = api.identifier;
     await createGrant(stores, { default_for: 'third_party_clients', audience: api.identifier, scope: ['read:notes', 'write:notes'] });

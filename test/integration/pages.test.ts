@@ -140,14 +140,14 @@ describe('end-user pages', () => {
   describe('branding', () => {
     it('themes the pages from tenant settings, ignoring anything but colours and https logos', async () => {
       const settings = (await stores().durable.settings.get('tenant'))!;
-      await stores().durable.settings.replace({ ...settings, friendly_name: 'Acme Notes', branding: { primary_color: '#aa3300', page_background: 'red;}body{display:none', logo_url: 'http://insecure.example/logo.png' } });
+      await stores().durable.settings.update('tenant', { set: { friendly_name: 'Acme Notes', branding: { primary_color: '#aa3300', page_background: 'red;}body{display:none', logo_url: 'http://insecure.example/logo.png' } } });
       const css = await request(test.app).get('/u/theme.css');
       expect(css.text).toContain('--primary: #aa3300;');
       expect(css.text).not.toContain('display:none');
       const login = pageOf(await new Browser(test.app).open(authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }).path));
       expect(login.text).toContain('Acme Notes');
       expect(login.text).not.toContain('insecure.example');
-      await stores().durable.settings.replace(settings);
+      await stores().durable.settings.update('tenant', { set: settings });
     });
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../support/backends.ts';
 
@@ -24,7 +24,7 @@ function startProcess(env: Record<string, string>) {
 
 describe('the gatehouse process', () => {
   it('starts on a fresh data folder, serves discovery, prints generated admin credentials once, and stops cleanly on SIGTERM', async () => {
-    const dataDir = tempDir();
+    const dataDir = path.join(tempDir(), 'data'); // created by Gatehouse
     const first = startProcess({ PORT: '0', DATA_DIR: dataDir });
     const port = await first.listening;
     const discovery = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`);
@@ -38,7 +38,9 @@ describe('the gatehouse process', () => {
 
     const rotate = spawnSync(NODE, ['scripts/rotate-keys.ts'], { cwd: root, env: { ...process.env, NODE_ENV: 'development', DATA_DIR: dataDir }, encoding: 'utf8' });
     expect(rotate.stdout).toContain('Rotated signing keys');
-    expect(readFileSync(path.join(dataDir, 'gatehouse.jsonl'), 'utf8')).toContain('"keys"');
+    // Only the owner may read the data folder and the databases.
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    for (const file of ['gatehouse.db', 'gatehouse-sessions.db']) expect(statSync(path.join(dataDir, file)).mode & 0o777).toBe(0o600);
 
     const second = startProcess({ PORT: '0', DATA_DIR: dataDir });
     const port2 = await second.listening;

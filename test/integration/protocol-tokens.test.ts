@@ -132,7 +132,7 @@ describe('the token endpoint', () => {
 
     it('stop at once when the user consent is revoked, and follow a narrowed client grant', async () => {
       const { app, grant, tokens } = await thirdPartyTokens();
-      await stores().durable.clientGrants.replace({ ...grant, scope: ['read:notes'] });
+      await stores().durable.clientGrants.update(grant.id, { set: { scope: ['read:notes'] } });
       const narrowed = await refresh(app, tokens.refresh_token as string);
       expect(decodeJwt(narrowed.body.access_token).scope).toBe('read:notes');
       const [consent] = await stores().durable.userGrants.find({ clientID: app.client_id });
