@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import { decodeSealingKey } from '../store/sealing.ts';
 import { configSchema, type Environment, type GatehouseConfig } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -37,8 +38,12 @@ export const ENV_OVERRIDES: Record<string, [keyof GatehouseConfig, EnvParser]> =
   GATEHOUSE_ADMIN_CLIENT_ID: ['adminClientId', asString],
   GATEHOUSE_ADMIN_CLIENT_SECRET: ['adminClientSecret', asString],
   COOKIE_KEYS: ['cookieKeys', asList],
+  GATEHOUSE_KEY_ENCRYPTION_KEY: ['keyEncryptionKeys', asList],
   LOG_LEVEL: ['logLevel', asString],
 };
+
+/** Settings whose values never appear in an error message. */
+const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys']);
 
 const ajv = new Ajv({ allErrors: false, useDefaults: false });
 addFormats.default(ajv);
@@ -110,7 +115,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
     const key = (error?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.') || String(error?.params && 'missingProperty' in error.params ? error.params.missingProperty : 'configuration');
     const topKey = key.split('.')[0] ?? key;
     const setting = origin[topKey] ? `${origin[topKey]} (${key})` : key;
-    throw new ConfigError(setting, `${error?.message ?? 'is invalid'} (got ${JSON.stringify(valueAt(merged, key))})`);
+    const got = SECRET_SETTINGS.has(topKey) ? 'a value not shown, since it is a secret' : JSON.stringify(valueAt(merged, key));
+    throw new ConfigError(setting, `${error?.message ?? 'is invalid'} (got ${got})`);
   }
   checkEnvironmentRules(merged, origin);
   return merged;
@@ -128,8 +134,18 @@ function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, s
   if ((config.adminClientId === null || config.adminClientId === undefined) !== (config.adminClientSecret === null || config.adminClientSecret === undefined)) {
     throw new ConfigError(name('adminClientSecret', 'GATEHOUSE_ADMIN_CLIENT_SECRET'), 'must be set together with GATEHOUSE_ADMIN_CLIENT_ID');
   }
+  config.keyEncryptionKeys.forEach((key) => {
+    try {
+      decodeSealingKey(key);
+    } catch (err) {
+      throw new ConfigError(name('keyEncryptionKeys', 'GATEHOUSE_KEY_ENCRYPTION_KEY'), (err as Error).message);
+    }
+  });
   if (config.env !== 'production') return;
   if (!config.issuer.startsWith('https://')) throw new ConfigError(name('issuer', 'ISSUER'), 'must be an https:// URL in production');
   if (config.cookieKeys.length === 0) throw new ConfigError(name('cookieKeys', 'COOKIE_KEYS'), 'must list at least one key of 32+ characters in production');
   if (!config.adminClientId) throw new ConfigError(name('adminClientId', 'GATEHOUSE_ADMIN_CLIENT_ID'), 'must be set in production');
+  if (config.keyEncryptionKeys.length === 0) {
+    throw new ConfigError(name('keyEncryptionKeys', 'GATEHOUSE_KEY_ENCRYPTION_KEY'), 'must be set in production: signing keys are encrypted at rest with it (make one with: openssl rand -base64 32)');
+  }
 }

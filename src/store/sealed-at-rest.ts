@@ -115,8 +115,9 @@ export function sealAtRest(store: DurableStore, kek: Sealer | undefined): Durabl
 }
 
 /**
- * Brings every sealed field under the current key-encryption key: sealed for the first time when a key was just
- * configured, sealed again when the key was replaced (the old one still listed). Run at start; keys are few.
+ * Checks that every sealed field can be opened (stopping with a message otherwise), and brings them under the current
+ * key-encryption key: sealed for the first time when a key was just configured, sealed again when the key was replaced
+ * (the old one still listed). Run at start; keys are few.
  */
 export async function resealAtRest(store: DurableStore): Promise<number> {
   let resealed = 0;
@@ -125,8 +126,8 @@ export async function resealAtRest(store: DurableStore): Promise<number> {
     if (!(collection instanceof SealedCollection)) continue;
     const key = COLLECTIONS[name].key as string;
     for (const raw of await (collection.inner as Collection<Doc>).find()) {
-      if (!collection.fields.stale(raw)) continue;
       const open = collection.fields.open(raw) as Doc;
+      if (!collection.fields.stale(raw)) continue;
       const set = Object.fromEntries(COLLECTIONS[name].sealed.map((field) => [field, open[field]]).filter(([, value]) => value !== undefined));
       await collection.update(raw[key] as string, { set });
       resealed += 1;

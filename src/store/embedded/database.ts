@@ -12,6 +12,8 @@ export interface DatabaseSchema {
    * of the process, while a power loss may lose the last commits, never corrupt the file (short-lived artifacts).
    */
   synchronous: 'FULL' | 'NORMAL';
+  /** Overwrite what is deleted or replaced, so that a value sealed later leaves no copy in clear in free pages. */
+  secureDelete: boolean;
   migrations: readonly (readonly string[])[];
 }
 
@@ -52,8 +54,14 @@ export class EmbeddedDatabase {
     }
   }
 
+  /** Folds the write-ahead log into the file (and empties it) before closing, when the file is usable. */
   close(): void {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    try {
+      if (this.file) this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.close();
+    }
   }
 }
 
@@ -75,10 +83,11 @@ export function openDatabase(file: string | null, schema: DatabaseSchema): Embed
   try {
     checkIdentity(database, schema, file);
     if (file) db.exec('PRAGMA journal_mode = WAL');
-    db.exec(`PRAGMA synchronous = ${schema.synchronous}; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = OFF`);
+    db.exec(`PRAGMA synchronous = ${schema.synchronous}; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = OFF; `
+      + `PRAGMA secure_delete = ${schema.secureDelete ? 'ON' : 'OFF'}`);
     migrate(database, schema, file ?? ':memory:');
   } catch (err) {
-    database.close();
+    db.close();
     if (err instanceof StoreError) throw err;
     throw new StoreError(`${describe(file ?? ':memory:')} is damaged or not a Gatehouse database (${(err as Error).message}). `
       + 'Stop Gatehouse, move the file aside and restore your latest backup (README, "Backup and restore").');

@@ -35,10 +35,10 @@ type Collections = { [K in keyof DurableEntities]: EmbeddedCollection<DurableEnt
  */
 export function openEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStore {
   const file = (name: string) => (options.dataDir ? path.resolve(options.dataDir, name) : null);
-  const durable = openDatabase(file(DURABLE_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'FULL', migrations: DURABLE_MIGRATIONS });
+  const durable = openDatabase(file(DURABLE_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'FULL', secureDelete: true, migrations: DURABLE_MIGRATIONS });
   let artifacts: EmbeddedDatabase;
   try {
-    artifacts = openDatabase(file(ARTIFACTS_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'NORMAL', migrations: ARTIFACT_MIGRATIONS });
+    artifacts = openDatabase(file(ARTIFACTS_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'NORMAL', secureDelete: false, migrations: ARTIFACT_MIGRATIONS });
   } catch (err) {
     durable.close();
     throw err;
