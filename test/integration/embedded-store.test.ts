@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -17,6 +18,7 @@ import { ISSUER, startGatehouse } from '../support/harness.ts';
 const now = '2026-01-01T00:00:00.000Z';
 const connection = (id: string, name: string) => ({ id, name, strategy: 'auth0' as const, is_domain_connection: false, enabled_clients: [], created_at: now, updated_at: now });
 const kek = () => randomBytes(32).toString('base64');
+const root = path.resolve(import.meta.dirname, '../..');
 const open = (dataDir: string, keyEncryptionKeys: string[] = []) => openStores({ dataDir, mongodbUri: null, redisUrl: null, keyEncryptionKeys });
 
 /**
@@ -110,6 +112,42 @@ describe('the embedded store (SQLite)', () => {
       for (const fields of spec.unique) expect(indexes.some((index) => index.unique && index.fields.slice(0, fields.length).join() === fields.join()) ? fields : `${spec.name}: no unique index on ${fields}`).toEqual(fields);
     }
     void store.close();
+  });
+});
+
+describe('npm run backup', () => {
+  const backup = (dataDir: string, file: string) => new Promise<{ status: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, ['scripts/backup.ts', file], { cwd: root, env: { ...process.env, NODE_ENV: 'development', DATA_DIR: dataDir } });
+    let out = '';
+    child.stdout.on('data', (chunk) => { out += chunk; });
+    child.stderr.on('data', (chunk) => { out += chunk; });
+    child.on('exit', (status) => resolve({ status, out }));
+  });
+
+  it('copies the durable database while the server writes, and the copy restores as the README says', async () => {
+    const dir = tempDir();
+    const stores = await open(dir);
+    for (let i = 0; i < 50; i += 1) await stores.durable.connections.insert(connection(`con_${i}`, `before-${i}`));
+    const file = path.join(tempDir(), 'backup.db');
+    const running = backup(dir, file);
+    let during = 0;
+    for (let done = false; !done;) { // keep writing until the backup has finished
+      await stores.durable.connections.insert(connection(`con_during_${during}`, `during-${during}`));
+      during += 1;
+      done = await Promise.race([running.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5))]);
+    }
+    const { status, out } = await running;
+    expect({ status, out }).toMatchObject({ status: 0, out: expect.stringContaining('To restore: stop Gatehouse') });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect((await backup(dir, file)).out).toMatch(/exists already/);
+    await stores.close();
+
+    const restored = tempDir();
+    copyFileSync(file, path.join(restored, 'gatehouse.db'));
+    const reopened = await open(restored);
+    const names = (await reopened.durable.connections.find()).map((c) => c.name);
+    expect(names.filter((name) => name.startsWith('before-'))).toHaveLength(50);
+    await reopened.close();
   });
 });
 
