@@ -80,6 +80,10 @@ describe('open redirect protection', () => {
     expect(outcome.callback.searchParams.get('code')).toEqual(expect.any(String));
     const deeper = pageOf(await browser.open(authorizeQuery(app, { redirect_uri: 'https://a.b.example.com/callback', scope: 'openid' }).path));
     expect(deeper.text).toContain('invalid_redirect_uri');
+    // Credentials in the URI are refused when registered, so they are refused when matched too.
+    const withCredentials = pageOf(await browser.open(authorizeQuery(app, { redirect_uri: 'https://user:pw@eu.example.com/callback', scope: 'openid' }).path));
+    expect(withCredentials.status).toBe(400);
+    expect(withCredentials.text).toContain('invalid_redirect_uri');
   });
 
   it('never redirects to an unregistered callback, whatever the policy', async () => {

@@ -181,6 +181,9 @@ describe('wildcard callbacks', () => {
     ['https://evil.com/cb#.example.com', false],
     ['https://eu.example.com.evil.com/cb', false],
     ['https://x.exact.example.org/cb', false],
+    ['https://user:pw@eu.example.com/cb', false],
+    ['https://user@eu.example.com/cb', false],
+    ['https://:pw@eu.example.com/cb', false],
   ])('%s → %s', (value, expected) => {
     expect(matchesWildcardCallback(value, registered)).toBe(expected);
   });
