@@ -2,6 +2,7 @@ import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } f
 import type { Logger } from 'pino';
 import { corsOriginAllowed, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
 import { secretMatches } from '../domain/ids.ts';
+import { mayIntrospect } from '../domain/tokens.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
@@ -144,7 +145,7 @@ export function createProvider(options: ProviderOptions): Provider {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => mayIntrospect(client.clientId, token.clientId) },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
