@@ -46,6 +46,24 @@ describe('end-user pages', () => {
       expect(isConsentPage(await browser.open(authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }).path))).toBe(true);
     });
 
+    it('shows no text from a crafted link: only a removal this session made is confirmed', async () => {
+      const browser = new Browser(test.app);
+      await codeFlowTokens(test.app, app, { browser, email: 'gina@example.com', password: 'gina password 1', query: authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }) });
+      const crafted = pageOf(await browser.open(`/u/apps?removed=${encodeURIComponent('Your bank: call +1 555 0100 now. Partner Notes')}`));
+      expect(crafted.status).toBe(200);
+      expect(crafted.text).not.toContain('call +1 555 0100');
+      expect(crafted.text).not.toContain('no longer has access');
+      // Someone else's genuine confirmation link names nothing in this session either.
+      const other = new Browser(test.app);
+      await codeFlowTokens(test.app, app, { browser: other, email: 'gina@example.com', password: 'gina password 1', query: authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }) });
+      const removal = await request(test.app).post('/u/apps/remove').type('form').set('Cookie', other.jar.header())
+        .send({ client_id: app.client_id, csrf: formOf(pageOf(await other.open('/u/apps')).text).fields.csrf });
+      const confirmation = String(removal.headers.location);
+      expect(confirmation).toContain(`removed=${app.client_id}`);
+      expect(pageOf(await other.open(confirmation)).text).toContain('<strong>Partner Notes</strong> no longer has access');
+      expect(pageOf(await browser.open(confirmation)).text).not.toContain('no longer has access');
+    });
+
     it('asks a visitor to sign in first, then shows the page', async () => {
       const browser = new Browser(test.app);
       const login = pageOf(await browser.open('/u/apps'));
