@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { connectionUsableBy } from '../domain/connections.ts';
 import type { Application, Connection, User } from '../domain/model.ts';
+import { normalizeEmail } from '../domain/user-rules.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { verifyPassword } from './passwords.ts';
 import { createFailureCounter } from './rate-limits.ts';
@@ -47,7 +48,7 @@ export function passwordSignIn(store: DurableStore, redis: Redis | undefined, li
   const perAddress = createFailureCounter(redis, 'login-ip', limits.max_failures_per_address, window);
 
   return async function signIn(attempt: PasswordSignIn): Promise<SignInResult> {
-    const email = attempt.email.trim().toLowerCase();
+    const email = normalizeEmail(attempt.email);
     const accountKey = `${attempt.connection ?? '*'}:${email}`;
     const wait = Math.max(await perAccount.blockedFor(accountKey), await perAddress.blockedFor(attempt.address));
     if (wait) return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: wait };

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { Browser, Page } from 'playwright-core';
-import { newId } from '../../src/domain/ids.ts';
-import { createApi, createGrant } from '../support/fixtures.ts';
+import { createApi, createConnection, createGrant } from '../support/fixtures.ts';
 import { createUser } from '../support/flow.ts';
 import { chromiumMissing, launchChromium, phonePage, screenshot, startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
 
@@ -25,8 +24,7 @@ suite(`end-user pages in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMi
     apiIdentifier = api.identifier;
     await createGrant(stores, { default_for: 'third_party_clients', audience: api.identifier, scope: ['read:notes', 'write:notes'] });
     await createUser(stores, 'jo@example.com', 'jo password 123');
-    const now = new Date().toISOString();
-    await stores.durable.connections.insert({ id: newId('con_'), name: 'employees', strategy: 'auth0', is_domain_connection: false, enabled_clients: [], created_at: now, updated_at: now });
+    await createConnection(stores, { name: 'employees' });
     await createUser(stores, 'staff@example.com', 'staff password 1', 'employees');
     browser = await launchChromium();
   });

@@ -8,7 +8,8 @@ import { rotateSigningKeys } from '../../src/oidc/keys.ts';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { combineStores } from '../../src/store/index.ts';
 import { tempDir } from '../support/backends.ts';
-import { ISSUER, adminToken, clientCredentialsToken, insertApplication, startGatehouse, type TestGatehouse } from '../support/harness.ts';
+import { createGrant } from '../support/fixtures.ts';
+import { ISSUER, adminToken, clientCredentialsToken, insertApplication, startGatehouse, testConfig, type TestGatehouse } from '../support/harness.ts';
 
 describe('the drop-in IdP', () => {
   let test: TestGatehouse;
@@ -101,6 +102,24 @@ describe('the drop-in IdP', () => {
   });
 });
 
+describe('seeded development users', () => {
+  it('have their email normalised like any other user, so a mixed-case seed can sign in', async () => {
+    const test = await startGatehouse({ config: { seed: { ...testConfig().seed, development_users: [{ email: 'Demo@Example.com', password: 'demo password 1', connection: 'Username-Password-Authentication' }] } } });
+    const [user] = await test.gatehouse.stores.durable.users.find({ connection: 'Username-Password-Authentication' });
+    expect(user?.email).toBe('demo@example.com');
+    const { app, secret } = await insertApplication(test.gatehouse.stores, { grant_types: ['password'] });
+    for (const username of ['Demo@Example.com', 'demo@example.com']) {
+      const res = await request(test.app).post('/oauth/token').type('form').send({ grant_type: 'password', username, password: 'demo password 1', client_id: app.client_id, client_secret: secret, scope: 'openid' });
+      expect({ username, status: res.status }).toEqual({ username, status: 200 });
+    }
+    // Seeding again finds the normalised user instead of adding a second one.
+    const again = await startGatehouse({ stores: test.gatehouse.stores, config: test.gatehouse.config });
+    await again.close();
+    expect(await test.gatehouse.stores.durable.users.count({ email: 'demo@example.com' })).toBe(1);
+    await test.close();
+  });
+});
+
 describe('the Management API request guard', () => {
   let test: TestGatehouse;
   let guarded: express.Express;
@@ -128,10 +147,8 @@ describe('the Management API request guard', () => {
   });
 
   it('answers 401 for a token issued for another API', async () => {
-    const { durable } = test.gatehouse.stores;
     const { app, secret } = await insertApplication(test.gatehouse.stores, { app_type: 'non_interactive', grant_types: ['client_credentials'] });
-    const now = new Date().toISOString();
-    await durable.clientGrants.insert({ id: 'cgr_other', client_id: app.client_id, audience: 'https://api.example.com/', scope: ['read:messages'], allow_all_scopes: false, subject_type: 'client', is_system: false, created_at: now, updated_at: now });
+    await createGrant(test.gatehouse.stores, { client_id: app.client_id, audience: 'https://api.example.com/', scope: ['read:messages'], subject_type: 'client' });
     const res = await clientCredentialsToken(test.app, app.client_id, secret, 'https://api.example.com/');
     expect(res.status).toBe(200);
     expect(decodeJwt(res.body.access_token).scope).toBe('read:messages');

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { Application, ResourceServer } from '../../src/domain/model.ts';
-import { newId } from '../../src/domain/ids.ts';
 import { ISSUER, startGatehouse, type TestGatehouse } from '../support/harness.ts';
-import { authorizeQuery, CALLBACK, createApi, createGrant, thirdPartyApp } from '../support/fixtures.ts';
+import { authorizeQuery, CALLBACK, createApi, createConnection, createGrant, thirdPartyApp } from '../support/fixtures.ts';
 import { Browser, callbackOf, codeFlowTokens, createUser, formOf, isConsentPage, pageOf, signIn } from '../support/flow.ts';
 
 describe('end-user pages', () => {
@@ -15,7 +14,7 @@ describe('end-user pages', () => {
   beforeAll(async () => {
     test = await startGatehouse({ config: { login: { max_failures_per_account: 3, max_failures_per_address: 1000, window_minutes: 15 } } });
     api = await createApi(stores());
-    ({ app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', client_secret_hash: undefined, name: 'Partner Notes' }));
+    ({ app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', name: 'Partner Notes' }));
     await createGrant(stores(), { client_id: app.client_id, audience: api.identifier, scope: ['read:notes', 'write:notes'] });
     await createUser(stores(), 'gina@example.com', 'gina password 1');
   });
@@ -83,8 +82,7 @@ describe('end-user pages', () => {
 
   describe('login', () => {
     it('offers third-party applications domain-level connections only, and enforces it on the server', async () => {
-      const now = new Date().toISOString();
-      await stores().durable.connections.insert({ id: newId('con_'), name: 'employees', strategy: 'auth0', is_domain_connection: false, enabled_clients: [], created_at: now, updated_at: now });
+      await createConnection(stores(), { name: 'employees' });
       await createUser(stores(), 'hal@example.com', 'hal password 12', 'employees');
       const browser = new Browser(test.app);
       const login = pageOf(await browser.open(authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }).path));
@@ -94,7 +92,7 @@ describe('end-user pages', () => {
       expect(forced.text).toContain('Wrong email or password.');
 
       // A session made through that connection (with a first-party app) does not count for the third-party app.
-      const { app: internal } = await thirdPartyApp(stores(), { is_first_party: true, third_party_security_mode: undefined, client_id: `fp_${Date.now()}`, token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+      const { app: internal } = await thirdPartyApp(stores(), { is_first_party: true, third_party_security_mode: undefined, client_id: `fp_${Date.now()}`, token_endpoint_auth_method: 'none' });
       const firstParty = await browser.open(authorizeQuery(internal, { scope: 'openid' }).path);
       const loginPage = pageOf(firstParty);
       expect(loginPage.text).toContain('employees');
@@ -129,7 +127,7 @@ describe('end-user pages', () => {
 
     it('marks cookies Secure behind an https proxy', async () => {
       const behindProxy = await startGatehouse({ config: { trustProxy: true, issuer: 'https://id.example.com' } });
-      const { app: client } = await thirdPartyApp(behindProxy.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+      const { app: client } = await thirdPartyApp(behindProxy.gatehouse.stores, { token_endpoint_auth_method: 'none' });
       const res = await request(behindProxy.app).get(authorizeQuery(client, { scope: 'offline_access' }).path).set('X-Forwarded-Proto', 'https');
       const cookies = [res.headers['set-cookie'] ?? []].flat();
       expect(cookies.length).toBeGreaterThan(0);
@@ -141,7 +139,7 @@ describe('end-user pages', () => {
   describe('hostile metadata', () => {
     it('is rendered inert on the consent page', async () => {
       const { app: evil } = await thirdPartyApp(stores(), {
-        token_endpoint_auth_method: 'none', client_secret_hash: undefined, name: '<script>alert("pwned")</script><img src=x onerror=alert(1)>',
+        token_endpoint_auth_method: 'none', name: '<script>alert("pwned")</script><img src=x onerror=alert(1)>',
         logo_uri: 'javascript:alert(1)',
       });
       await createGrant(stores(), { client_id: evil.client_id, audience: api.identifier, scope: ['read:notes'] });

@@ -2,7 +2,9 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { hashPassword } from '../../src/services/passwords.ts';
 import type { Stores } from '../../src/store/index.ts';
+import { newHexId } from '../../src/domain/ids.ts';
 import type { User } from '../../src/domain/model.ts';
+import { draftUser } from '../../src/domain/user-rules.ts';
 import { CookieJar, pathOf } from './harness.ts';
 
 type Res = request.Response;
@@ -57,12 +59,9 @@ export const callbackOf = (outcome: Outcome): URL => {
   return outcome.callback;
 };
 
+/** A user drafted by the domain rule (its email normalised like any other), with a verified email. */
 export async function createUser(stores: Stores, email: string, password: string, connection = 'Username-Password-Authentication'): Promise<User> {
-  const now = new Date().toISOString();
-  const user: User = {
-    user_id: `auth0|${Math.random().toString(16).slice(2, 14)}`, email, email_verified: true, connection, blocked: false, logins_count: 0,
-    created_at: now, updated_at: now, password_hash: await hashPassword(password),
-  };
+  const user = draftUser({ connection, email, password, email_verified: true }, `auth0|${newHexId()}`, await hashPassword(password), new Date().toISOString());
   await stores.durable.users.insert(user);
   return user;
 }
