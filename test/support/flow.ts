@@ -44,9 +44,11 @@ export class Browser {
     return this.settle(await request(this.app).get(path).set('Cookie', this.jar.header()));
   }
 
-  async submit(page: Res, values: Record<string, string>): Promise<Outcome> {
+  /** Posts the page's first form with its hidden fields and these values; a value `undefined` leaves the field out. */
+  async submit(page: Res, values: Record<string, string | undefined>): Promise<Outcome> {
     const { action, fields } = formOf(page.text);
-    return this.settle(await request(this.app).post(pathOf(action)).type('form').set('Cookie', this.jar.header()).send({ ...fields, ...values }));
+    const form = Object.fromEntries(Object.entries({ ...fields, ...values }).filter(([, value]) => value !== undefined));
+    return this.settle(await request(this.app).post(pathOf(action)).type('form').set('Cookie', this.jar.header()).send(form));
   }
 }
 

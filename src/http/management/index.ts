@@ -1,5 +1,6 @@
 import express, { Router, type RequestHandler } from 'express';
 import type { KeyMaterial } from '../../domain/model.ts';
+import type { LoginLockout } from '../../services/sign-in.ts';
 import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
 import { apiErrorHandler, sendApiError } from '../errors.ts';
@@ -13,6 +14,7 @@ import { openApiDocument } from './openapi.ts';
 import type { Operation } from './operation.ts';
 import { resourceServerOperations } from './resource-servers.ts';
 import { tenantSettingsOperations } from './tenant-settings.ts';
+import { userBlockOperations } from './user-blocks.ts';
 import { userOperations } from './users.ts';
 import { bodyValidator, queryValidator } from './validation.ts';
 
@@ -24,6 +26,8 @@ export interface ManagementDeps {
   issuer: string;
   keys: KeyMaterial;
   stores: Stores;
+  /** The sign-in lockout that user blocks read and lift. */
+  lockout: LoginLockout;
   /** Requests per second one calling application may make (Auth0 limits the Management API per tenant and client). */
   rateLimitPerSecond: number;
 }
@@ -43,12 +47,13 @@ function managementRateLimit(stores: Stores, perSecond: number): RequestHandler 
   };
 }
 
-export const managementOperations = (stores: Stores): Operation[] => [
+export const managementOperations = (stores: Stores, lockout: LoginLockout): Operation[] => [
   ...clientOperations(stores),
   ...resourceServerOperations(stores),
   ...clientGrantOperations(stores),
   ...connectionOperations(stores),
   ...userOperations(stores),
+  ...userBlockOperations(stores, lockout),
   ...grantOperations(stores),
   ...tenantSettingsOperations(stores),
   ...networkAclOperations(stores),
@@ -74,7 +79,7 @@ function route(operation: Operation): RequestHandler[] {
  * the operation's scope. Errors have Auth0's shape.
  */
 export function managementRouter(deps: ManagementDeps): Router {
-  const operations = managementOperations(deps.stores);
+  const operations = managementOperations(deps.stores, deps.lockout);
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));

@@ -231,6 +231,17 @@ export const userResponse = object({
   ...timestamps,
 }, ['user_id', 'email', 'connection']);
 
+// User blocks (brute-force protection).
+
+const considerBruteForce = boolean('Accepted for compatibility: brute-force protection is always on, so blocks are always listed.');
+const identifier = string({ minLength: 1, maxLength: 320, description: 'The email the user signs in with.' });
+export const userBlocksQuery = object({ consider_brute_force_enablement: considerBruteForce });
+export const userBlocksByIdentifierQuery = object({ identifier, consider_brute_force_enablement: considerBruteForce }, ['identifier']);
+export const userUnblockByIdentifierQuery = object({ identifier }, ['identifier']);
+export const userBlocksResponse = object({
+  blocked_for: arrayOf(object({ identifier: string(), ip: string(), connection: string() }, ['identifier', 'connection'])),
+}, ['blocked_for']);
+
 // User grants (consents).
 
 const grantFilters = { user_id: string({ minLength: 1 }), client_id: string({ minLength: 1 }), audience: string({ minLength: 1 }) };
