@@ -20,15 +20,21 @@ async function insertIfAbsent(insert: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Registers (or re-points, when the issuer changed) the Management API: a system API nobody can change. */
+/**
+ * Registers (or re-points, when the issuer or the scopes changed) the Management API: a system API whose only
+ * administrator settings, its token lifetimes, are kept.
+ */
 export async function registerSystemApi(store: DurableStore, issuer: string): Promise<ResourceServer> {
   const existing = await store.resourceServers.get(SYSTEM_API_ID);
   const api = systemResourceServer(issuer, existing?.created_at ?? new Date().toISOString());
-  if (!existing) await insertIfAbsent(() => store.resourceServers.insert(api));
-  else if (existing.identifier !== api.identifier || existing.scopes.length !== api.scopes.length) {
-    await store.resourceServers.replace({ ...api, updated_at: new Date().toISOString() });
+  if (!existing) {
+    await insertIfAbsent(() => store.resourceServers.insert(api));
+    return api;
   }
-  return api;
+  if (existing.identifier === api.identifier && existing.scopes.length === api.scopes.length) return existing;
+  const repointed = { ...api, token_lifetime: existing.token_lifetime, token_lifetime_for_web: existing.token_lifetime_for_web, updated_at: new Date().toISOString() };
+  await store.resourceServers.replace(repointed);
+  return repointed;
 }
 
 export interface AdminCredentials {

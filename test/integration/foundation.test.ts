@@ -3,6 +3,7 @@ import express from 'express';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import request from 'supertest';
 import { managementAuthentication, requireScope } from '../../src/http/guard.ts';
+import { managementAccess } from '../../src/services/access.ts';
 import { MANAGEMENT_API_SCOPES } from '../../src/domain/system-api.ts';
 import { rotateSigningKeys } from '../../src/oidc/keys.ts';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
@@ -126,7 +127,7 @@ describe('the Management API request guard', () => {
   beforeAll(async () => {
     test = await startGatehouse();
     guarded = express();
-    guarded.get('/clients', managementAuthentication(ISSUER, test.gatehouse.keys), requireScope('read:clients'), (req, res) => {
+    guarded.get('/clients', managementAuthentication(ISSUER, test.gatehouse.keys, managementAccess(test.gatehouse.stores.durable)), requireScope('read:clients'), (req, res) => {
       res.json({ caller: req.management?.clientId });
     });
   });
@@ -190,7 +191,7 @@ describe('signing keys', () => {
     const res = await clientCredentialsToken(test.app, client_id, client_secret as string, `${ISSUER}/api/v2/`);
     const newKid = decodeProtectedHeader(res.body.access_token).kid;
     expect(newKid).not.toBe(oldKid);
-    const guarded = express().get('/', managementAuthentication(ISSUER, test.gatehouse.keys), (_req, res2) => void res2.send('ok'));
+    const guarded = express().get('/', managementAuthentication(ISSUER, test.gatehouse.keys, managementAccess(test.gatehouse.stores.durable)), (_req, res2) => void res2.send('ok'));
     await request(guarded).get('/').set('Authorization', `Bearer ${oldToken}`).expect(200);
     await request(guarded).get('/').set('Authorization', `Bearer ${res.body.access_token}`).expect(200);
     await test.close();

@@ -1,5 +1,6 @@
 import express, { Router, type RequestHandler } from 'express';
 import type { KeyMaterial } from '../../domain/model.ts';
+import { managementAccess } from '../../services/access.ts';
 import type { LoginLockout } from '../../services/sign-in.ts';
 import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
@@ -83,7 +84,7 @@ export function managementRouter(deps: ManagementDeps): Router {
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));
-  router.use(managementAuthentication(deps.issuer, deps.keys), managementRateLimit(deps.stores, deps.rateLimitPerSecond));
+  router.use(managementAuthentication(deps.issuer, deps.keys, managementAccess(deps.stores.durable)), managementRateLimit(deps.stores, deps.rateLimitPerSecond));
   for (const operation of operations) router[operation.method](operation.path, ...route(operation));
   router.use((req, res) => sendApiError(res, 404, 'not_found', `No Management API endpoint for ${req.method} ${req.baseUrl}${req.path}`));
   router.use(apiErrorHandler);
