@@ -1,6 +1,7 @@
 import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { corsOriginAllowed, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
+import { IDENTITY_CLAIMS } from '../domain/authorization.ts';
 import { secretMatches } from '../domain/ids.ts';
 import { mayIntrospect } from '../domain/tokens.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
@@ -113,11 +114,7 @@ export function createProvider(options: ProviderOptions): Provider {
       registration: '/oidc/register',
       pushed_authorization_request: '/oauth/par',
     },
-    claims: {
-      openid: ['sub'],
-      email: ['email', 'email_verified'],
-      profile: ['name', 'updated_at'],
-    },
+    claims: Object.fromEntries(Object.entries(IDENTITY_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
     findAccount: accountFinder(stores),
     extraParams: { audience: authorizationRequestValidator(stores) },
     extraClientMetadata: {

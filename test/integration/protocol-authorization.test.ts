@@ -181,5 +181,31 @@ describe('the authorization endpoint', () => {
       expect(token.body.id_token).toEqual(expect.any(String));
       expect(decodeJwt(token.body.access_token).scope).toBe('read:notes');
     });
+
+    it('never shows, stores or grants a scope nothing delivers (address): one answer for the policy, the page and the grant', async () => {
+      const { app, secret } = await thirdPartyApp(stores(), { third_party_security_mode: 'permissive', redirection_policy: undefined, client_id: `addr_${Date.now()}` });
+      const browser = new Browser(test.app);
+      const { path, verifier } = authorizeQuery(app, { audience: api.identifier, scope: 'openid email address phone read:notes', nonce: 'n' });
+      const consent = pageOf(await signIn(browser, await browser.open(path), email, password));
+      expect(consent.text).toContain('email address');
+      expect(consent.text).toContain('Read your notes');
+      expect(consent.text).not.toContain('postal address');
+      expect(consent.text).not.toContain('phone number');
+      const callback = callbackOf(await browser.submit(consent, { action: 'accept' }));
+      const [stored] = await stores().durable.userGrants.find({ clientID: app.client_id });
+      expect(stored?.scope.sort()).toEqual(['email', 'openid', 'read:notes']);
+      const token = await exchange(app, callback.searchParams.get('code') as string, verifier, secret);
+      expect(token.status).toBe(200);
+      expect(decodeJwt(token.body.access_token).scope).toBe('read:notes');
+      expect(decodeJwt(token.body.id_token)).toMatchObject({ email });
+      const grant = await test.gatehouse.provider.Grant.find(stored!.oidc_grant_ids[0]!);
+      expect(grant?.getOIDCScope().split(' ').sort()).toEqual(['email', 'openid']);
+      // The stored consent covers the same request next time: no dialog.
+      const again = await browser.open(authorizeQuery(app, { audience: api.identifier, scope: 'openid email address phone read:notes', nonce: 'n' }).path);
+      expect(callbackOf(again).searchParams.get('code')).toEqual(expect.any(String));
+      // Asking for nothing but an undeliverable scope is asking for nothing.
+      const nothing = await browser.open(authorizeQuery(app, { scope: 'address' }).path);
+      expect(callbackOf(nothing).searchParams.get('error')).toBe('invalid_scope');
+    });
   });
 });

@@ -2,7 +2,7 @@ import express, { Router, type Request, type Response } from 'express';
 import Provider, { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
-import { isProtocolScope } from '../../domain/authorization.ts';
+import { authorizationRequest } from '../../domain/authorization.ts';
 import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
@@ -38,7 +38,8 @@ export interface InteractionDeps {
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-const IDENTITY_WORDS: Record<string, string> = { profile: 'name', email: 'email address', address: 'postal address', phone: 'phone number' };
+/** How the consent page names what each identity scope releases (`openid` alone releases nothing worth naming). */
+const IDENTITY_WORDS: Record<string, string> = { profile: 'name', email: 'email address' };
 
 /** What a page says about who owns an application (registered itself = dynamic client registration). */
 function ownerLine(app: Application): string {
@@ -137,19 +138,17 @@ export function interactionRouter(deps: InteractionDeps): Router {
    * per API the requested scopes it allows, and the identity scopes.
    */
   async function consentRequest(details: Details, app: Application): Promise<{ request: ConsentRequest; apis: ResourceServer[] }> {
-    const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
-    const identifiers = await targetApis(durable, details.params);
-    const request: ConsentRequest = { resourceScopes: {}, oidcScopes: requested.filter(isProtocolScope) };
     const apis: ResourceServer[] = [];
-    for (const identifier of identifiers) {
+    const allowed = new Map<string, ReadonlySet<string>>();
+    for (const identifier of await targetApis(durable, details.params)) {
       const api = await findApiByIdentifier(durable, identifier);
       if (!api) continue;
       const decision = await decideAccess(durable, app, api, 'user');
       if (!decision.allowed) continue;
       apis.push(api);
-      request.resourceScopes[identifier] = requested.filter((s) => decision.maxScopes.includes(s));
+      allowed.set(identifier, new Set(decision.maxScopes));
     }
-    return { request, apis };
+    return { request: authorizationRequest(app, String(details.params.scope ?? '').split(' '), allowed), apis };
   }
 
   router.get('/consent', async (req, res) => {
