@@ -9,6 +9,7 @@ import { managementRouter } from './http/management/index.ts';
 import { appsRouter } from './http/pages/apps.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
 import { portalRouter } from './http/pages/portal.ts';
+import { providerPages } from './http/pages/provider-pages.ts';
 import { registrationRouter } from './http/registration.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
@@ -84,7 +85,9 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
     const registration = registrationService(durable, stores.redis, config.registration, logger);
-    const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger, signIn });
+    const provider = createProvider({
+      issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger, signIn, pages: providerPages(durable, config.issuer),
+    });
     let shuttingDown = false;
     const router = gatehouseRouter({
       issuer: config.issuer,

@@ -15,7 +15,6 @@ import { loadedApplicationOf, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
-import { providerPages } from './pages.ts';
 import { resourceIndicatorHooks } from './resource-hooks.ts';
 import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
 
@@ -28,6 +27,15 @@ export interface ProviderOptions {
   proxy: boolean;
   logger: Logger;
   signIn: SignIn;
+  /** The pages oidc-provider renders itself, drawn by the HTTP layer (`src/http/pages/provider-pages.ts`). */
+  pages: ProviderPages;
+}
+
+/** The HTML oidc-provider renders on its own routes: its error page and RP-initiated logout's two pages. */
+export interface ProviderPages {
+  renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
+  logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void>;
+  postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void>;
 }
 
 /** Extra client properties oidc-provider carries on `ctx.oidc.client`, for hooks that must decide synchronously. */
@@ -91,7 +99,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const { stores, issuer, logger } = options;
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
   const tokens = tokenHooks(stores);
-  const pages = providerPages(stores.durable, issuer);
+  const { pages } = options;
 
   const configuration: Configuration = {
     adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model)),

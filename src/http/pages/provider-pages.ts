@@ -1,13 +1,15 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { errorPageData, renderView } from '../http/pages/render.ts';
-import { readTenantSettings } from '../services/tenant.ts';
-import type { DurableStore } from '../store/ports.ts';
+import type { ProviderPages } from '../../oidc/provider.ts';
+import { readTenantSettings } from '../../services/tenant.ts';
+import type { DurableStore } from '../../store/ports.ts';
+import { errorPageData, renderView } from './render.ts';
 
 /**
  * The HTML pages oidc-provider renders itself (errors, logout), drawn with Gatehouse's layout and views: every value
- * escaped, no stack trace, no link to an untrusted callback.
+ * escaped, no stack trace, no link to an untrusted callback. Handed to `createProvider`, so that the protocol layer
+ * never reaches up into the pages.
  */
-export function providerPages(store: DurableStore, issuer: string) {
+export function providerPages(store: DurableStore, issuer: string): ProviderPages {
   const base = new URL(issuer).pathname.replace(/\/$/, '');
   const render = async (ctx: KoaContextWithOIDC, view: string, title: string, data: Record<string, unknown>) => {
     ctx.type = 'html';
