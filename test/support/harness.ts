@@ -28,7 +28,7 @@ export interface TestGatehouse {
 }
 
 /** A Gatehouse at the root of an Express app, on memory stores unless others are given (which it leaves open). */
-export async function startGatehouse(options: { config?: Partial<GatehouseConfig>; stores?: Stores; before?: (app: Express, gatehouse: Gatehouse) => void; signingKeys?: SigningKey[] } = {}): Promise<TestGatehouse> {
+export async function startGatehouse(options: { config?: Partial<GatehouseConfig>; stores?: Stores; signingKeys?: SigningKey[] } = {}): Promise<TestGatehouse> {
   const ownStores = options.stores ? undefined : memoryStores();
   let gatehouse: Gatehouse;
   try {
@@ -38,7 +38,6 @@ export async function startGatehouse(options: { config?: Partial<GatehouseConfig
     throw err;
   }
   const app = express();
-  options.before?.(app, gatehouse);
   app.use(gatehouse.router);
   return {
     gatehouse,
