@@ -60,7 +60,8 @@ export function networkGuard(deps: NetworkGuardDeps): RequestHandler {
     const decision = await checkNetworkAccess(deps.store, surface, signals);
     for (const acl of decision.logged) req.log?.info({ acl: acl.id, surface, ip: signals.ip }, 'network ACL matched (monitoring rule)');
     if (decision.action !== 'block') return next();
-    req.log?.warn({ acl: decision.rule?.id, surface, ip: signals.ip }, 'request blocked by a network ACL');
+    // Info, not warn: a refused client is the rule working, and a flood of them must not flood the warnings.
+    req.log?.info({ acl: decision.rule?.id, surface, ip: signals.ip }, 'request blocked by a network ACL');
     const description = surface === 'registration' ? REGISTRATION_BLOCKED : BLOCKED;
     switch (answer) {
       case 'portal_form':
