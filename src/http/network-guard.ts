@@ -24,7 +24,7 @@ const startsWithAny = (path: string, prefixes: readonly string[]) => prefixes.so
  * Which surface a request reaches and how a refusal is told, from its path below the issuer. Express matches routes
  * case-insensitively and with a trailing slash, so the path is compared in that form: `/OIDC/Register/` is registration.
  */
-export function destinationOf(req: Request): { surface: AclSurface; answer: Answer } | undefined {
+function destinationOf(req: Request): { surface: AclSurface; answer: Answer } | undefined {
   const path = req.path.toLowerCase().replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
   if (startsWithAny(path, NEVER_BLOCKED)) return undefined;
   if (startsWithAny(path, ['/api/v2/'])) return { surface: 'management', answer: 'management' };
