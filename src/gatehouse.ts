@@ -4,13 +4,16 @@ import type { Logger } from 'pino';
 import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial, SigningKey } from './domain/model.ts';
+import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
 import { managementRouter } from './http/management/index.ts';
 import { appsRouter } from './http/pages/apps.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
+import { networkGuard as createNetworkGuard } from './http/network-guard.ts';
 import { portalRouter } from './http/pages/portal.ts';
 import { providerPages } from './http/pages/provider-pages.ts';
 import { registrationRouter } from './http/registration.ts';
+import { openRequestSignals } from './http/request-signals.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
@@ -85,8 +88,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
     const registration = registrationService(durable, stores.redis, config.registration, logger);
+    // One reading of who is asking, for every route and for oidc-provider alike (README, "Behind a proxy").
+    const origin = clientOrigin(config.trustProxy);
+    const clientAddress = origin.address;
+    const aclSignals = await openRequestSignals(config.aclSignals, origin);
+    const networkGuard = createNetworkGuard({ store: durable, signals: aclSignals, issuer: config.issuer });
     const provider = createProvider({
-      issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger, signIn, pages: providerPages(durable, config.issuer),
+      issuer: config.issuer, stores, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
     });
     let shuttingDown = false;
     const router = gatehouseRouter({
@@ -95,17 +103,18 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       stores,
       logger,
       isShuttingDown: () => shuttingDown,
+      networkGuard,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second })],
-        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
+        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
-        ['/oidc/register', registrationRouter({ registration })],
-        ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days })],
+        ['/oidc/register', registrationRouter({ registration, clientAddress })],
+        ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
       ],
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
-      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer), provider, stores, keys, logger, adminCredentials,
+      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, keys, logger, adminCredentials,
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);

@@ -19,6 +19,8 @@ export interface RouterParts {
   stores: Stores;
   logger: Logger;
   isShuttingDown: () => boolean;
+  /** Network ACLs (src/http/network-guard.ts), in front of everything but the operations endpoints. */
+  networkGuard: RequestHandler;
   /** Routers mounted before the provider, each at its own path (Management API, pages, registration guard…). */
   routes: [path: string, handler: RequestHandler | Router][];
 }
@@ -44,6 +46,7 @@ export function gatehouseRouter(parts: RouterParts): Router {
     strictTransportSecurity: https,
   }));
   router.use(operationsRouter(parts.stores, parts.isShuttingDown));
+  router.use(parts.networkGuard);
   for (const [path, handler] of parts.routes) router.use(path, handler);
   router.use(jsonTokenRequests());
   router.use((req, res, next) => {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { corsOriginAllowed, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
@@ -23,8 +24,8 @@ export interface ProviderOptions {
   stores: Stores;
   keys: KeyMaterial;
   cookieKeys: string[];
-  /** Whether Gatehouse sits behind a proxy that terminates TLS and sets X-Forwarded-*. */
-  proxy: boolean;
+  /** Gatehouse's one reading of the client's address, scheme and host (src/http/client-address.ts). */
+  requestOrigin: RequestOrigin;
   logger: Logger;
   signIn: SignIn;
   /** The pages oidc-provider renders itself, drawn by the HTTP layer (`src/http/pages/provider-pages.ts`). */
@@ -36,6 +37,26 @@ export interface ProviderPages {
   renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
   logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void>;
   postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void>;
+}
+
+export interface RequestOrigin {
+  address(req: IncomingMessage): string;
+  protocol(req: IncomingMessage): string;
+  host(req: IncomingMessage): string | undefined;
+}
+
+/**
+ * Koa's `proxy` flag would believe X-Forwarded-For, -Proto and -Host from anyone: it stays off, and every context the
+ * provider creates (its routes, `interactionDetails`, its cookies) reads the address (`ctx.ip`, used by the password
+ * grant), the scheme (`ctx.secure`, for Secure cookies) and the host from Gatehouse's own reading instead.
+ */
+function readRequestOrigin(provider: Provider, origin: RequestOrigin): void {
+  provider.proxy = false;
+  Object.defineProperties(provider.request, {
+    ip: { get(this: { req: IncomingMessage }) { return origin.address(this.req); } },
+    protocol: { get(this: { req: IncomingMessage }) { return origin.protocol(this.req); } },
+    host: { get(this: { req: IncomingMessage }) { return origin.host(this.req) ?? ''; } },
+  });
 }
 
 /** Extra client properties oidc-provider carries on `ctx.oidc.client`, for hooks that must decide synchronously. */
@@ -172,7 +193,7 @@ export function createProvider(options: ProviderOptions): Provider {
   };
 
   const provider = new Provider(issuer, configuration);
-  provider.proxy = options.proxy;
+  readRequestOrigin(provider, options.requestOrigin);
   // Client secrets are stored as SHA-256 hashes: compare the hash of what the client presents.
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && secretMatches(actual, this.clientSecret as string));

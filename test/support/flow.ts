@@ -24,8 +24,11 @@ export type Outcome = { callback: URL } | { page: Res };
 export class Browser {
   readonly jar = new CookieJar();
   private readonly app: Express;
-  constructor(app: Express) {
+  /** Sent with every request (a proxy's X-Forwarded-For, a User-Agent…). */
+  private readonly headers: Record<string, string>;
+  constructor(app: Express, headers: Record<string, string> = {}) {
     this.app = app;
+    this.headers = headers;
   }
 
   private async settle(res: Res): Promise<Outcome> {
@@ -35,20 +38,20 @@ export class Browser {
       // Gatehouse redirects to itself with relative paths, or absolute ones on its own routes; anything else is a callback.
       const internal = location.startsWith('/') || /^http:\/\/127\.0\.0\.1:\d+\/(authorize|u\/)/.test(location);
       if (!internal) return { callback: new URL(location) };
-      return this.settle(await request(this.app).get(pathOf(location)).set('Cookie', this.jar.header()));
+      return this.settle(await request(this.app).get(pathOf(location)).set(this.headers).set('Cookie', this.jar.header()));
     }
     return { page: res };
   }
 
   async open(path: string): Promise<Outcome> {
-    return this.settle(await request(this.app).get(path).set('Cookie', this.jar.header()));
+    return this.settle(await request(this.app).get(path).set(this.headers).set('Cookie', this.jar.header()));
   }
 
   /** Posts the page's first form with its hidden fields and these values; a value `undefined` leaves the field out. */
   async submit(page: Res, values: Record<string, string | undefined>): Promise<Outcome> {
     const { action, fields } = formOf(page.text);
     const form = Object.fromEntries(Object.entries({ ...fields, ...values }).filter(([, value]) => value !== undefined));
-    return this.settle(await request(this.app).post(pathOf(action)).type('form').set('Cookie', this.jar.header()).send(form));
+    return this.settle(await request(this.app).post(pathOf(action)).type('form').set(this.headers).set('Cookie', this.jar.header()).send(form));
   }
 }
 

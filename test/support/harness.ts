@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import express, { type Express } from 'express';
+import type { Logger } from 'pino';
 import request from 'supertest';
 import { loadConfig } from '../../src/config/load.ts';
 import type { GatehouseConfig } from '../../src/config/schema.ts';
@@ -28,11 +29,14 @@ export interface TestGatehouse {
 }
 
 /** A Gatehouse at the root of an Express app, on memory stores unless others are given (which it leaves open). */
-export async function startGatehouse(options: { config?: Partial<GatehouseConfig>; stores?: Stores; signingKeys?: SigningKey[] } = {}): Promise<TestGatehouse> {
+export async function startGatehouse(options: { config?: Partial<GatehouseConfig>; stores?: Stores; signingKeys?: SigningKey[]; logger?: Logger } = {}): Promise<TestGatehouse> {
   const ownStores = options.stores ? undefined : memoryStores();
   let gatehouse: Gatehouse;
   try {
-    gatehouse = await createGatehouse({ config: testConfig(options.config), stores: options.stores ?? ownStores!, ...(options.signingKeys ? { signingKeys: options.signingKeys } : {}) });
+    gatehouse = await createGatehouse({
+      config: testConfig(options.config), stores: options.stores ?? ownStores!,
+      ...(options.signingKeys ? { signingKeys: options.signingKeys } : {}), ...(options.logger ? { logger: options.logger } : {}),
+    });
   } catch (err) {
     await ownStores?.close();
     throw err;

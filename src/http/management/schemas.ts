@@ -278,10 +278,16 @@ export const tenantSettingsResponse = object({
 // Network ACLs.
 
 const signalList = (maxLength: number, description: string) => arrayOf(string({ minLength: 1, maxLength }), { minItems: 1, maxItems: 20, description });
+const needsSource = ' Needs a source configured on the server (README, "Network ACLs").';
 const signals = object({
   ipv4_cidrs: signalList(18, 'IPv4 addresses or CIDR ranges.'),
   ipv6_cidrs: signalList(49, 'IPv6 addresses or CIDR ranges.'),
   user_agents: signalList(512, 'User-Agent header values.'),
+  geo_country_codes: signalList(2, `ISO 3166-1 alpha-2 country codes.${needsSource}`),
+  geo_subdivision_codes: signalList(6, `ISO 3166-2 subdivision codes (US-CA).${needsSource}`),
+  asns: arrayOf(integer(1, 4294967295), { minItems: 1, maxItems: 20, description: `Autonomous system numbers.${needsSource}` }),
+  ja3_fingerprints: signalList(32, `JA3 TLS client fingerprints, from the TLS-terminating proxy.${needsSource}`),
+  ja4_fingerprints: signalList(36, `JA4 TLS client fingerprints, from the TLS-terminating proxy.${needsSource}`),
 }, [], { minProperties: 1 });
 const aclSettings: Record<string, SchemaObject> = {
   description: string({ minLength: 1, maxLength: 255 }),

@@ -33,6 +33,8 @@ export interface InteractionDeps {
   csrfKey: string;
   logger: Logger;
   signIn: SignIn;
+  /** The client's address (src/http/client-address.ts), which sign-in failure limits count by. */
+  clientAddress: (req: Request) => string;
   authenticate?: HostAuthentication;
 }
 
@@ -121,7 +123,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const app = await applicationFor(details);
     const email = String(req.body?.email ?? '').slice(0, 320);
     const connection = String(req.body?.connection ?? '');
-    const result = await deps.signIn({ app, email, password: String(req.body?.password ?? ''), connection, address: req.ip ?? '' });
+    const result = await deps.signIn({ app, email, password: String(req.body?.password ?? ''), connection, address: deps.clientAddress(req) });
     if (!result.ok) {
       const message = result.reason === 'too_many_attempts'
         ? `Too many failed sign-in attempts. Try again in ${Math.ceil(result.retryAfterSeconds / 60)} minute(s).`

@@ -10,7 +10,7 @@ import { expectApiError, managementCaller, managementTestbed, otherScope } from 
 
 /** The operations are listed before any Gatehouse starts, so that each gets its own tests; their stores stay unused. */
 const unusedStores = memoryStores();
-const operations = managementOperations(unusedStores, createLoginLockout(undefined, testConfig().login));
+const operations = managementOperations(unusedStores, createLoginLockout(undefined, testConfig().login), { missing: () => undefined });
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 

@@ -83,7 +83,10 @@ describe('Management API: network ACLs', () => {
 
   it('refuses bad addresses, unsupported signals and ambiguous actions, naming them', async () => {
     expectApiError(await api('post', '/network-acls', acl({}, { match: { ipv4_cidrs: ['300.1.1.1'] } })), 400, 'invalid_body', /rule\.match\.ipv4_cidrs entry "300\.1\.1\.1"/);
-    expectApiError(await api('post', '/network-acls', acl({}, { match: { asns: [64496] } })), 400, 'invalid_body', /Additional properties not allowed: rule\.match\.asns/);
+    expectApiError(await api('post', '/network-acls', acl({}, { match: { hostnames: ['id.example.com'] } })), 400, 'invalid_body', /Additional properties not allowed: rule\.match\.hostnames/);
+    // A signal Gatehouse supports but has no source for here: the message names the field and the settings to set.
+    expectApiError(await api('post', '/network-acls', acl({}, { match: { asns: [64496] } })), 400, 'invalid_body',
+      /^rule\.match\.asns cannot be used: this server has no source for it; set aclSignals\.asn_database \(GEOIP_ASN_DATABASE\) or aclSignals\.asn_header \(ACL_ASN_HEADER\)$/);
     expectApiError(await api('post', '/network-acls', acl({}, { action: { block: true, log: true } })), 400, 'invalid_body', /rule\.action/);
     expectApiError(await api('post', '/network-acls', acl({}, { action: { redirect: true } })), 400, 'invalid_body', /redirect/);
     expectApiError(await api('post', '/network-acls', acl({}, { match: undefined })), 400, 'invalid_body', /match or not_match/);
