@@ -209,6 +209,23 @@ suite(`end-user pages in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMi
     await page.context().close();
   });
 
+  it('tells the truth when an application asks to sign the person out and they stay signed in', async () => {
+    const page = await phonePage(browser);
+    await page.goto(`${live.origin}/u/apps`);
+    await signInOnPage(page, 'jo@example.com', 'jo password 123');
+    await page.waitForSelector('h1:has-text("Connected apps")');
+    await page.goto(`${live.origin}/oidc/logout?client_id=${encodeURIComponent(registeredClient)}`);
+    expect(await page.textContent('.lead')).toContain('Notes Helper asked to sign you out.');
+    await checkPage(page, 'logout-asked-by-app');
+    await page.click('button:has-text("Stay signed in")');
+    await page.waitForSelector('h1:has-text("You are still signed in")');
+    expect(await page.textContent('.lead')).toContain('you are signed out of Notes Helper only');
+    await checkPage(page, 'still-signed-in-app');
+    await page.goto(`${live.origin}/u/apps`);
+    await page.waitForSelector('h1:has-text("Connected apps")');
+    await page.context().close();
+  });
+
   it('explains a sign-in page opened directly, and offers to sign in to the account', async () => {
     const page = await phonePage(browser);
     const res = await page.goto(`${live.origin}/u/login`);
