@@ -35,6 +35,8 @@ export function gatehouseRouter(parts: RouterParts): Router {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"], imgSrc: ["'self'", 'https:'], frameAncestors: ["'none'"],
+        // The pages' styles are our own files (helmet's default also allows inline styles and any https stylesheet).
+        styleSrc: ["'self'"],
         // No form-action: browsers apply it to the redirects after a form post, which end at applications' callbacks.
         formAction: null,
         // Over plain http (development) upgrading would break every asset and form.

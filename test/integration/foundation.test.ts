@@ -70,6 +70,7 @@ describe('the drop-in IdP', () => {
   it('sets security headers: no framing, a CSP', async () => {
     const res = await request(test.app).get('/healthz');
     expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(res.headers['content-security-policy']).toMatch(/style-src 'self'(;|$)/); // no inline style, no foreign stylesheet
     expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 

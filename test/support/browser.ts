@@ -23,12 +23,23 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A phone-sized page (the pages must read well there); fails the test on any dialog, i.e. any script a third party smuggled in. */
+/** What Chromium refused on each page because of its Content-Security-Policy (it says so on the console). */
+const cspRefusals = new WeakMap<Page, string[]>();
+
+/**
+ * A phone-sized page (the pages must read well there); fails the test on any dialog, i.e. any script a third party
+ * smuggled in, and records what the CSP refused (checkPage fails on it).
+ */
 export async function phonePage(browser: Browser): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.on('dialog', (dialog) => {
     throw new Error(`a page opened a dialog: ${dialog.message()}`);
+  });
+  const refusals: string[] = [];
+  cspRefusals.set(page, refusals);
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) refusals.push(`CSP: ${message.text()}`);
   });
   return page;
 }
@@ -58,14 +69,16 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
 
 /**
  * Screenshots the page at desktop and phone widths (`<name>-desktop.png`, `<name>-phone.png`) and checks each with
- * axe-core: no serious or critical accessibility problem. The page keeps the size it had.
+ * axe-core: no serious or critical accessibility problem, and nothing the CSP refused since the page was opened. The
+ * page keeps the size it had.
  */
 export async function checkPage(page: Page, name: string): Promise<void> {
   const size = page.viewportSize();
   for (const [width, viewport] of Object.entries(VIEWPORTS)) {
     await page.setViewportSize(viewport);
     await screenshot(page, `${name}-${width}`);
-    expect({ page: `${name} (${width})`, problems: await accessibilityProblems(page) }).toEqual({ page: `${name} (${width})`, problems: [] });
+    const problems = [...await accessibilityProblems(page), ...cspRefusals.get(page) ?? []];
+    expect({ page: `${name} (${width})`, problems }).toEqual({ page: `${name} (${width})`, problems: [] });
   }
   if (size) await page.setViewportSize(size);
 }
