@@ -28,7 +28,7 @@ export interface PageContext {
 
 /**
  * Where a page can send a person next, all under the issuer's path. Pages name their next steps in `data.next`
- * (the first is the main one) and the layout draws them.
+ * (the first is the main one) and views/next-steps.eta draws them.
  */
 const NEXT_STEPS = {
   sign_in: { path: '/u/apps', label: 'Sign in to your account' },
@@ -89,9 +89,6 @@ const ERROR_WORDS: Record<string, ErrorWords> = {
     advice: 'Go back to the application you came from and start again from there.', next: ['home'],
   },
   server_error: { heading: 'Something went wrong', message: 'This service could not complete the request.', advice: 'Try again in a moment.', next: ['home'] },
-  temporarily_unavailable: {
-    heading: 'Briefly unavailable', message: 'This service cannot answer right now.', advice: 'Try again in a minute.', next: ['home'],
-  },
 };
 
 const INVALID_REQUEST: ErrorWords = {
