@@ -8,6 +8,7 @@ import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
 import { managementRouter } from './http/management/index.ts';
 import { appsRouter } from './http/pages/apps.ts';
+import { homeRouter, notFoundPage } from './http/pages/home.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
 import { networkGuard as createNetworkGuard } from './http/network-guard.ts';
 import { portalRouter } from './http/pages/portal.ts';
@@ -110,7 +111,9 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
+        ['/', homeRouter(durable, config.issuer)],
       ],
+      notFoundPage: notFoundPage(durable, config.issuer),
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {

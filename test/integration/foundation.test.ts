@@ -51,9 +51,28 @@ describe('the drop-in IdP', () => {
     expect(res.headers['x-request-id']).toBe('abc-123');
   });
 
+  it('answers unknown paths and / with a page to browsers, and keeps the JSON 404 for API clients', async () => {
+    const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    const page = await request(test.app).get('/nope').set('Accept', BROWSER).expect(404);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('Page not found');
+    for (const accept of [undefined, '*/*', 'application/json']) {
+      const call = request(test.app).get('/nope');
+      const res = await (accept ? call.set('Accept', accept) : call).expect(404);
+      expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'No route for GET /nope' });
+    }
+    const home = await request(test.app).get('/').set('Accept', BROWSER).expect(200);
+    expect(home.text).toContain('<h1>Welcome to Gatehouse</h1>');
+    expect(home.text).toContain(`href="${ISSUER}/.well-known/openid-configuration"`);
+    expect((await request(test.app).get('/').expect(404)).body).toEqual({ statusCode: 404, error: 'Not Found', message: 'No route for GET /' });
+    const icon = await request(test.app).get('/favicon.ico').expect(200);
+    expect(icon.headers['content-type']).toBe('image/vnd.microsoft.icon');
+  });
+
   it('sets security headers: no framing, a CSP', async () => {
     const res = await request(test.app).get('/healthz');
     expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(res.headers['content-security-policy']).toMatch(/style-src 'self'(;|$)/); // no inline style, no foreign stylesheet
     expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 

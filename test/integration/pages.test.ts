@@ -176,5 +176,31 @@ describe('end-user pages', () => {
       expect(res.text).not.toContain(CALLBACK);
       expect(res.text).toContain(`${new URL(ISSUER).pathname === '/' ? '' : ''}Go back to the application`);
     });
+
+    it('offers a next step when an application has no way to sign in, and names who can fix it', async () => {
+      const [domainLevel] = await stores().durable.connections.find({ is_domain_connection: true });
+      await stores().durable.connections.replace({ ...domainLevel!, is_domain_connection: false });
+      try {
+        const res = await new Browser(test.app).open(authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }).path);
+        const page = pageOf(res);
+        expect(page.status).toBe(400);
+        expect(page.text).toContain('You cannot sign in to this application yet');
+        expect(page.text).toContain('Tell the administrator of this service');
+        expect(page.text).toContain('href="/">Go to the start page</a>');
+      } finally {
+        await stores().durable.connections.replace(domainLevel!);
+      }
+    });
+
+    it('links the tenant\'s help page and email from every page, when set', async () => {
+      const settings = (await stores().durable.settings.get('tenant'))!;
+      await stores().durable.settings.replace({ ...settings, support_url: 'https://help.acme.example/sign-in', support_email: 'help@acme.example' });
+      const page = (await request(test.app).get('/nope').set('Accept', 'text/html')).text;
+      expect(page).toContain('href="https://help.acme.example/sign-in"');
+      expect(page).toContain('href="mailto:help@acme.example"');
+      await stores().durable.settings.replace({ ...settings, support_url: 'javascript:alert(1)' }); // written around the API's schema
+      expect((await request(test.app).get('/nope').set('Accept', 'text/html')).text).not.toContain('javascript:');
+      await stores().durable.settings.replace(settings);
+    });
   });
 });

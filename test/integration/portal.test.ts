@@ -174,6 +174,15 @@ describe('developer portal', () => {
       expect((await post(`${'a'.repeat(22)}.${Math.floor(Date.now() / 1000) + 60}`)).status).toBe(200);
     });
 
+    it('answers a form it cannot read with a page in plain words, not JSON', async () => {
+      const tooMany = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`field${i}`, 'x']));
+      const res = await request(test.app).post('/developers/register').type('form').send(tooMany);
+      expect(res.status).toBe(413);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.text).toContain('This form could not be read');
+      expect(res.text).toContain('Go to the start page');
+    });
+
     it('refuses a second post of the same form (a reload of the credentials page)', async () => {
       const browser = new Browser(test.app);
       const form = pageOf(await browser.open('/developers/register'));

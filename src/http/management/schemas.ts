@@ -1,5 +1,6 @@
 import type { SchemaObject } from 'ajv';
 import { GRANT_TYPES } from '../../domain/application-rules.ts';
+import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
 import type { AccessPolicy, AppType, SigningAlg, TokenEndpointAuthMethod } from '../../domain/model.ts';
 import { MAX_TOKEN_LIFETIME } from '../../domain/resource-server-rules.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
@@ -258,7 +259,7 @@ export const userGrantResponse = object({
 
 // Tenant settings.
 
-const colour = string({ pattern: '^#[0-9A-Fa-f]{6}$' });
+const colour = (description: string) => string({ pattern: HEX_COLOUR_PATTERN, description });
 const tenantSettings: Record<string, SchemaObject> = {
   friendly_name: string({ minLength: 1, maxLength: 255 }),
   picture_url: webUrl('Tenant logo.'),
@@ -267,7 +268,11 @@ const tenantSettings: Record<string, SchemaObject> = {
   default_audience: string({ maxLength: 600, description: 'Identifier of the API used when a request names none ("" for none).' }),
   flags: object({ enable_dynamic_client_registration: boolean('Open dynamic client registration at /oidc/register.') }),
   dynamic_client_registration_security_mode: oneOf(SECURITY_MODES, { description: 'Security mode of dynamically registered applications; permissive only where the tenant allows it.' }),
-  branding: object({ primary_color: colour, page_background: colour, logo_url: webUrl('Logo shown on login and consent pages.') }),
+  branding: object({
+    primary_color: colour('Buttons and links. Refused unless white text on it, and it on white and on page_background, reach 4.5:1 (WCAG 2.2 AA).'),
+    page_background: colour('Behind the page card. Refused unless the grey page text and primary_color on it reach 4.5:1 (WCAG 2.2 AA).'),
+    logo_url: webUrl('Logo shown on login and consent pages.'),
+  }),
 };
 export const tenantSettingsPatchBody = patchOf(tenantSettings);
 export const tenantSettingsResponse = object({

@@ -13,7 +13,7 @@ import { usableConnections, type SignIn } from '../../services/sign-in.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
-import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
+import { csrfToken, csrfValid, DENIED_BY_USER, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
 
 /** Middleware mode: the host application's own sign-in decides who the user is, instead of Gatehouse's login page. */
 export interface HostAuthentication {
@@ -79,8 +79,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
       return renderPage(res, await page(), 'error', 'Sign-in unavailable', {
         heading: 'You cannot sign in to this application yet',
         message: `${app.name} has no way for you to sign in.`,
-        advice: isThirdParty(app) ? 'The administrator of this service needs to promote a connection to the domain level.' : 'The administrator of this service needs to enable a connection for this application.',
+        advice: 'Tell the administrator of this service: sign-in has not been set up for this application yet.',
+        next: ['home'],
         code: 'no_connection',
+        description: isThirdParty(app) ? 'Third-party applications sign people in through domain-level connections only, and none is enabled.' : 'No connection is enabled for this application.',
       }, 400);
     }
     const requested = String(error?.connection ?? details.params.connection ?? '');
@@ -118,7 +120,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     if (deps.authenticate) throw new errors.InvalidRequest('sign-in happens in the host application');
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name !== 'login' || !csrfValid(csrfKey, 'login', details.uid, req.body?.csrf)) {
-      throw new errors.InvalidRequest('this sign-in form is no longer valid');
+      throw new errors.SessionNotFound('this sign-in form is no longer valid'); // another tab finished it, or it expired
     }
     const app = await applicationFor(details);
     const email = String(req.body?.email ?? '').slice(0, 320);
@@ -179,11 +181,11 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.post('/consent', async (req, res) => {
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name !== 'consent' || !csrfValid(csrfKey, 'consent', details.uid, req.body?.csrf)) {
-      throw new errors.InvalidRequest('this consent form is no longer valid');
+      throw new errors.SessionNotFound('this consent form is no longer valid');
     }
     const app = await applicationFor(details);
     if (req.body?.action !== 'accept') {
-      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: `The user denied access to ${app.name}` }, { mergeWithLastSubmission: true });
+      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: DENIED_BY_USER }, { mergeWithLastSubmission: true });
     }
     const accountId = details.session?.accountId as string;
     const subject = { userId: accountId, clientId: app.client_id };

@@ -26,8 +26,15 @@ export function providerPages(store: DurableStore, issuer: string): ProviderPage
     async logoutSource(ctx: KoaContextWithOIDC, form: string) {
       await render(ctx, 'logout', 'Sign out', { form, app: ctx.oidc.client?.clientName });
     },
+    /**
+     * After the logout form. "Stay signed in" posts it too (oidc-provider then signs the person out of the application
+     * that asked, if any, and keeps the session), so the page says what the session really is.
+     */
     async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
-      await render(ctx, 'signed-out', 'Signed out', { app: ctx.oidc.client?.clientName });
+      const signedIn = Boolean((await ctx.oidc.provider.Session.get(ctx)).accountId);
+      await render(ctx, 'signed-out', signedIn ? 'Still signed in' : 'Signed out', {
+        app: ctx.oidc.client?.clientName, signedIn, next: signedIn ? ['apps', 'home'] : ['sign_in', 'home'],
+      });
     },
   };
 }

@@ -43,6 +43,18 @@ describe('Management API: tenant settings', () => {
     expectApiError(await api('patch', '/tenants/settings', { branding: { primary_color: 'red' } }), 400, 'invalid_body', /branding\.primary_color/);
   });
 
+  it('refuses brand colours that would make the pages unreadable, naming the field and the contrast found', async () => {
+    const before = (await api('get', '/tenants/settings').expect(200)).body.branding;
+    const gold = await api('patch', '/tenants/settings', { friendly_name: 'Gold', branding: { primary_color: '#ffd700' } });
+    expectApiError(gold, 400, 'invalid_body', /^branding\.primary_color #ffd700 gives the white text of buttons a contrast of 1\.40:1; WCAG 2\.2 AA needs at least 4\.5:1/);
+    expect(gold.body.error).toBe('Bad Request');
+    const dark = await api('patch', '/tenants/settings', { branding: { page_background: '#1c2333' } });
+    expectApiError(dark, 400, 'invalid_body', /branding\.page_background #1c2333 gives the grey text \(#5b6478\) shown on it a contrast of 2\.64:1/);
+    const after = (await api('get', '/tenants/settings').expect(200)).body;
+    expect([after.friendly_name, after.branding]).toEqual([expect.not.stringMatching('Gold'), before]); // nothing was written
+    await api('patch', '/tenants/settings', { branding: { primary_color: '#aa3300', page_background: '#fff4ec' } }).expect(200);
+  });
+
   it('allows permissive applications and registration where the configuration does, until it no longer does', async () => {
     const stores = memoryStores();
     const eligible = await startGatehouse({ stores, config: tenantConfig(true) });
