@@ -1,5 +1,7 @@
-import type { Connection, User } from '../domain/model.ts';
+import { draftConnection } from '../domain/connection-rules.ts';
+import type { User } from '../domain/model.ts';
 import { newId } from '../domain/ids.ts';
+import { normalizeEmail } from '../domain/user-rules.ts';
 import type { DurableStore } from '../store/ports.ts';
 
 /** A user as the host application knows it, when Gatehouse runs inside it (middleware mode). */
@@ -17,9 +19,7 @@ export const HOST_CONNECTION = 'host-users';
 /** The connection that host users belong to; domain-level by default so that third-party applications can use it. */
 export async function ensureHostConnection(store: DurableStore, name: string, isDomainConnection: boolean): Promise<void> {
   if ((await store.connections.count({ name })) > 0) return;
-  const now = new Date().toISOString();
-  const connection: Connection = { id: newId('con_'), name, strategy: 'auth0', is_domain_connection: isDomainConnection, enabled_clients: [], created_at: now, updated_at: now };
-  await store.connections.insertIfAbsent(connection);
+  await store.connections.insertIfAbsent(draftConnection({ name, strategy: 'auth0', is_domain_connection: isDomainConnection }, newId('con_'), new Date().toISOString()));
 }
 
 /**
@@ -29,7 +29,7 @@ export async function ensureHostConnection(store: DurableStore, name: string, is
 export async function linkHostUser(store: DurableStore, connection: string, host: HostUser): Promise<User> {
   const userId = `${connection}|${host.id}`;
   const now = new Date().toISOString();
-  const profile = { email: (host.email ?? '').toLowerCase(), email_verified: host.emailVerified ?? false, ...(host.name ? { name: host.name } : {}) };
+  const profile = { email: normalizeEmail(host.email ?? ''), email_verified: host.emailVerified ?? false, ...(host.name ? { name: host.name } : {}) };
   const user: User = { user_id: userId, ...profile, connection, blocked: false, logins_count: 1, last_login: now, created_at: now, updated_at: now, password_hash: '' };
   if (await store.users.insertIfAbsent(user)) return user;
   // The host's profile wins; what Gatehouse keeps itself (blocked, logins) is never overwritten by a stale copy.

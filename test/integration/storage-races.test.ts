@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Application, User } from '../../src/domain/model.ts';
 import { linkConsent } from '../../src/services/consent.ts';
 import { linkHostUser } from '../../src/services/host-users.ts';
-import { passwordSignIn } from '../../src/services/sign-in.ts';
+import { createLoginLockout, passwordSignIn } from '../../src/services/sign-in.ts';
 import { recordUse } from '../../src/services/usage.ts';
 import { createUser } from '../support/flow.ts';
 import { insertApplication, ISSUER } from '../support/harness.ts';
@@ -36,7 +36,7 @@ const stores = () => testbed.test.gatehouse.stores;
 
 const limits = { max_failures_per_account: 10, max_failures_per_address: 100, window_minutes: 15 };
 const signInFirstParty = (app: Application, user: User, password: string) =>
-  passwordSignIn(stores().durable, undefined, limits)({ app, email: user.email, password, address: '127.0.0.1' });
+  passwordSignIn(stores().durable, createLoginLockout(undefined, limits))({ app, email: user.email, password, address: '127.0.0.1' });
 let counter = 0;
 const newUser = async () => createUser(stores(), `racer${(counter += 1)}@example.com`, 'correct horse battery');
 
