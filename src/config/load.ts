@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { decodeSealingKey } from '../store/sealing.ts';
+import { decodeKey } from '../domain/ids.ts';
 import { configSchema, type Environment, type GatehouseConfig } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -154,7 +154,7 @@ function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, s
   }
   config.keyEncryptionKeys.forEach((key) => {
     try {
-      decodeSealingKey(key);
+      decodeKey(key);
     } catch (err) {
       throw new ConfigError(name('keyEncryptionKeys', 'GATEHOUSE_KEY_ENCRYPTION_KEY'), (err as Error).message);
     }

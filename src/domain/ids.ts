@@ -27,6 +27,13 @@ export function secretMatches(secret: string, storedHash: string): boolean {
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
+/** A 256-bit key given as base64 or base64url text (key-encryption keys, the artifact key); throws a RangeError otherwise. */
+export function decodeKey(text: string): Buffer {
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) throw new RangeError(`must be 32 bytes in base64 (got ${key.length} bytes); make one with: openssl rand -base64 32`);
+  return key;
+}
+
 export const newId = (prefix: string, length = 16) => `${prefix}${randomAlphanumeric(length)}`;
 export const newHexId = () => randomBytes(12).toString('hex');
 

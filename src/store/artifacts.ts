@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Collection, StoredSecret } from './ports.ts';
-import { createSealer, decodeSealingKey, digest, type Sealer } from './sealing.ts';
+import { decodeKey } from '../domain/ids.ts';
+import { createSealer, digest, type Sealer } from './sealing.ts';
 
 /** What a backend stores for an artifact: the payload sealed, and the lookup fields it indexes. */
 interface StoredArtifact extends AdapterPayload {
@@ -20,7 +21,7 @@ export function artifactSealer(secrets: Collection<StoredSecret>): () => Promise
     await secrets.insertIfAbsent({ id: ARTIFACT_KEY_ID, value: randomBytes(32).toString('base64') });
     const stored = await secrets.get(ARTIFACT_KEY_ID);
     if (!stored) throw new Error('the artifact key could not be stored');
-    return createSealer([decodeSealingKey(stored.value)]);
+    return createSealer([decodeKey(stored.value)]);
   };
   return () => {
     loading ??= load().catch((err) => {

@@ -9,7 +9,8 @@ import { openMongoStore } from './mongo/index.ts';
 import { StoreError, type DurableStore, type EphemeralStore } from './ports.ts';
 import { openRedisStore } from './redis/index.ts';
 import { resealAtRest, sealAtRest } from './sealed-at-rest.ts';
-import { createSealer, decodeSealingKey, type Sealer } from './sealing.ts';
+import { decodeKey } from '../domain/ids.ts';
+import { createSealer, type Sealer } from './sealing.ts';
 
 export * from './ports.ts';
 
@@ -61,7 +62,7 @@ export function combineStores(durable: DurableStore, ephemeral: EphemeralStore, 
 
 function keyEncryption(settings: Pick<StoreSettings, 'keyEncryptionKeys'>): Sealer | undefined {
   const keys = settings.keyEncryptionKeys ?? [];
-  return keys.length ? createSealer(keys.map(decodeSealingKey)) : undefined;
+  return keys.length ? createSealer(keys.map(decodeKey)) : undefined;
 }
 
 /** The durable store with its keys sealed at rest, brought under the current key-encryption key. */

@@ -12,13 +12,6 @@ const keyId = (key: Buffer) => createHash('sha256').update(key).digest('hex').sl
 
 export class SealingKeyError extends Error {}
 
-/** A key given as base64 or base64url text; it must hold exactly 32 bytes. */
-export function decodeSealingKey(text: string): Buffer {
-  const key = Buffer.from(text.trim(), 'base64');
-  if (key.length !== 32) throw new SealingKeyError(`must be 32 bytes in base64 (got ${key.length} bytes); make one with: openssl rand -base64 32`);
-  return key;
-}
-
 export function createSealer(keys: readonly Buffer[]): Sealer {
   if (!keys.length) throw new SealingKeyError('a sealer needs at least one key');
   const ring = new Map(keys.map((key) => [keyId(key), key]));
