@@ -2,7 +2,7 @@
  * Rotates the signing keys: `npm run keys:rotate` adds new keys that sign from the next start on, keeping the old ones
  * published so that tokens they signed still verify; `npm run keys:rotate -- --retire` removes all but the newest keys
  * (run it once the old tokens have expired). Restart every Gatehouse process afterwards.
- * With embedded storage, stop Gatehouse first: the data folder serves one process at a time.
+ * It opens the durable store beside a running Gatehouse (embedded or MongoDB).
  */
 import { loadConfig } from '../src/config/load.ts';
 import { ensureKeyMaterial, retireOldSigningKeys, rotateSigningKeys } from '../src/oidc/keys.ts';
