@@ -26,6 +26,9 @@ import { registrationService } from './services/registration.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
 import { accountService } from './services/accounts.ts';
 import { createMailer } from './services/mail.ts';
+import { upstreamTransactions } from './services/upstream.ts';
+import { accountLinksRouter } from './http/pages/account-links.ts';
+import { upstreamCallbackRouter } from './http/pages/upstream-callback.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
 
@@ -98,6 +101,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       outboxDir: ownsStores && !config.mongodbUri ? path.join(config.dataDir, 'outbox') : null,
     }, logger);
     if (!config.mail.smtp_url && config.env === 'production') logger.warn('SMTP_URL is not set: verification and password reset emails are written to the log and the outbox folder, not sent');
+    const upstream = upstreamTransactions(stores.oidcAdapter('UpstreamLogin'));
     const accounts = accountService({ stores, issuer: config.issuer, mailer, templatesDir: config.mail.templates_dir, lockout });
     // One reading of who is asking, for every route and for oidc-provider alike (README, "Behind a proxy").
     const origin = clientOrigin(config.trustProxy);
@@ -117,7 +121,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       networkGuard,
       routes: [
         ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress, accounts })],
-        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/u', interactionRouter({
+          provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, accounts, lockout, upstream,
+          ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+        })],
+        ['/u', accountLinksRouter({ stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, accounts })],
+        ['/login', upstreamCallbackRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, upstream })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
