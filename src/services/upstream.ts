@@ -29,8 +29,18 @@ export class UpstreamError extends Error {
   }
 }
 
-const isNetworkFailure = (err: unknown) => err instanceof Error
-  && (err.name === 'TimeoutError' || err.name === 'AbortError' || (err instanceof TypeError && /fetch failed/i.test(err.message)));
+/** Errors are recognised by name, not class: fetch's errors may come from another realm (a VM context). */
+const isNetworkFailure = (err: unknown) => {
+  const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
+  return name === 'TimeoutError' || name === 'AbortError' || (name === 'TypeError' && /fetch failed/i.test(String(message)));
+};
+
+/** An error and its causes, outermost first (openid-client wraps fetch's TypeError, which wraps the socket error). */
+function causes(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = err; current !== undefined && chain.length < 5; current = (current as { cause?: unknown })?.cause) chain.push(current);
+  return chain;
+}
 
 /** The reason behind a failed call to a provider: its error code and description, a network failure, or a failed check. */
 export function upstreamFailure(err: unknown): UpstreamError {
@@ -38,12 +48,25 @@ export function upstreamFailure(err: unknown): UpstreamError {
   if (err instanceof client.ResponseBodyError || err instanceof client.AuthorizationResponseError) {
     return new UpstreamError('upstream_error', err.error_description ? `${err.error}: ${err.error_description}` : err.error, err.error);
   }
-  const cause = (err as { cause?: unknown })?.cause;
-  if (isNetworkFailure(err) || isNetworkFailure(cause)) {
-    const detail = cause instanceof Error ? cause.message : (err as Error).message;
-    return new UpstreamError('unreachable', `the provider did not answer (${detail})`);
+  // A 401 with a challenge: the client did not authenticate (the challenge names the error, invalid_client if any).
+  if (err instanceof client.WWWAuthenticateChallengeError) {
+    const code = err.cause.find((challenge) => typeof challenge.parameters.error === 'string')?.parameters.error ?? 'invalid_client';
+    const description = err.cause.find((challenge) => typeof challenge.parameters.error_description === 'string')?.parameters.error_description;
+    return new UpstreamError('upstream_error', description ? `${code}: ${description}` : code, code);
   }
-  const status = cause instanceof Response ? ` (HTTP ${cause.status})` : '';
+  const chain = causes(err);
+  // GitHub answers errors with HTTP 200 and an `error` member, which openid-client reports as a malformed response.
+  const body = chain.map((e) => (e as { body?: { error?: unknown; error_description?: unknown } })?.body).find((b) => typeof b?.error === 'string');
+  if (body) {
+    const code = String(body.error);
+    return new UpstreamError('upstream_error', typeof body.error_description === 'string' ? `${code}: ${body.error_description}` : code, code);
+  }
+  if (chain.some(isNetworkFailure)) {
+    const deepest = chain.at(-1) as { code?: string; message?: string } | undefined;
+    return new UpstreamError('unreachable', `the provider did not answer (${deepest?.code ?? deepest?.message ?? 'no answer'})`);
+  }
+  const response = chain.find((e): e is Response => e instanceof Response);
+  const status = response ? ` (HTTP ${response.status})` : '';
   return new UpstreamError('invalid_response', `${err instanceof Error ? err.message : String(err)}${status}`);
 }
 
@@ -119,8 +142,11 @@ export async function checkUpstream(connection: Connection, redirectUri: string)
       throw new UpstreamError('upstream_error', `the provider refused the client credentials (${failure.message})`, failure.code);
     }
     if (failure.kind === 'unreachable') throw new UpstreamError('unreachable', `the token endpoint could not be reached: ${failure.message}`);
-    // Any other answer (invalid_grant, bad_verification_code…) means the client was authenticated and only the code was refused.
+    if (failure.kind !== 'upstream_error') throw new UpstreamError(failure.kind, `the token endpoint answered unexpectedly: ${failure.message}`);
+    // Any other OAuth error (invalid_grant, bad_verification_code…): the client was authenticated, only the code was refused.
+    return;
   }
+  throw new UpstreamError('invalid_response', 'the token endpoint accepted a made-up authorization code');
 }
 
 /** What Gatehouse remembers between sending a person to their provider and their return (kept server-side, by state). */
