@@ -96,9 +96,9 @@ export interface EmailData {
 
 /** The operator's copy of a template when there is one, else the built-in one. */
 function render(template: string, format: 'html' | 'text', data: EmailData, templatesDir: string): string {
-  const name = format === 'html' ? template : `${template}.txt`;
-  const dir = existsSync(path.resolve(templatesDir, `${name}.eta`)) ? path.resolve(templatesDir) : BUILT_IN;
-  return engine(dir, format).render(`./${name}`, data);
+  const file = format === 'html' ? `${template}.eta` : `${template}.txt.eta`;
+  const dir = existsSync(path.resolve(templatesDir, file)) ? path.resolve(templatesDir) : BUILT_IN;
+  return engine(dir, format).render(`./${file}`, data);
 }
 
 /**
