@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Adapter } from 'oidc-provider';
 import { signupOpen } from '../domain/connection-rules.ts';
-import { emailApplication, LINK_LIFETIME_SECONDS, type EmailTemplate } from '../domain/email.ts';
+import { describeLifetime, emailApplication, LINK_LIFETIME_SECONDS, type EmailTemplate } from '../domain/email.ts';
 import { invalidBody, notFound } from '../domain/errors.ts';
 import { newHexId } from '../domain/ids.ts';
 import { ticketUrl, type TicketKind } from '../domain/links.ts';
@@ -80,8 +80,6 @@ export interface AccountDeps {
   templatesDir: string;
   lockout: LoginLockout;
 }
-
-const describeLifetime = (seconds: number) => (seconds % 86400 === 0 ? `${seconds / 86400} day(s)` : seconds % 3600 === 0 ? `${seconds / 3600} hour(s)` : `${Math.ceil(seconds / 60)} minute(s)`);
 
 export function accountService(deps: AccountDeps) {
   const { stores, issuer, mailer } = deps;

@@ -14,6 +14,7 @@ import type { AccountService } from '../../services/accounts.ts';
 import { MailUnavailable } from '../../services/mail.ts';
 import { newUpstreamSecrets, upstreamAuthorizationUrl, UpstreamError, type UpstreamTransactions } from '../../services/upstream.ts';
 import { signupOpen } from '../../domain/connection-rules.ts';
+import { describeLifetime, LINK_LIFETIME_SECONDS } from '../../domain/email.ts';
 import { upstreamCallbackUrl } from '../../domain/links.ts';
 import { passwordPolicyOf, policyRequirements } from '../../domain/password-policy.ts';
 import { connectionForEmail, isUpstream } from '../../domain/upstream.ts';
@@ -291,7 +292,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     // The same answer whether or not the account exists: the page tells nobody who has an account.
     return renderPage(res, await page(), 'notice', 'Check your email', {
       heading: 'Check your email',
-      paragraphs: [`If ${email} has an account here, we sent it a link to choose a new password. The link works once, for five days.`, 'No email? Check your spam folder, or try again.'],
+      paragraphs: [`If ${email} has an account here, we sent it a link to choose a new password. The link works once, for ${describeLifetime(LINK_LIFETIME_SECONDS)}.`, 'No email? Check your spam folder, or try again.'],
       next: [back],
     });
   });
