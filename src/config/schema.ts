@@ -63,6 +63,16 @@ export interface GatehouseConfig {
     /** Management API requests per second for one calling application, across every process. */
     rate_limit_per_second: number;
   };
+  /** Signing keys (README, "Operations"). */
+  keys: {
+    /** How often each process re-reads the keys, so that a rotation reaches every process without a restart. */
+    refresh_seconds: number;
+    /**
+     * How long `npm run keys:rotate` publishes new keys before they sign: longer than `refresh_seconds` plus the time
+     * relying parties cache the JWKS.
+     */
+    rotation_lead_seconds: number;
+  };
   /**
    * Sources of the network ACL signals beyond the address and the user agent (README, "Network ACLs"). A signal
    * without a source cannot be used in a rule. Headers are believed only from a trusted proxy (`trustProxy`).
@@ -101,7 +111,7 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'aclSignals', 'login', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'keys', 'aclSignals', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -143,6 +153,12 @@ export const configSchema: SchemaObject = {
       additionalProperties: false,
       required: ['rate_limit_per_second'],
       properties: { rate_limit_per_second: { type: 'integer', minimum: 1 } },
+    },
+    keys: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['refresh_seconds', 'rotation_lead_seconds'],
+      properties: { refresh_seconds: { type: 'integer', minimum: 1 }, rotation_lead_seconds: { type: 'integer', minimum: 0 } },
     },
     aclSignals: {
       type: 'object',

@@ -195,5 +195,7 @@ export interface SigningKey {
   kty: string;
   alg: string;
   created_at: string;
+  /** When it starts signing (staged rotation: published first, signing from then on); its creation when absent. */
+  activates_at?: string;
   [member: string]: unknown;
 }
