@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Application, SubjectType } from '../domain/model.ts';
 import type { Stores } from '../store/index.ts';
@@ -29,8 +30,17 @@ export function loadedApplicationOf(ctx: KoaContextWithOIDC, clientId: string): 
 export const subjectTypeOf = (ctx: KoaContextWithOIDC): SubjectType =>
   ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials' ? 'client' : 'user';
 
-/** The raw parameters of the request, before oidc-provider filters them to those it knows. */
+/**
+ * The raw parameters of the request, before oidc-provider filters or rewrites them. An authorization request that
+ * names a pushed request (RFC 9126) means the parameters that were pushed: oidc-provider keeps them as an unsigned
+ * JWT, whose own claims (`iss`, `aud`, `exp`…) are not parameters.
+ */
 export function rawParameters(ctx: KoaContextWithOIDC): Record<string, unknown> {
+  const pushed = ctx.oidc.entities.PushedAuthorizationRequest as { request: string } | undefined;
+  if (pushed && ctx.oidc.route === 'authorization') {
+    const parameterNames = ctx.oidc.params ?? {};
+    return Object.fromEntries(Object.entries(decodeJwt(pushed.request)).filter(([name]) => name in parameterNames));
+  }
   const body = ctx.oidc.body as Record<string, unknown> | undefined;
   return ctx.method === 'POST' && body ? body : (ctx.query as Record<string, unknown>);
 }

@@ -21,8 +21,9 @@ export type Outcome = { callback: URL } | { page: Res };
 /** A browser on one host: one cookie jar, following Gatehouse's own redirects. */
 export class Browser {
   readonly jar = new CookieJar();
-  private readonly app: Express;
-  constructor(app: Express) {
+  /** The Express app, or the origin of a Gatehouse listening on loopback. */
+  private readonly app: Express | string;
+  constructor(app: Express | string) {
     this.app = app;
   }
 

@@ -58,10 +58,16 @@ describe('strict authorization requests', () => {
     expect(check(strict(), ['client_id', 'claims', 'request'])).toBe('parameters claims, request are not allowed for third-party applications');
     expect(check(strict(), ['id_token_hint'])).toBe('parameter id_token_hint is not allowed for third-party applications');
   });
-  it('refuse the fragment response mode and pushed requests', () => {
+  it('refuse the fragment response mode', () => {
     expect(check(strict(), ['response_mode'], { responseMode: 'fragment' })).toMatch(/response_mode fragment/);
     expect(check(strict(), ['response_mode'], { responseMode: 'form_post' })).toBeUndefined();
-    expect(check(strict(), [], { route: 'pushed_authorization_request' })).toMatch(/pushed authorization/);
+  });
+  it('apply to what a pushed request pushes, which may also carry the client\'s authentication', () => {
+    const pushed = { route: 'pushed_authorization_request' };
+    expect(check(strict(), ['client_id', 'client_secret', 'response_type', 'scope'], pushed)).toBeUndefined();
+    expect(check(strict(), ['client_assertion', 'client_assertion_type', 'claims'], pushed)).toBe('parameter claims is not allowed for third-party applications');
+    expect(check(strict(), ['response_mode'], { ...pushed, responseMode: 'fragment' })).toMatch(/response_mode fragment/);
+    expect(check(strict(), ['client_secret'])).toBe('parameter client_secret is not allowed for third-party applications');
   });
   it('do not concern other applications', () => {
     expect(check(app(), ['claims', 'request'])).toBeUndefined();
