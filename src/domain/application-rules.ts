@@ -1,4 +1,4 @@
-import { isConfidential, isStrictThirdParty } from './applications.ts';
+import { enabledGrantTypes, isConfidential, isNativeApplication, isStrictThirdParty } from './applications.ts';
 import { invalidBody, notSupported } from './errors.ts';
 import type { Application, RefreshTokenSettings } from './model.ts';
 import { applyPatch } from './updates.ts';
@@ -195,8 +195,9 @@ function checkRefreshToken(app: CheckedApplication): void {
 type UrlList = 'callbacks' | 'allowed_logout_urls' | 'allowed_origins' | 'web_origins';
 
 function checkUrls(app: CheckedApplication, property: UrlList, kind: UrlKind): void {
+  const kindOfApp = { thirdParty: !app.is_first_party, native: isNativeApplication(app), implicit: enabledGrantTypes(app).includes('implicit') };
   for (const value of app[property]) {
-    const problem = urlProblem(value, kind, { thirdParty: !app.is_first_party, native: app.app_type === 'native' });
+    const problem = urlProblem(value, kind, kindOfApp);
     if (problem) throw invalidBody(`${property} entry "${value.slice(0, 200)}" ${problem}`);
   }
 }
@@ -214,11 +215,13 @@ export function isLoopbackRedirect(value: string): boolean {
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 
 /**
- * Why a callback URL or an origin is not acceptable, or undefined. Third-party applications get exact https URLs only
- * (http for a native application's loopback redirect, RFC 8252 §7.3). First-party applications keep Auth0's freedoms:
- * plain http, a wildcard for the leftmost subdomain label, and custom schemes for native applications.
+ * Why a callback URL (or logout URL) or an origin is not acceptable, or undefined. Third-party applications get exact
+ * https URLs only (http for a native application's loopback redirect, RFC 8252 §7.3). First-party applications keep
+ * Auth0's freedoms: plain http, a wildcard for the leftmost subdomain label, and custom schemes for native applications.
+ * Redirect URLs also follow the rules /authorize applies to the client (oidc-provider's client metadata checks), so that
+ * an application accepted here is never refused there: see `redirectProblem`.
  */
-export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: boolean; native: boolean }): string | undefined {
+export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: boolean; native: boolean; implicit?: boolean }): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
@@ -240,8 +243,25 @@ export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: bool
     if (value.replace(/\/$/, '') !== url.origin) return `must be an origin only (scheme://host[:port]), such as ${url.origin}`;
     return undefined;
   }
-  if (web) return undefined;
+  if (web) return redirectProblem(url, app);
   if (app.thirdParty) return 'must use https (or http on a loopback host, for native applications)';
   if (!app.native || DANGEROUS_SCHEMES.has(url.protocol)) return `must use http or https${app.native ? ', or a custom scheme of your own' : ''}`;
+  return undefined;
+}
+
+/**
+ * OpenID Connect Registration and RFC 8252 on web redirect URLs, as oidc-provider applies them to every request:
+ * native applications use http on a loopback host only, and never https there; the implicit flow, which returns
+ * tokens in the URL, needs https and no localhost.
+ */
+function redirectProblem(url: URL, app: { native: boolean; implicit?: boolean }): string | undefined {
+  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  if (app.native) {
+    if (url.protocol === 'http:' && !loopback) return 'must use https, or http on a loopback host (native applications, RFC 8252)';
+    if (url.protocol === 'https:' && loopback) return 'must not use https on a loopback host: native applications use http there (RFC 8252)';
+  } else if (app.implicit) {
+    if (url.protocol === 'http:') return 'must use https: the implicit flow returns tokens in the URL';
+    if (url.hostname === 'localhost') return 'must not use localhost with the implicit flow';
+  }
   return undefined;
 }

@@ -26,6 +26,15 @@ export function permittedGrantTypes(app: Pick<Application, 'is_first_party' | 't
   return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || g !== 'password'));
 }
 
+/** The grant types an application may use now: those it enabled, within those it may ever use. */
+export const enabledGrantTypes = (app: Pick<Application, 'grant_types' | 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): string[] => {
+  const permitted = permittedGrantTypes(app);
+  return app.grant_types.filter((g) => permitted.has(g));
+};
+
+/** Native applications get RFC 8252's redirect rules (oidc-provider's `application_type: native`); every other kind the web's. */
+export const isNativeApplication = (app: Pick<Application, 'app_type'>) => app.app_type === 'native';
+
 /** The client metadata oidc-provider works with, derived from the stored application. */
 export interface OidcClientMetadata {
   client_id: string;
@@ -41,8 +50,7 @@ export interface OidcClientMetadata {
 }
 
 export function toOidcClientMetadata(app: Application): OidcClientMetadata {
-  const permitted = permittedGrantTypes(app);
-  const grantTypes = app.grant_types.filter((g) => permitted.has(g));
+  const grantTypes = enabledGrantTypes(app);
   const responseTypes: string[] = [];
   if (grantTypes.includes('authorization_code')) responseTypes.push('code');
   if (grantTypes.includes('implicit')) responseTypes.push('id_token token', 'id_token');
@@ -55,7 +63,7 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
     grant_types: grantTypes,
     response_types: responseTypes,
     token_endpoint_auth_method: app.token_endpoint_auth_method,
-    application_type: app.app_type === 'native' ? 'native' : 'web',
+    application_type: isNativeApplication(app) ? 'native' : 'web',
     // Display metadata (logo, URIs) stays out: our pages render it, and a bad value must never make the client unusable.
     id_token_signed_response_alg: app.jwt_configuration.alg,
   };
