@@ -82,6 +82,19 @@ function advertiseRegistration(stores: Stores, issuer: string) {
   };
 }
 
+/**
+ * OIDC Core and RP-Initiated Logout let a relying party POST to /authorize and to logout. A cross-site POST carries the
+ * session cookie only when it is SameSite=None (oidc-provider requires that setting for POST), which browsers accept
+ * only on a Secure cookie. Over plain http (development) no cookie is Secure: there the session cookie is Lax, and a
+ * cross-site POST arrives without the session (the user signs in again).
+ */
+async function laxCookiesOverPlainHttp(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  const cookies = ctx.response.get('set-cookie') as string[] | string;
+  if (ctx.secure || !cookies) return;
+  ctx.set('set-cookie', [cookies].flat().map((cookie) => cookie.replace(/;\s*samesite=none/i, '; samesite=lax')));
+}
+
 /** Where interactions happen: one path per prompt, all under `<issuer path>/u`. */
 export const interactionPath = (issuer: string, prompt: string) => `${new URL(issuer).pathname.replace(/\/$/, '')}/u/${prompt}`;
 
@@ -97,7 +110,8 @@ export function createProvider(options: ProviderOptions): Provider {
     jwks: providerJwks(options.keys) as Configuration['jwks'],
     cookies: {
       keys: options.cookieKeys,
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      // Sent on cross-site POSTs to /authorize and logout (and to silent authentication in an iframe): see laxCookiesOverPlainHttp.
+      long: { signed: true, httpOnly: true, sameSite: 'none' },
       // One path for every interaction page (/u/login, /u/consent), which default cookie scoping would split.
       short: { signed: true, httpOnly: true, sameSite: 'lax', path: `${issuerPath}/u` },
     },
@@ -124,6 +138,7 @@ export function createProvider(options: ProviderOptions): Provider {
       validator() {}, // written by our own validated code paths; lenient on load by design
     },
     allowOmittingSingleRegisteredRedirectUri: false,
+    enableHttpPostMethods: true,
     clientBasedCORS: (_ctx, origin, client) => corsOriginAllowed({
       token_endpoint_auth_method: client.clientAuthMethod as Application['token_endpoint_auth_method'],
       callbacks: [...(client.redirectUris ?? [])],
@@ -176,6 +191,7 @@ export function createProvider(options: ProviderOptions): Provider {
     return exactRedirectUri.call(this, value) || ((this as unknown as Application).is_first_party === true && matchesWildcardCallback(value, this.redirectUris ?? []));
   };
   registerPasswordGrant(provider, stores, options.signIn);
+  provider.use(laxCookiesOverPlainHttp);
   provider.use(grantTypeErrorAsRfc6749);
   provider.use(advertiseRegistration(stores, issuer));
   installOpenRedirectProtection(provider);

@@ -43,9 +43,14 @@ export class Browser {
     return this.settle(await request(this.app).get(path).set('Cookie', this.jar.header()));
   }
 
+  /** A form posted to Gatehouse, from one of its pages or from an application's (a cross-site form). */
+  async post(path: string, form: Record<string, string>): Promise<Outcome> {
+    return this.settle(await request(this.app).post(path).type('form').set('Cookie', this.jar.header()).send(form));
+  }
+
   async submit(page: Res, values: Record<string, string>): Promise<Outcome> {
     const { action, fields } = formOf(page.text);
-    return this.settle(await request(this.app).post(pathOf(action)).type('form').set('Cookie', this.jar.header()).send({ ...fields, ...values }));
+    return this.post(pathOf(action), { ...fields, ...values });
   }
 }
 
