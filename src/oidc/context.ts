@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Application, SubjectType } from '../domain/model.ts';
+import type { Application, ResourceServer, SubjectType } from '../domain/model.ts';
 import type { Stores } from '../store/index.ts';
 
 const applications = new WeakMap<object, Application>();
@@ -25,6 +25,15 @@ export function loadedApplicationOf(ctx: KoaContextWithOIDC, clientId: string): 
   const cached = applications.get(ctx);
   return cached?.client_id === clientId ? cached : undefined;
 }
+
+const apis = new WeakMap<object, Map<string, ResourceServer>>();
+
+/** Keeps an API read for a request (by the resource hook), so that the token's claims do not read it again. */
+export function rememberApi(ctx: object, api: ResourceServer): void {
+  apis.set(ctx, (apis.get(ctx) ?? new Map()).set(api.identifier, api));
+}
+
+export const loadedApiOf = (ctx: object | undefined, identifier: string): ResourceServer | undefined => (ctx ? apis.get(ctx)?.get(identifier) : undefined);
 
 /** `user` for every flow with an end user; `client` for client credentials. */
 export const subjectTypeOf = (ctx: KoaContextWithOIDC): SubjectType =>

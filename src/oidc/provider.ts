@@ -156,6 +156,7 @@ export function createProvider(options: ProviderOptions): Provider {
     loadExistingGrant: loadExistingGrant(stores, issuer),
     issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
     rotateRefreshToken: tokens.rotateRefreshToken,
+    extraTokenClaims: tokens.extraTokenClaims as Configuration['extraTokenClaims'],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },

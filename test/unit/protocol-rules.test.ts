@@ -4,7 +4,7 @@ import { conflictingTarget, effectiveRequestedScopes, nothingToGrant, requestedA
 import { connectionUsableBy } from '../../src/domain/connections.ts';
 import { consentedScopes, storedConsentFor } from '../../src/domain/consent.ts';
 import type { Application, Connection, RefreshTokenSettings, ResourceServer, UserGrant } from '../../src/domain/model.ts';
-import { mayIssueRefreshToken, refreshTokenLifetime, rotatesRefreshTokens } from '../../src/domain/tokens.ts';
+import { dialectClaims, mayIssueRefreshToken, refreshTokenLifetime, rotatesRefreshTokens, tokenDialectOf } from '../../src/domain/tokens.ts';
 
 const now = '2026-01-01T00:00:00.000Z';
 const refresh: RefreshTokenSettings = { rotation_type: 'non-rotating', expiration_type: 'expiring', leeway: 0, token_lifetime: 1000, infinite_token_lifetime: false, idle_token_lifetime: 100, infinite_idle_token_lifetime: false };
@@ -201,5 +201,21 @@ describe('CORS origins', () => {
     expect(corsOriginAllowed({ ...confidential, token_endpoint_auth_method: 'none' }, 'https://web.example.com')).toBe(true);
     expect(corsOriginAllowed({ ...confidential, token_endpoint_auth_method: 'none' }, 'null')).toBe(false);
     expect(corsOriginAllowed(confidential, 'https://evil.example.com')).toBe(false);
+  });
+});
+
+describe('token dialects', () => {
+  const token = { clientId: 'app_1', scopes: ['read:items', 'write:items'] };
+  it('add Auth0\'s azp (and gty for client credentials) in Auth0\'s profile only', () => {
+    expect(dialectClaims('access_token', token)).toEqual({ azp: 'app_1' });
+    expect(dialectClaims('access_token', { ...token, grant: 'client-credentials' })).toEqual({ azp: 'app_1', gty: 'client-credentials' });
+    expect(dialectClaims('rfc9068_profile', { ...token, grant: 'client-credentials' })).toEqual({});
+  });
+  it('list the granted scopes as permissions in the _authz dialects', () => {
+    expect(dialectClaims('access_token_authz', token)).toEqual({ azp: 'app_1', permissions: ['read:items', 'write:items'] });
+    expect(dialectClaims('rfc9068_profile_authz', { ...token, scopes: [] })).toEqual({ permissions: [] });
+  });
+  it('default to Auth0\'s profile for APIs stored without one', () => {
+    expect(tokenDialectOf({})).toBe('access_token');
   });
 });
