@@ -83,7 +83,9 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
     const signIn = passwordSignIn(durable, stores.redis, config.login);
     const registration = registrationService(durable, stores.redis, config.registration, logger);
-    const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger, signIn });
+    const provider = createProvider({
+      issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger, signIn, devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
+    });
     let shuttingDown = false;
     const router = gatehouseRouter({
       issuer: config.issuer,
@@ -91,6 +93,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       stores,
       logger,
       isShuttingDown: () => shuttingDown,
+      devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
         ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, rateLimitPerSecond: config.management.rate_limit_per_second })],
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],

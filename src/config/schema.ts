@@ -57,6 +57,11 @@ export interface GatehouseConfig {
     /** Management API requests per second for one calling application, across every process. */
     rate_limit_per_second: number;
   };
+  /** The device authorization grant (RFC 8628) of first-party applications. */
+  deviceFlow: {
+    /** Seconds a device waits between two polls of the token endpoint; a faster poll gets `slow_down`. */
+    poll_interval_seconds: number;
+  };
   /** Brute-force protection of email-and-password sign-in (login page and password grant). */
   login: {
     max_failures_per_account: number;
@@ -76,7 +81,7 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'management', 'login', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'management', 'deviceFlow', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -117,6 +122,12 @@ export const configSchema: SchemaObject = {
       additionalProperties: false,
       required: ['rate_limit_per_second'],
       properties: { rate_limit_per_second: { type: 'integer', minimum: 1 } },
+    },
+    deviceFlow: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['poll_interval_seconds'],
+      properties: { poll_interval_seconds: { type: 'integer', minimum: 1, maximum: 60 } },
     },
     login: {
       type: 'object',

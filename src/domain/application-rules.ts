@@ -1,4 +1,4 @@
-import { enabledGrantTypes, isConfidential, isNativeApplication, isStrictThirdParty } from './applications.ts';
+import { DEVICE_CODE_GRANT, enabledGrantTypes, FIRST_PARTY_GRANT_TYPES, isConfidential, isNativeApplication, isStrictThirdParty } from './applications.ts';
 import { invalidBody, notSupported } from './errors.ts';
 import type { Application, RefreshTokenSettings } from './model.ts';
 import { applyPatch } from './updates.ts';
@@ -8,7 +8,7 @@ import { applyPatch } from './updates.ts';
  * third-party applications (spec §1, §2.6, §2.7). The protocol layer reads the result through applications.ts.
  */
 
-export const GRANT_TYPES = ['authorization_code', 'implicit', 'refresh_token', 'client_credentials', 'password'] as const;
+export const GRANT_TYPES = ['authorization_code', 'implicit', 'refresh_token', 'client_credentials', 'password', DEVICE_CODE_GRANT] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 /** OAuth 2.1 alignment: strict third-party applications never use implicit or password grants. */
@@ -169,8 +169,8 @@ function checkGrantTypes(app: CheckedApplication): void {
     if (isStrictThirdParty(app) && !STRICT_GRANT_TYPES.includes(grantType as GrantType)) {
       throw invalidBody(`Grant type ${grantType} is not allowed for strict third-party applications (allowed: ${STRICT_GRANT_TYPES.join(', ')})`);
     }
-    if (grantType === 'password' && !app.is_first_party) {
-      throw invalidBody('Grant type password is available to first-party applications only');
+    if (FIRST_PARTY_GRANT_TYPES.has(grantType) && !app.is_first_party) {
+      throw invalidBody(`Grant type ${grantType} is available to first-party applications only`);
     }
   }
   if (app.grant_types.includes('client_credentials') && !isConfidential(app)) {

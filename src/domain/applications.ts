@@ -11,19 +11,25 @@ export const isConfidential = (app: Pick<Application, 'token_endpoint_auth_metho
 export const protectsAgainstOpenRedirect = (app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'redirection_policy'>) =>
   isStrictThirdParty(app) && app.redirection_policy !== 'allow_always';
 
-const ALL_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password'] as const;
+/** RFC 8628's device authorization grant, under the name Auth0 stores in `grant_types`. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+const ALL_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', DEVICE_CODE_GRANT] as const;
+
+/** Grant types that sign a user in without the authorization endpoint's safeguards: first-party applications only. */
+export const FIRST_PARTY_GRANT_TYPES: ReadonlySet<string> = new Set(['password', DEVICE_CODE_GRANT]);
 
 /**
  * The grant types an application may ever use, whatever its stored configuration says. Strict third-party:
  * code and refresh, plus client credentials for confidential applications created by an administrator (never through
- * dynamic registration). Permissive third-party: all but password. First-party: all.
+ * dynamic registration). Permissive third-party: all but password and device code. First-party: all.
  */
 export function permittedGrantTypes(app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): Set<string> {
   if (isStrictThirdParty(app)) {
     const clientCredentials = isConfidential(app) && app.registration_type === 'management_api';
     return new Set(['authorization_code', 'refresh_token', ...(clientCredentials ? ['client_credentials'] : [])]);
   }
-  return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || g !== 'password'));
+  return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || !FIRST_PARTY_GRANT_TYPES.has(g)));
 }
 
 /** The grant types an application may use now: those it enabled, within those it may ever use. */

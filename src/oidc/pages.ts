@@ -3,6 +3,20 @@ import { errorPageData, renderView } from '../http/pages/render.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { DurableStore } from '../store/ports.ts';
 
+const xsrfOf = (ctx: KoaContextWithOIDC) => String((ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '');
+
+/** What the code page tells a person whose code did not work (oidc-provider's re-render errors, by name). */
+function activationProblem(err: Error): string {
+  switch (err.name) {
+    case 'NoCodeError': return 'Enter the code shown on your device.';
+    case 'NotFoundError': return 'That code is not valid. Check the code shown on your device and enter it again.';
+    case 'ExpiredError': return 'That code has expired. Start again on your device to get a new code.';
+    case 'AlreadyUsedError': return 'That code has already been used. Start again on your device to get a new code.';
+    case 'AbortedError': return 'You cancelled the connection of your device. Nothing was shared with it.';
+    default: return 'The device could not be connected. Start again on your device to get a new code.';
+  }
+}
+
 /**
  * The HTML pages oidc-provider renders itself (errors, logout), drawn with Gatehouse's layout and views: every value
  * escaped, no stack trace, no link to an untrusted callback.
@@ -26,6 +40,20 @@ export function providerPages(store: DurableStore, issuer: string) {
     },
     async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
       await render(ctx, 'signed-out', 'Signed out', { app: ctx.oidc.client?.clientName });
+    },
+    // The device flow's pages at /activate (RFC 8628 §3.3). oidc-provider's form markup carries an inline handler, so
+    // the views draw their own forms around its anti-CSRF secret, kept in the session state it checks on submission.
+    async userCodeInputSource(ctx: KoaContextWithOIDC, _form: string, _out: unknown, err?: Error & { userCode?: string }) {
+      await render(ctx, 'activate', 'Connect a device', {
+        action: ctx.oidc.urlFor('code_verification'), xsrf: xsrfOf(ctx), userCode: err?.userCode ?? '', error: err && activationProblem(err),
+      });
+    },
+    async userCodeConfirmSource(ctx: KoaContextWithOIDC, _form: string, client: { clientName?: string; clientId: string }, _deviceInfo: unknown, userCode: string) {
+      const app = client.clientName ?? client.clientId;
+      await render(ctx, 'activate-confirm', `Connect ${app}?`, { action: ctx.oidc.urlFor('code_verification'), xsrf: xsrfOf(ctx), userCode, app });
+    },
+    async deviceSuccessSource(ctx: KoaContextWithOIDC) {
+      await render(ctx, 'activate-done', 'Device connected', { app: ctx.oidc.client?.clientName });
     },
   };
 }

@@ -1,6 +1,6 @@
 import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { corsOriginAllowed, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
+import { corsOriginAllowed, DEVICE_CODE_GRANT, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
 import { secretMatches } from '../domain/ids.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
@@ -26,6 +26,8 @@ export interface ProviderOptions {
   proxy: boolean;
   logger: Logger;
   signIn: SignIn;
+  /** Seconds between two polls of a device (RFC 8628 `interval`, enforced in src/http/device-polling.ts). */
+  devicePollIntervalSeconds: number;
 }
 
 /** Extra client properties oidc-provider carries on `ctx.oidc.client`, for hooks that must decide synchronously. */
@@ -58,7 +60,11 @@ class ApplicationClientAdapter implements Adapter {
   async revokeByGrantId() {}
 }
 
-const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
+/** oidc-provider's words for a grant type the client may not use, where a client asks for a grant (RFC 8628 §3.2 too). */
+const GRANT_TYPE_NOT_ALLOWED: Record<string, string> = {
+  token: 'requested grant type is not allowed for this client',
+  device_authorization: `${DEVICE_CODE_GRANT} is not allowed for this client`,
+};
 
 /**
  * RFC 6749 §5.2: a client using a grant type it is not authorized for gets `unauthorized_client`. oidc-provider
@@ -67,7 +73,7 @@ const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this cli
 async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
   await next();
   const body = ctx.body as { error?: string; error_description?: string } | undefined;
-  if (ctx.oidc?.route === 'token' && body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) {
+  if (body?.error === 'invalid_request' && ctx.oidc?.route && body.error_description === GRANT_TYPE_NOT_ALLOWED[ctx.oidc.route]) {
     ctx.body = { ...body, error: 'unauthorized_client' };
   }
 }
@@ -93,6 +99,14 @@ async function laxCookiesOverPlainHttp(ctx: KoaContextWithOIDC, next: () => Prom
   const cookies = ctx.response.get('set-cookie') as string[] | string;
   if (ctx.secure || !cookies) return;
   ctx.set('set-cookie', [cookies].flat().map((cookie) => cookie.replace(/;\s*samesite=none/i, '; samesite=lax')));
+}
+
+/** RFC 8628 §3.2: the device authorization response says how often to poll (oidc-provider leaves it to the default). */
+function devicePollInterval(seconds: number) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    if (ctx.oidc?.route === 'device_authorization' && ctx.status === 200) ctx.body = { ...(ctx.body as object), interval: seconds };
+  };
 }
 
 /** Where interactions happen: one path per prompt, all under `<issuer path>/u`. */
@@ -125,6 +139,8 @@ export function createProvider(options: ProviderOptions): Provider {
       jwks: '/.well-known/jwks.json',
       registration: '/oidc/register',
       pushed_authorization_request: '/oauth/par',
+      device_authorization: '/oauth/device/code',
+      code_verification: '/activate',
     },
     claims: {
       openid: ['sub'],
@@ -164,6 +180,13 @@ export function createProvider(options: ProviderOptions): Provider {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+      // RFC 8628, for first-party applications that enable the grant (src/domain/applications.ts). The user code page is /activate.
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: pages.userCodeInputSource,
+        userCodeConfirmSource: pages.userCodeConfirmSource,
+        successSource: pages.deviceSuccessSource,
+      },
       resourceIndicators: resourceIndicatorHooks(stores) as NonNullable<Configuration['features']>['resourceIndicators'],
     },
     ttl: {
@@ -194,9 +217,11 @@ export function createProvider(options: ProviderOptions): Provider {
   registerPasswordGrant(provider, stores, options.signIn);
   provider.use(laxCookiesOverPlainHttp);
   provider.use(grantTypeErrorAsRfc6749);
+  provider.use(devicePollInterval(options.devicePollIntervalSeconds));
   provider.use(advertiseRegistration(stores, issuer));
   installOpenRedirectProtection(provider);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
+  provider.on('device_authorization.success', (ctx: KoaContextWithOIDC) => logger.info({ client_id: ctx.oidc.client?.clientId }, 'device authorization started'));
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const app = ctx.oidc.client && loadedApplicationOf(ctx, ctx.oidc.client.clientId);
     if (app) recordUse(stores.durable, app).catch((err) => logger.warn({ err, client_id: app.client_id }, 'could not record application use'));

@@ -32,7 +32,7 @@ export class Browser {
     const location = res.headers.location;
     if (res.status >= 300 && res.status < 400 && location) {
       // Gatehouse redirects to itself with relative paths, or absolute ones on its own routes; anything else is a callback.
-      const internal = location.startsWith('/') || /^http:\/\/127\.0\.0\.1:\d+\/(authorize|u\/)/.test(location);
+      const internal = location.startsWith('/') || /^http:\/\/127\.0\.0\.1:\d+\/(authorize|u\/|activate)/.test(location);
       if (!internal) return { callback: new URL(location) };
       return this.settle(await request(this.app).get(pathOf(location)).set('Cookie', this.jar.header()));
     }

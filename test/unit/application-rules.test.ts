@@ -3,6 +3,7 @@ import {
   checkRotatable, draftApplication, GRANT_TYPES, patchApplication, STRICT_THIRD_PARTY_PROPERTIES, urlProblem,
   type ApplicationCreate, type ApplicationDraft, type GrantType,
 } from '../../src/domain/application-rules.ts';
+import { DEVICE_CODE_GRANT } from '../../src/domain/applications.ts';
 import type { AppType, Application, TokenEndpointAuthMethod } from '../../src/domain/model.ts';
 import { outcome } from '../support/rules.ts';
 
@@ -108,6 +109,7 @@ describe('grant types', () => {
   function allowed(kind: Kind, grantType: GrantType, confidential: boolean): boolean {
     if (grantType === 'client_credentials') return confidential;
     if (grantType === 'password') return kind === 'first-party';
+    if (grantType === DEVICE_CODE_GRANT) return kind === 'first-party'; // issue 18: first-party devices and tools only
     if (grantType === 'implicit') return kind !== 'strict';
     return true;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { corsOriginAllowed, matchesWildcardCallback, permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
+import { corsOriginAllowed, DEVICE_CODE_GRANT, matchesWildcardCallback, permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
 import { conflictingTarget, effectiveRequestedScopes, nothingToGrant, requestedApis, strictAuthorizationViolation } from '../../src/domain/authorization.ts';
 import { connectionUsableBy } from '../../src/domain/connections.ts';
 import { consentedScopes, storedConsentFor } from '../../src/domain/consent.ts';
@@ -10,7 +10,7 @@ const now = '2026-01-01T00:00:00.000Z';
 const refresh: RefreshTokenSettings = { rotation_type: 'non-rotating', expiration_type: 'expiring', leeway: 0, token_lifetime: 1000, infinite_token_lifetime: false, idle_token_lifetime: 100, infinite_idle_token_lifetime: false };
 const app = (fields: Partial<Application> = {}): Application => ({
   client_id: 'app1', name: 'App', app_type: 'regular_web', is_first_party: true, callbacks: ['https://a/cb'], allowed_origins: [], web_origins: [], allowed_logout_urls: [],
-  grant_types: ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password'], token_endpoint_auth_method: 'client_secret_post',
+  grant_types: ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', DEVICE_CODE_GRANT], token_endpoint_auth_method: 'client_secret_post',
   jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 3600 }, refresh_token: refresh, client_metadata: {}, oidc_conformant: true,
   registration_type: 'management_api', created_at: now, updated_at: now, ...fields,
 });
@@ -20,7 +20,7 @@ const api = (allow_offline_access: boolean) => ({ allow_offline_access }) as Res
 
 describe('grant types an application may use', () => {
   it.each([
-    ['first-party', app(), ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password']],
+    ['first-party', app(), ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', DEVICE_CODE_GRANT]],
     ['permissive third-party', permissive(), ['authorization_code', 'refresh_token', 'client_credentials', 'implicit']],
     ['strict confidential, made by an administrator', strict(), ['authorization_code', 'refresh_token', 'client_credentials']],
     ['strict public', strict({ token_endpoint_auth_method: 'none' }), ['authorization_code', 'refresh_token']],
