@@ -18,7 +18,7 @@ const STRICT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh
 export type ApplicationSettings = Required<Pick<Application,
   'name' | 'description' | 'logo_uri' | 'app_type' | 'is_first_party' | 'third_party_security_mode' | 'redirection_policy' | 'callbacks'
   | 'allowed_origins' | 'web_origins' | 'allowed_logout_urls' | 'token_endpoint_auth_method' | 'client_metadata' | 'oidc_conformant'
-  | 'cross_origin_authentication'
+  | 'cross_origin_authentication' | 'oidc_logout'
 >> & {
   grant_types: GrantType[];
   jwt_configuration: Partial<Application['jwt_configuration']>;
@@ -96,6 +96,7 @@ export function draftApplication(input: ApplicationCreate, policy: ThirdPartyPol
     client_metadata: input.client_metadata ?? {},
     oidc_conformant: true,
     cross_origin_authentication: input.cross_origin_authentication ?? false,
+    ...(input.oidc_logout ? { oidc_logout: input.oidc_logout } : {}),
     registration_type: 'management_api',
     created_at: now,
     updated_at: now,
@@ -162,6 +163,17 @@ function checkApplication(app: CheckedApplication): void {
   checkUrls(app, 'allowed_logout_urls', 'callback');
   checkUrls(app, 'allowed_origins', 'origin');
   checkUrls(app, 'web_origins', 'origin');
+  checkBackchannelLogout(app);
+}
+
+/** Back-channel logout posts to the application's server: first-party applications only, to one exact URL. */
+function checkBackchannelLogout(app: CheckedApplication): void {
+  const urls = app.oidc_logout?.backchannel_logout_urls ?? [];
+  if (urls.length && !app.is_first_party) throw invalidBody('oidc_logout (back-channel logout) is available to first-party applications only');
+  for (const value of urls) {
+    const problem = urlProblem(value, 'endpoint', { thirdParty: false, native: false });
+    if (problem) throw invalidBody(`oidc_logout.backchannel_logout_urls entry "${value.slice(0, 200)}" ${problem}`);
+  }
 }
 
 function checkGrantTypes(app: CheckedApplication): void {
@@ -202,7 +214,8 @@ function checkUrls(app: CheckedApplication, property: UrlList, kind: UrlKind): v
   }
 }
 
-export type UrlKind = 'callback' | 'origin';
+/** A browser redirect (callback, logout URL), a browser origin, or a server endpoint Gatehouse calls (back-channel logout). */
+export type UrlKind = 'callback' | 'origin' | 'endpoint';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
@@ -230,6 +243,10 @@ export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: bool
   }
   if (value.includes('#')) return 'must not contain a fragment';
   if (url.username || url.password) return 'must not contain user credentials';
+  if (kind === 'endpoint') {
+    if (value.includes('*')) return 'must be exact: no wildcards';
+    return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : 'must be an http or https URL';
+  }
   if (value.includes('*')) {
     if (app.thirdParty) return 'must be exact: wildcards are not allowed for third-party applications';
     if (!/^\*\.[^*]+\.[^*]+$/.test(url.hostname) || value.indexOf('*') !== value.lastIndexOf('*')) {

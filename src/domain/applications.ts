@@ -53,6 +53,8 @@ export interface OidcClientMetadata {
   token_endpoint_auth_method: Application['token_endpoint_auth_method'];
   application_type: 'web' | 'native';
   id_token_signed_response_alg: string;
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
 }
 
 export function toOidcClientMetadata(app: Application): OidcClientMetadata {
@@ -72,7 +74,14 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
     application_type: isNativeApplication(app) ? 'native' : 'web',
     // Display metadata (logo, URIs) stays out: our pages render it, and a bad value must never make the client unusable.
     id_token_signed_response_alg: app.jwt_configuration.alg,
+    ...backchannelLogout(app),
   };
+}
+
+/** OpenID Back-Channel Logout for first-party applications that register a URL; the logout token names the session (`sid`). */
+function backchannelLogout(app: Application): Pick<OidcClientMetadata, 'backchannel_logout_uri' | 'backchannel_logout_session_required'> {
+  const [uri] = app.oidc_logout?.backchannel_logout_urls ?? [];
+  return app.is_first_party && uri ? { backchannel_logout_uri: uri, backchannel_logout_session_required: true } : {};
 }
 
 /**

@@ -45,6 +45,8 @@ export interface Application {
   refresh_token: RefreshTokenSettings;
   client_metadata: Record<string, string>;
   oidc_conformant: true;
+  /** OpenID Back-Channel Logout (first-party applications only): where a logout token is posted when the user signs out. */
+  oidc_logout?: { backchannel_logout_urls: string[]; backchannel_logout_initiators?: { mode: 'all' } };
   /** Auth0's cross-origin authentication switch (first-party and permissive applications only); stored, not used. */
   cross_origin_authentication?: boolean;
   /** How the application came to exist: through the Management API, dynamic registration, or Gatehouse itself. */

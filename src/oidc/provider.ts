@@ -180,6 +180,8 @@ export function createProvider(options: ProviderOptions): Provider {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+      // OpenID Back-Channel Logout 1.0, for first-party applications that register a URL (src/domain/applications.ts).
+      backchannelLogout: { enabled: true },
       // RFC 8628, for first-party applications that enable the grant (src/domain/applications.ts). The user code page is /activate.
       deviceFlow: {
         enabled: true,
@@ -221,6 +223,7 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.use(advertiseRegistration(stores, issuer));
   installOpenRedirectProtection(provider);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
+  provider.on('backchannel.error', (_ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => logger.warn({ client_id: client.clientId, reason: err.message }, 'back-channel logout failed'));
   provider.on('device_authorization.success', (ctx: KoaContextWithOIDC) => logger.info({ client_id: ctx.oidc.client?.clientId }, 'device authorization started'));
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const app = ctx.oidc.client && loadedApplicationOf(ctx, ctx.oidc.client.clientId);

@@ -163,7 +163,7 @@ describe('urlProblem', () => {
 
   const firstPartyImplicit = { thirdParty: false, native: false, implicit: true };
 
-  it.each<[string, 'callback' | 'origin', { thirdParty: boolean; native: boolean; implicit?: boolean }, string | undefined]>([
+  it.each<[string, 'callback' | 'origin' | 'endpoint', { thirdParty: boolean; native: boolean; implicit?: boolean }, string | undefined]>([
     ['https://app.example.com/callback', 'callback', thirdPartyWeb, undefined],
     ['https://app.example.com/callback?x=1', 'callback', thirdPartyWeb, undefined],
     ['/callback', 'callback', firstPartyWeb, 'is not an absolute URL'],
@@ -195,6 +195,10 @@ describe('urlProblem', () => {
     ['https://localhost/cb', 'callback', firstPartyImplicit, 'must not use localhost with the implicit flow'],
     ['https://app.example.com/cb', 'callback', firstPartyImplicit, undefined],
     ['http://localhost:3000', 'origin', firstPartyImplicit, undefined],
+    ['http://127.0.0.1:9000/backchannel', 'endpoint', firstPartyWeb, undefined],
+    ['https://*.example.com/backchannel', 'endpoint', firstPartyWeb, 'must be exact: no wildcards'],
+    ['ftp://app.example.com/backchannel', 'endpoint', firstPartyWeb, 'must be an http or https URL'],
+    ['https://app.example.com/backchannel#x', 'endpoint', firstPartyWeb, 'must not contain a fragment'],
     ['com.example.app:/callback', 'callback', firstPartyWeb, 'must use http or https'],
     ['javascript:alert(1)', 'callback', firstPartyNative, 'must use http or https, or a custom scheme of your own'],
     ['data:text/html,x', 'callback', firstPartyNative, 'must use http or https, or a custom scheme of your own'],

@@ -113,6 +113,10 @@ const clientSettings: Record<string, SchemaObject> = {
   },
   oidc_conformant: trueOnly('Always true in Gatehouse.'),
   cross_origin_authentication: boolean('Not available for strict third-party applications.'),
+  oidc_logout: object({
+    backchannel_logout_urls: arrayOf(webUrl('Where Gatehouse posts a logout token (OpenID Back-Channel Logout) when the user signs out.'), { maxItems: 1, description: 'One URL.' }),
+    backchannel_logout_initiators: object({ mode: oneOf(['all'], { description: 'Every sign-out notifies the application.' }) }, ['mode']),
+  }, ['backchannel_logout_urls'], { description: 'Back-channel logout, for first-party applications only.' }),
 };
 
 export const clientCreateBody = object(clientSettings, ['name']);
