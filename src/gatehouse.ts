@@ -5,6 +5,7 @@ import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial, SigningKey } from './domain/model.ts';
 import { createLogger } from './http/logging.ts';
+import { auth0LogoutRouter } from './http/auth0-logout.ts';
 import { managementRouter } from './http/management/index.ts';
 import { appsRouter } from './http/pages/apps.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
@@ -99,6 +100,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration })],
+        ['/v2/logout', auth0LogoutRouter({ stores, issuer: config.issuer })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, idleCleanupDays: config.registration.idle_cleanup_days })],
       ],
     });

@@ -85,7 +85,7 @@ export const configSchema: SchemaObject = {
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
-    issuer: { type: 'string', format: 'uri', pattern: '^https?://[^?#]+[^/?#]$' },
+    issuer: { type: 'string', format: 'uri', pattern: '^https?://[^?#/]+(/[^?#]*)?$', description: 'May end with / (Auth0\'s style).' },
     dataDir: { type: 'string', minLength: 1 },
     mongodbUri: { type: 'string', nullable: true, pattern: '^mongodb(\\+srv)?://' },
     redisUrl: { type: 'string', nullable: true, pattern: '^rediss?://' },

@@ -2,6 +2,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errorPageData, renderView } from '../http/pages/render.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { DurableStore } from '../store/ports.ts';
+import { issuerBasePath } from '../domain/issuer.ts';
 
 const xsrfOf = (ctx: KoaContextWithOIDC) => String((ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '');
 
@@ -22,7 +23,7 @@ function activationProblem(err: Error): string {
  * escaped, no stack trace, no link to an untrusted callback.
  */
 export function providerPages(store: DurableStore, issuer: string) {
-  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const base = issuerBasePath(issuer);
   const render = async (ctx: KoaContextWithOIDC, view: string, title: string, data: Record<string, unknown>) => {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
@@ -40,6 +41,18 @@ export function providerPages(store: DurableStore, issuer: string) {
     },
     async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
       await render(ctx, 'signed-out', 'Signed out', { app: ctx.oidc.client?.clientName });
+    },
+    /**
+     * `response_mode=web_message` (silent authentication in an iframe, as auth0-spa-js does it): the response goes to
+     * the parent page by a script served as a file (no inline script under the CSP), and only the redirect URI's origin
+     * may frame the page (its web origin, checked by the authorization hook).
+     */
+    async webMessage(ctx: KoaContextWithOIDC, redirectUri: string, response: Record<string, unknown>) {
+      if (![200, 400, 500].includes(ctx.status)) ctx.status = 'error' in response ? 400 : 200;
+      ctx.remove('X-Frame-Options');
+      const csp = String(ctx.response.get('Content-Security-Policy'));
+      ctx.set('Content-Security-Policy', csp.replace(/frame-ancestors [^;]*/, `frame-ancestors ${new URL(redirectUri).origin}`));
+      await render(ctx, 'web-message', 'Returning to the application', { redirectUri, response: JSON.stringify(response) });
     },
     // The device flow's pages at /activate (RFC 8628 §3.3). oidc-provider's form markup carries an inline handler, so
     // the views draw their own forms around its anti-CSRF secret, kept in the session state it checks on submission.

@@ -16,6 +16,7 @@ import { registerPasswordGrant } from './password-grant.ts';
 import { providerPages } from './pages.ts';
 import { resourceIndicatorHooks } from './resource-hooks.ts';
 import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
+import { issuerBasePath, issuerUrl } from '../domain/issuer.ts';
 
 export interface ProviderOptions {
   issuer: string;
@@ -84,7 +85,7 @@ function advertiseRegistration(stores: Stores, issuer: string) {
     await next();
     if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
     const { flags } = await readTenantSettings(stores.durable);
-    if (flags.enable_dynamic_client_registration) ctx.body = { ...(ctx.body as object), registration_endpoint: `${issuer}/oidc/register` };
+    if (flags.enable_dynamic_client_registration) ctx.body = { ...(ctx.body as object), registration_endpoint: issuerUrl(issuer, 'oidc/register') };
   };
 }
 
@@ -109,12 +110,22 @@ function devicePollInterval(seconds: number) {
   };
 }
 
+/** Response modes Gatehouse registers itself (oidc-provider's own web_message is an experiment with an inline script). */
+function advertiseResponseModes(modes: string[]) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
+    const body = ctx.body as { response_modes_supported?: string[] };
+    ctx.body = { ...body, response_modes_supported: [...(body.response_modes_supported ?? []), ...modes] };
+  };
+}
+
 /** Where interactions happen: one path per prompt, all under `<issuer path>/u`. */
-export const interactionPath = (issuer: string, prompt: string) => `${new URL(issuer).pathname.replace(/\/$/, '')}/u/${prompt}`;
+export const interactionPath = (issuer: string, prompt: string) => `${issuerBasePath(issuer)}/u/${prompt}`;
 
 export function createProvider(options: ProviderOptions): Provider {
   const { stores, issuer, logger } = options;
-  const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
+  const issuerPath = issuerBasePath(issuer);
   const tokens = tokenHooks(stores);
   const pages = providerPages(stores.durable, issuer);
 
@@ -217,6 +228,8 @@ export function createProvider(options: ProviderOptions): Provider {
     return exactRedirectUri.call(this, value) || ((this as unknown as Application).is_first_party === true && matchesWildcardCallback(value, this.redirectUris ?? []));
   };
   registerPasswordGrant(provider, stores, options.signIn);
+  provider.registerResponseMode('web_message', pages.webMessage as Parameters<Provider['registerResponseMode']>[1]);
+  provider.use(advertiseResponseModes(['web_message']));
   provider.use(laxCookiesOverPlainHttp);
   provider.use(grantTypeErrorAsRfc6749);
   provider.use(devicePollInterval(options.devicePollIntervalSeconds));

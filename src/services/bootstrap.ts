@@ -5,6 +5,7 @@ import { MANAGEMENT_API_SCOPES, managementAudience, systemResourceServer, SYSTEM
 import { DuplicateKeyError, type DurableStore } from '../store/ports.ts';
 import { hashPassword } from './passwords.ts';
 import { ensureTenantSettings } from './tenant.ts';
+import { issuerUrl } from '../domain/issuer.ts';
 
 /** Inserts unless an equivalent entry exists; another process winning the race is not an error. */
 async function insertIfAbsent(insert: () => Promise<void>): Promise<void> {
@@ -66,7 +67,7 @@ const adminApplication = (clientId: string, secretHash: string, now: string) => 
 
 /** The application behind the connected-apps page: it signs users in to Gatehouse itself, and gets no token. */
 export const ACCOUNT_APPLICATION_ID = 'gatehouse_account';
-export const accountCallback = (issuer: string) => `${issuer}/u/apps/callback`;
+export const accountCallback = (issuer: string) => issuerUrl(issuer, 'u/apps/callback');
 
 export async function ensureAccountApplication(store: DurableStore, issuer: string): Promise<void> {
   const now = new Date().toISOString();
