@@ -1,40 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { DEVICE_CODE_GRANT } from '../../src/domain/applications.ts';
-import type { ResourceServer } from '../../src/domain/model.ts';
-import { startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
-import { createApi, createGrant, thirdPartyApp } from '../support/fixtures.ts';
-import { Browser, createUser, isConsentPage, pageOf, signIn } from '../support/flow.ts';
+import { createGrant, thirdPartyApp } from '../support/fixtures.ts';
+import { Browser, isConsentPage, pageOf, signIn } from '../support/flow.ts';
 import { insertApplication } from '../support/harness.ts';
+import { insecure, oauthTestbed, USER } from '../support/oauth4webapi.ts';
 
-const insecure = { [oauth.allowInsecureRequests]: true };
 const POLL_INTERVAL = 1;
 
 /** RFC 8628, driven by oauth4webapi's device flow functions; the person's side goes through /activate. */
 describe('the device authorization grant', () => {
-  let live: LiveGatehouse;
-  let as: oauth.AuthorizationServer;
-  let api: ResourceServer;
-  const email = 'device@example.com';
-  const password = 'correct horse battery';
-
-  beforeAll(async () => {
-    live = await startLiveGatehouse({ deviceFlow: { poll_interval_seconds: POLL_INTERVAL } });
-    const issuer = new URL(live.origin);
-    as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
-    api = await createApi(live.gatehouse.stores);
-    await createUser(live.gatehouse.stores, email, password);
-  });
-  afterAll(async () => {
-    await live.close();
-  });
+  const testbed = oauthTestbed({ deviceFlow: { poll_interval_seconds: POLL_INTERVAL } });
+  const { email, password } = USER;
 
   const start = async (client: oauth.Client, parameters: Record<string, string>) =>
-    oauth.processDeviceAuthorizationResponse(as, client, await oauth.deviceAuthorizationRequest(as, client, oauth.None(), parameters, insecure));
+    oauth.processDeviceAuthorizationResponse(testbed.as, client, await oauth.deviceAuthorizationRequest(testbed.as, client, oauth.None(), parameters, insecure));
   const poll = async (client: oauth.Client, deviceCode: string) => {
     try {
-      return await oauth.processDeviceCodeResponse(as, client, await oauth.deviceCodeGrantRequest(as, client, oauth.None(), deviceCode, insecure));
+      return await oauth.processDeviceCodeResponse(testbed.as, client, await oauth.deviceCodeGrantRequest(testbed.as, client, oauth.None(), deviceCode, insecure));
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) return err.error;
       throw err;
@@ -43,20 +27,20 @@ describe('the device authorization grant', () => {
   const pause = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
   it('is advertised, and signs a first-party command-line tool in after the person enters its code at /activate', async () => {
-    expect(as.device_authorization_endpoint).toBe(`${live.origin}/oauth/device/code`);
-    const { app } = await insertApplication(live.gatehouse.stores, {
+    expect(testbed.as.device_authorization_endpoint).toBe(`${testbed.live.origin}/oauth/device/code`);
+    const { app } = await insertApplication(testbed.live.gatehouse.stores, {
       name: 'Gatehouse CLI', app_type: 'native', token_endpoint_auth_method: 'none', client_secret_hash: undefined, callbacks: [],
       grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
     });
     const client: oauth.Client = { client_id: app.client_id, token_endpoint_auth_method: 'none' };
-    const device = await start(client, { scope: 'openid offline_access read:notes', audience: api.identifier });
-    expect(device).toMatchObject({ verification_uri: `${live.origin}/activate`, interval: POLL_INTERVAL, user_code: expect.stringMatching(/^[B-Z]{4}-[B-Z]{4}$/) });
+    const device = await start(client, { scope: 'openid offline_access read:notes', audience: testbed.api.identifier });
+    expect(device).toMatchObject({ verification_uri: `${testbed.live.origin}/activate`, interval: POLL_INTERVAL, user_code: expect.stringMatching(/^[B-Z]{4}-[B-Z]{4}$/) });
 
     // Polling: pending while the person has not approved; too fast is slow_down (RFC 8628 §3.5).
     expect(await poll(client, device.device_code)).toBe('authorization_pending');
     expect(await poll(client, device.device_code)).toBe('slow_down');
 
-    const browser = new Browser(live.origin);
+    const browser = new Browser(testbed.live.origin);
     const entry = pageOf(await browser.open('/activate'));
     expect(entry.text).toContain('Code from your device');
     const wrong = pageOf(await browser.submit(entry, { user_code: 'BBBB-BBBB' }));
@@ -72,7 +56,7 @@ describe('the device authorization grant', () => {
     await pause(POLL_INTERVAL);
     const tokens = await poll(client, device.device_code);
     if (typeof tokens === 'string') throw new Error(`expected tokens, got ${tokens}`);
-    expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: api.identifier, scope: 'read:notes', client_id: app.client_id });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: testbed.api.identifier, scope: 'read:notes', client_id: app.client_id });
     expect(oauth.getValidatedIdTokenClaims(tokens)).toMatchObject({ aud: app.client_id, sub: expect.stringMatching(/^auth0\|/) });
     expect(tokens.refresh_token).toEqual(expect.any(String));
     await pause(POLL_INTERVAL);
@@ -80,10 +64,10 @@ describe('the device authorization grant', () => {
   });
 
   it('tells the device when the person cancels', async () => {
-    const { app } = await insertApplication(live.gatehouse.stores, { grant_types: [DEVICE_CODE_GRANT], token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+    const { app } = await insertApplication(testbed.live.gatehouse.stores, { grant_types: [DEVICE_CODE_GRANT], token_endpoint_auth_method: 'none', client_secret_hash: undefined });
     const client: oauth.Client = { client_id: app.client_id, token_endpoint_auth_method: 'none' };
     const device = await start(client, { scope: 'openid' });
-    const browser = new Browser(live.origin);
+    const browser = new Browser(testbed.live.origin);
     const confirm = pageOf(await browser.submit(pageOf(await browser.open('/activate')), { user_code: device.user_code }));
     const cancelled = pageOf(await browser.submit(confirm, { abort: 'yes' }));
     expect(cancelled.text).toContain('You cancelled the connection of your device');
@@ -91,10 +75,10 @@ describe('the device authorization grant', () => {
   });
 
   it('is refused to applications that do not enable it, and to third-party applications', async () => {
-    const { app: without } = await insertApplication(live.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+    const { app: without } = await insertApplication(testbed.live.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
     await expect(start({ client_id: without.client_id, token_endpoint_auth_method: 'none' }, { scope: 'openid' })).rejects.toMatchObject({ error: 'unauthorized_client' });
-    const { app: partner } = await thirdPartyApp(live.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined, grant_types: [DEVICE_CODE_GRANT] });
-    await createGrant(live.gatehouse.stores, { client_id: partner.client_id, audience: api.identifier, scope: ['read:notes'] });
-    await expect(start({ client_id: partner.client_id, token_endpoint_auth_method: 'none' }, { scope: 'read:notes', audience: api.identifier })).rejects.toMatchObject({ error: 'unauthorized_client' });
+    const { app: partner } = await thirdPartyApp(testbed.live.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined, grant_types: [DEVICE_CODE_GRANT] });
+    await createGrant(testbed.live.gatehouse.stores, { client_id: partner.client_id, audience: testbed.api.identifier, scope: ['read:notes'] });
+    await expect(start({ client_id: partner.client_id, token_endpoint_auth_method: 'none' }, { scope: 'read:notes', audience: testbed.api.identifier })).rejects.toMatchObject({ error: 'unauthorized_client' });
   });
 });
