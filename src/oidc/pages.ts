@@ -57,8 +57,15 @@ export function providerPages(store: DurableStore, issuer: string) {
     // The device flow's pages at /activate (RFC 8628 §3.3). oidc-provider's form markup carries an inline handler, so
     // the views draw their own forms around its anti-CSRF secret, kept in the session state it checks on submission.
     async userCodeInputSource(ctx: KoaContextWithOIDC, _form: string, _out: unknown, err?: Error & { userCode?: string }) {
+      // After an error, a session the browser never received (no session cookie came with the request) cannot carry
+      // the form's secret: it is not stored (oidc-provider would fail to), and the page offers a fresh start instead.
+      const session = ctx.oidc.session as unknown as { exp?: number; touched?: boolean } | undefined;
+      const restart = Boolean(err) && typeof session?.exp !== 'number';
+      if (restart && session) session.touched = false;
+      const action = ctx.oidc.urlFor('code_verification');
       await render(ctx, 'activate', 'Connect a device', {
-        action: ctx.oidc.urlFor('code_verification'), xsrf: xsrfOf(ctx), userCode: err?.userCode ?? '', error: err && activationProblem(err),
+        action, restart, xsrf: xsrfOf(ctx), userCode: err?.userCode ?? '',
+        error: restart ? 'This page has expired. Start again, and enter the code shown on your device.' : err && activationProblem(err),
       });
     },
     async userCodeConfirmSource(ctx: KoaContextWithOIDC, _form: string, client: { clientName?: string; clientId: string }, _deviceInfo: unknown, userCode: string) {

@@ -20,6 +20,7 @@ describe('bad input', () => {
   it.each([
     ['post', '/oauth/token'], ['post', '/oauth/revoke'], ['post', '/oauth/introspect'], ['post', '/oidc/register'], ['post', '/u/login'],
     ['post', '/u/consent'], ['post', '/u/apps/remove'], ['post', '/developers/register'], ['post', '/oauth/par'],
+    ['post', '/authorize'], ['post', '/oidc/logout'], ['post', '/oauth/device/code'], ['post', '/activate'],
   ] as const)('%s %s', async (method, path) => {
     for (const body of junk) {
       for (const type of types) {
@@ -34,6 +35,8 @@ describe('bad input', () => {
     '/authorize', '/authorize?client_id=', '/authorize?client_id=x&client_id=y', '/authorize?response_type=code&client_id=%00',
     '/authorize/unknown-uid', '/u/login', '/u/login?state=nope', '/u/consent?state=nope', '/u/apps/callback?error=x',
     '/userinfo', '/.well-known/oauth-authorization-server/extra', '/oidc/logout?id_token_hint=garbage', '/developers?x[y]=z',
+    '/activate', '/activate?user_code=%00', '/activate/unknown-uid', '/v2/logout', '/v2/logout?client_id=nope&returnTo=javascript:x',
+    '/v2/logout?client_id=a&client_id=b&returnTo[x]=y', '/authorize?client_id=x&response_mode=web_message',
   ])('GET %s', async (path) => {
     const res = await request(test.app).get(path);
     expect(res.status).toBeLessThan(500);

@@ -74,6 +74,14 @@ describe('the device authorization grant', () => {
     expect(await poll(client, device.device_code)).toBe('access_denied');
   });
 
+  it('offers a fresh start when the code form comes back without its session (an expired page), never a 500', async () => {
+    const page = pageOf(await new Browser(testbed.live.origin).post('/activate', { xsrf: 'stale', user_code: 'BCDF-GHJK' }));
+    expect(page.status).toBe(400);
+    expect(page.text).toContain('This page has expired');
+    expect(page.text).toContain('>Start again</a>');
+    expect(page.text).not.toContain('name="user_code"');
+  });
+
   it('is refused to applications that do not enable it, and to third-party applications', async () => {
     const { app: without } = await insertApplication(testbed.live.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
     await expect(start({ client_id: without.client_id, token_endpoint_auth_method: 'none' }, { scope: 'openid' })).rejects.toMatchObject({ error: 'unauthorized_client' });
