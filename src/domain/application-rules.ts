@@ -1,4 +1,4 @@
-import { DEVICE_CODE_GRANT, enabledGrantTypes, FIRST_PARTY_GRANT_TYPES, isConfidential, isNativeApplication, isStrictThirdParty } from './applications.ts';
+import { carriesCredentials, DEVICE_CODE_GRANT, enabledGrantTypes, FIRST_PARTY_GRANT_TYPES, isConfidential, isNativeApplication, isStrictThirdParty } from './applications.ts';
 import { invalidBody, notSupported } from './errors.ts';
 import type { Application, RefreshTokenSettings } from './model.ts';
 import { applyPatch } from './updates.ts';
@@ -242,7 +242,7 @@ export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: bool
     return 'is not an absolute URL';
   }
   if (value.includes('#')) return 'must not contain a fragment';
-  if (url.username || url.password) return 'must not contain user credentials';
+  if (carriesCredentials(url)) return 'must not contain user credentials';
   if (kind === 'endpoint') {
     if (value.includes('*')) return 'must be exact: no wildcards';
     return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : 'must be an http or https URL';

@@ -46,3 +46,9 @@ export function dialectClaims(dialect: TokenDialect, token: { clientId: string; 
     ...(dialect.endsWith('_authz') ? { permissions: [...token.scopes] } : {}),
   };
 }
+
+/**
+ * RFC 7662 §4: introspection must not tell one client about another's tokens. A client learns the state of the tokens
+ * issued to it; for any other token the answer is `{"active": false}`, as for an unknown one.
+ */
+export const mayIntrospect = (callerClientId: string, tokenClientId: string | undefined) => callerClientId === tokenClientId;

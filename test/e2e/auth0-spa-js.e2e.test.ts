@@ -42,7 +42,7 @@ suite(`auth0-spa-js in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMiss
     audience = (await createApi(stores, { name: 'Acme API' })).identifier;
     await createUser(stores, 'spa@example.com', 'spa password 123');
     ({ app: { client_id: clientId } } = await insertApplication(stores, {
-      name: 'Acme SPA', app_type: 'spa', token_endpoint_auth_method: 'none', client_secret_hash: undefined, grant_types: ['authorization_code'],
+      name: 'Acme SPA', app_type: 'spa', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'],
       callbacks: [`${spaOrigin}/callback`], web_origins: [spaOrigin], allowed_logout_urls: [`${spaOrigin}/bye`],
     }));
     browser = await launchChromium(['--ignore-certificate-errors']);

@@ -22,7 +22,7 @@ suite(`device activation in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiu
     apiIdentifier = (await createApi(stores, { name: 'Acme Notes API' })).identifier;
     await createUser(stores, 'jo@example.com', 'jo password 123');
     ({ app: { client_id: clientId } } = await insertApplication(stores, {
-      name: 'Acme CLI', app_type: 'regular_web', callbacks: [], token_endpoint_auth_method: 'none', client_secret_hash: undefined, grant_types: [DEVICE_CODE_GRANT],
+      name: 'Acme CLI', app_type: 'regular_web', callbacks: [], token_endpoint_auth_method: 'none', grant_types: [DEVICE_CODE_GRANT],
     }));
     browser = await launchChromium();
   });

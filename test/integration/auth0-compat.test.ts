@@ -20,7 +20,7 @@ describe('Auth0 SDK conventions', () => {
     await createUser(test.gatehouse.stores, email, password);
     ({ app: spa } = await thirdPartyApp(test.gatehouse.stores, {
       is_first_party: true, third_party_security_mode: undefined, redirection_policy: undefined, client_id: `spa_${Date.now()}`, app_type: 'spa',
-      token_endpoint_auth_method: 'none', client_secret_hash: undefined, callbacks: ['https://spa.example.com/'], web_origins: ['https://spa.example.com'],
+      token_endpoint_auth_method: 'none', callbacks: ['https://spa.example.com/'], web_origins: ['https://spa.example.com'],
       allowed_logout_urls: ['https://spa.example.com/bye', 'https://spa.example.com/'],
     }));
   });
@@ -29,7 +29,7 @@ describe('Auth0 SDK conventions', () => {
   });
 
   it('ignores the auth0Client telemetry parameter, even for strict third-party applications', async () => {
-    const { app: partner } = await thirdPartyApp(test.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+    const { app: partner } = await thirdPartyApp(test.gatehouse.stores, { token_endpoint_auth_method: 'none' });
     await createGrant(test.gatehouse.stores, { client_id: partner.client_id, audience: api.identifier, scope: ['read:notes'] });
     const page = pageOf(await new Browser(test.app).open(authorizeQuery(partner, { audience: api.identifier, scope: 'openid read:notes', auth0Client: telemetry }).path));
     expect(page.text).toContain('name="password"');
@@ -56,7 +56,7 @@ describe('Auth0 SDK conventions', () => {
 
   it('refuses web_message when the redirect URI\'s origin is not a web origin of the application', async () => {
     const { app: noOrigins } = await thirdPartyApp(test.gatehouse.stores, {
-      is_first_party: true, third_party_security_mode: undefined, redirection_policy: undefined, client_id: `spa2_${Date.now()}`, token_endpoint_auth_method: 'none', client_secret_hash: undefined,
+      is_first_party: true, third_party_security_mode: undefined, redirection_policy: undefined, client_id: `spa2_${Date.now()}`, token_endpoint_auth_method: 'none',
     });
     const res = await request(test.app).get(authorizeQuery(noOrigins, { scope: 'openid', response_mode: 'web_message', prompt: 'none' }).path);
     // The error itself goes back the way the application asked, to its registered callback's origin only.

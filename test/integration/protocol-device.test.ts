@@ -29,7 +29,7 @@ describe('the device authorization grant', () => {
   it('is advertised, and signs a first-party command-line tool in after the person enters its code at /activate', async () => {
     expect(testbed.as.device_authorization_endpoint).toBe(`${testbed.live.origin}/oauth/device/code`);
     const { app } = await insertApplication(testbed.live.gatehouse.stores, {
-      name: 'Gatehouse CLI', app_type: 'native', token_endpoint_auth_method: 'none', client_secret_hash: undefined, callbacks: [],
+      name: 'Gatehouse CLI', app_type: 'native', token_endpoint_auth_method: 'none', callbacks: [],
       grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
     });
     const client: oauth.Client = { client_id: app.client_id, token_endpoint_auth_method: 'none' };
@@ -64,7 +64,7 @@ describe('the device authorization grant', () => {
   });
 
   it('tells the device when the person cancels', async () => {
-    const { app } = await insertApplication(testbed.live.gatehouse.stores, { grant_types: [DEVICE_CODE_GRANT], token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+    const { app } = await insertApplication(testbed.live.gatehouse.stores, { grant_types: [DEVICE_CODE_GRANT], token_endpoint_auth_method: 'none' });
     const client: oauth.Client = { client_id: app.client_id, token_endpoint_auth_method: 'none' };
     const device = await start(client, { scope: 'openid' });
     const browser = new Browser(testbed.live.origin);
@@ -83,9 +83,10 @@ describe('the device authorization grant', () => {
   });
 
   it('is refused to applications that do not enable it, and to third-party applications', async () => {
-    const { app: without } = await insertApplication(testbed.live.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+    const { app: without } = await insertApplication(testbed.live.gatehouse.stores, { token_endpoint_auth_method: 'none' });
     await expect(start({ client_id: without.client_id, token_endpoint_auth_method: 'none' }, { scope: 'openid' })).rejects.toMatchObject({ error: 'unauthorized_client' });
-    const { app: partner } = await thirdPartyApp(testbed.live.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined, grant_types: [DEVICE_CODE_GRANT] });
+    // A third-party application cannot even be given the grant (the Management API refuses it): it is refused at the endpoint.
+    const { app: partner } = await thirdPartyApp(testbed.live.gatehouse.stores, { token_endpoint_auth_method: 'none' });
     await createGrant(testbed.live.gatehouse.stores, { client_id: partner.client_id, audience: testbed.api.identifier, scope: ['read:notes'] });
     await expect(start({ client_id: partner.client_id, token_endpoint_auth_method: 'none' }, { scope: 'read:notes', audience: testbed.api.identifier })).rejects.toMatchObject({ error: 'unauthorized_client' });
   });

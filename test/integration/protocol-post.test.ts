@@ -48,7 +48,7 @@ describe('POST to the authorization and logout endpoints', () => {
   });
 
   it('apply the same rules to a posted request (strict third-party allow-list)', async () => {
-    const { app: partner } = await thirdPartyApp(test.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+    const { app: partner } = await thirdPartyApp(test.gatehouse.stores, { token_endpoint_auth_method: 'none' });
     await createGrant(test.gatehouse.stores, { client_id: partner.client_id, audience: api.identifier, scope: ['read:notes'] });
     const form = Object.fromEntries(new URL(authorizeQuery(partner, { audience: api.identifier, scope: 'read:notes', claims: '{}' }).path, 'http://x').searchParams);
     const refused = pageOf(await new Browser(test.app).post('/authorize', form));
