@@ -29,7 +29,7 @@ suite(`a person refused by a network ACL, in Chromium${chromiumMissing ? ` — S
     const response = await page.goto(`${live.origin}/developers`);
     expect(response?.status()).toBe(403);
     expect(await page.locator('h1').textContent()).toBe('Access from your network is blocked');
-    expect(await page.locator('.note').textContent()).toContain('ask the administrator of this service to allow your network');
+    expect(await page.locator('.lead').textContent()).toContain('ask the administrator of this service to allow your network');
     // The stylesheets are never blocked: the card is laid out, not raw HTML.
     expect(await page.evaluate('getComputedStyle(document.querySelector("main.card")).backgroundColor')).toBe('rgb(255, 255, 255)');
     await screenshot(page, 'network-acl-blocked');
