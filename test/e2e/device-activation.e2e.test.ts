@@ -4,12 +4,12 @@ import { DEVICE_CODE_GRANT } from '../../src/domain/applications.ts';
 import { createApi } from '../support/fixtures.ts';
 import { createUser } from '../support/flow.ts';
 import { insertApplication } from '../support/harness.ts';
-import { chromiumMissing, launchChromium, phonePage, screenshot, startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
+import { checkPage, chromiumMissing, launchChromium, phonePage, startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
 
 const suite = chromiumMissing ? describe.skip : describe;
 if (chromiumMissing) process.stdout.write(`[e2e] device activation skipped: ${chromiumMissing}\n`);
 
-/** The person's side of the device authorization grant (RFC 8628) at /activate, in Chromium under Gatehouse's strict CSP. */
+/** The person's side of the device authorization grant (RFC 8628) at /activate, in Chromium: WCAG checks (axe-core) and the strict CSP on every page. */
 suite(`device activation in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMissing}` : ''}`, () => {
   let live: LiveGatehouse;
   let browser: Browser;
@@ -43,24 +43,22 @@ suite(`device activation in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiu
   it('takes a typed code (after a wrong one), asks to compare it, signs in and says the device is connected', async () => {
     const device = await startDevice();
     const page = await phonePage(browser);
-    const violations: string[] = [];
-    page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) violations.push(message.text()); });
 
     await page.goto(device.verification_uri);
     await expect(page.getByLabel('Code from your device').isVisible()).resolves.toBe(true);
-    await screenshot(page, 'activate-enter-code');
+    await checkPage(page, 'activate-enter-code');
     await page.getByLabel('Code from your device').fill('bbbb-bbbb');
     await page.keyboard.press('Enter');
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('That code is not valid');
     expect(await page.getByLabel('Code from your device').getAttribute('aria-invalid')).toBe('true');
-    await screenshot(page, 'activate-wrong-code');
+    await checkPage(page, 'activate-wrong-code');
 
     await page.getByLabel('Code from your device').fill(device.user_code.toLowerCase());
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Connect Acme CLI?' }).waitFor();
     expect(await page.textContent('.user-code-display')).toBe(device.user_code);
-    await screenshot(page, 'activate-confirm');
+    await checkPage(page, 'activate-confirm');
     await page.getByRole('button', { name: 'Connect' }).click();
 
     await page.getByLabel('Email').fill('jo@example.com');
@@ -68,8 +66,7 @@ suite(`device activation in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiu
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Device connected' }).waitFor();
     expect(await page.textContent('main')).toContain('Acme CLI is signed in on your device');
-    await screenshot(page, 'activate-done');
-    expect(violations).toEqual([]);
+    await checkPage(page, 'activate-done');
 
     const token = await fetch(`${live.origin}/oauth/token`, {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -87,7 +84,7 @@ suite(`device activation in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiu
     await page.getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('You cancelled the connection of your device');
-    await screenshot(page, 'activate-cancelled');
+    await checkPage(page, 'activate-cancelled');
     await page.context().close();
   });
 });

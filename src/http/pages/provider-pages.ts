@@ -82,7 +82,7 @@ export function providerPages(store: DurableStore, issuer: string): ProviderPage
       await render(ctx, 'activate-confirm', `Connect ${app}?`, { action: ctx.oidc.urlFor('code_verification'), xsrf: xsrfOf(ctx), userCode, app });
     },
     async deviceSuccessSource(ctx: KoaContextWithOIDC) {
-      await render(ctx, 'activate-done', 'Device connected', { app: ctx.oidc.client?.clientName });
+      await render(ctx, 'activate-done', 'Device connected', { app: ctx.oidc.client?.clientName, next: ['home'] });
     },
   };
 }
