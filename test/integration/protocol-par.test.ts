@@ -44,7 +44,7 @@ describe('pushed authorization requests', () => {
 
   it('work for a dynamically registered (strict third-party, public) application, which consents to the pushed scopes', async () => {
     const settings = (await testbed.live.gatehouse.stores.durable.settings.get('tenant'))!;
-    await testbed.live.gatehouse.stores.durable.settings.replace({ ...settings, flags: { ...settings.flags, enable_dynamic_client_registration: true } });
+    await testbed.live.gatehouse.stores.durable.settings.update('tenant', { set: { flags: { ...settings.flags, enable_dynamic_client_registration: true } } });
     await createGrant(testbed.live.gatehouse.stores, { default_for: 'third_party_clients', audience: testbed.api.identifier, scope: ['read:notes'] });
     const registered = await fetch(`${testbed.live.origin}/oidc/register`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
