@@ -6,6 +6,7 @@ import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial, SigningKey } from './domain/model.ts';
 import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
+import { auth0LogoutRouter } from './http/auth0-logout.ts';
 import { managementRouter } from './http/management/index.ts';
 import { appsRouter } from './http/pages/apps.ts';
 import { homeRouter, notFoundPage } from './http/pages/home.ts';
@@ -98,6 +99,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const networkGuard = createNetworkGuard({ store: durable, signals: aclSignals, issuer: config.issuer });
     const provider = createProvider({
       issuer: config.issuer, stores, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
+      devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
     });
     const liveKeys = options.signingKeys
       ? fixedKeys(keys)
@@ -110,11 +112,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       logger,
       isShuttingDown: () => shuttingDown,
       networkGuard,
+      devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
         ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
+        ['/v2/logout', auth0LogoutRouter({ stores, issuer: config.issuer })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
         ['/', homeRouter(durable, config.issuer)],
       ],

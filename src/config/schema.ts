@@ -73,6 +73,11 @@ export interface GatehouseConfig {
      */
     rotation_lead_seconds: number;
   };
+  /** The device authorization grant (RFC 8628) of first-party applications. */
+  deviceFlow: {
+    /** Seconds a device waits between two polls of the token endpoint; a faster poll gets `slow_down`. */
+    poll_interval_seconds: number;
+  };
   /**
    * Sources of the network ACL signals beyond the address and the user agent (README, "Network ACLs"). A signal
    * without a source cannot be used in a rule. Headers are believed only from a trusted proxy (`trustProxy`).
@@ -111,11 +116,11 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'keys', 'aclSignals', 'login', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'keys', 'deviceFlow', 'aclSignals', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
-    issuer: { type: 'string', format: 'uri', pattern: '^https?://[^?#]+[^/?#]$' },
+    issuer: { type: 'string', format: 'uri', pattern: '^https?://[^?#/]+(/[^?#]*)?$', description: 'May end with / (Auth0\'s style).' },
     dataDir: { type: 'string', minLength: 1 },
     mongodbUri: { type: 'string', nullable: true, pattern: '^mongodb(\\+srv)?://' },
     redisUrl: { type: 'string', nullable: true, pattern: '^rediss?://' },
@@ -159,6 +164,12 @@ export const configSchema: SchemaObject = {
       additionalProperties: false,
       required: ['refresh_seconds', 'rotation_lead_seconds'],
       properties: { refresh_seconds: { type: 'integer', minimum: 1 }, rotation_lead_seconds: { type: 'integer', minimum: 0 } },
+    },
+    deviceFlow: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['poll_interval_seconds'],
+      properties: { poll_interval_seconds: { type: 'integer', minimum: 1, maximum: 60 } },
     },
     aclSignals: {
       type: 'object',
