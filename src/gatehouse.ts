@@ -96,7 +96,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration })],
-        ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, idleCleanupDays: config.registration.idle_cleanup_days })],
+        ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days })],
       ],
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);

@@ -21,6 +21,29 @@ export function sendApiError(res: Response, statusCode: number, errorCode: strin
   res.status(statusCode).json({ statusCode, error: REASONS[statusCode] ?? 'Error', message, errorCode });
 }
 
+/** A client error raised by Express or body-parser (malformed, oversized or undecodable body…): its 4xx status. */
+export const clientErrorStatus = (err: unknown): number | undefined => {
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+};
+
+/**
+ * Why Express's body parsers refused a body, in words for the caller: a charset other than UTF-8 or a Content-Encoding
+ * they cannot undo is a 415, a body that does not match its Content-Encoding a 400. Undefined for anything else.
+ */
+export function unreadableBody(err: unknown): { status: number; description: string } | undefined {
+  const status = clientErrorStatus(err);
+  if (!status) return undefined;
+  const { type, charset, encoding } = err as { type?: string; charset?: string; encoding?: string };
+  switch (type) {
+    case 'charset.unsupported': return { status, description: `the charset "${charset}" is not supported: send the body in UTF-8` };
+    case 'encoding.unsupported': return { status, description: `the Content-Encoding "${encoding}" is not supported: send the body unencoded, or with gzip, deflate or br` };
+    case 'entity.too.large': return { status, description: 'the body is too large' };
+    case 'entity.parse.failed': return { status, description: 'the body does not parse as its Content-Type says' };
+    default: return { status, description: 'the body could not be read: check that it matches its Content-Type and Content-Encoding' };
+  }
+}
+
 /** Auth0 answers an operation it does not perform (changing a system API, for one) with a 400, like a bad payload. */
 const RULE_STATUS: Record<RuleErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409, not_supported: 400 };
 
@@ -31,7 +54,7 @@ const RULE_STATUS: Record<RuleErrorKind, number> = { invalid: 400, not_found: 40
 export const apiErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof ApiError) return sendApiError(res, err.statusCode, err.errorCode, err.message);
   if (err instanceof RuleError) return sendApiError(res, RULE_STATUS[err.kind], err.errorCode, err.message);
-  const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;
+  const status = clientErrorStatus(err);
   if (status) {
     const message = err.type === 'entity.parse.failed' ? 'Invalid request payload JSON format' : String(err.message ?? 'Bad request');
     return sendApiError(res, status, err.type === 'entity.too.large' ? 'payload_too_large' : 'invalid_body', message);

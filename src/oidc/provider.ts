@@ -72,6 +72,18 @@ async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Prom
   }
 }
 
+/**
+ * oidc-provider reads request bodies as they come and ignores Content-Encoding: a compressed body would be misread.
+ * Its endpoints take unencoded bodies only (RFC 9110 §8.4.1 allows the 415).
+ */
+async function refuseEncodedBodies(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  if (!encoding || encoding === 'identity') return next();
+  ctx.status = 415;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error: 'invalid_request', error_description: `the Content-Encoding "${encoding}" is not supported on this endpoint: send the body unencoded` };
+}
+
 /** Discovery lists the registration endpoint only while the tenant allows dynamic registration (read per request). */
 function advertiseRegistration(stores: Stores, issuer: string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
@@ -176,6 +188,7 @@ export function createProvider(options: ProviderOptions): Provider {
     return exactRedirectUri.call(this, value) || ((this as unknown as Application).is_first_party === true && matchesWildcardCallback(value, this.redirectUris ?? []));
   };
   registerPasswordGrant(provider, stores, options.signIn);
+  provider.use(refuseEncodedBodies);
   provider.use(grantTypeErrorAsRfc6749);
   provider.use(advertiseRegistration(stores, issuer));
   installOpenRedirectProtection(provider);

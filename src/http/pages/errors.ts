@@ -3,11 +3,8 @@ import { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { DurableStore } from '../../store/ports.ts';
+import { clientErrorStatus } from '../errors.ts';
 import { errorPageData, renderPage } from './render.ts';
-
-/** A client error raised by Express or body-parser (malformed or oversized body…): its status is between 400 and 499. */
-const clientErrorStatus = (err: { status?: unknown }) =>
-  typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;
 
 /**
  * Errors on the pages: Gatehouse's error page, in plain words, with the right status; never a stack trace. Protocol

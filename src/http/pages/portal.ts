@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
 import { isConfidential } from '../../domain/applications.ts';
 import type { Application, TenantSettings } from '../../domain/model.ts';
 import { RegistrationError, type RegistrationRequest } from '../../domain/registration.ts';
@@ -8,6 +9,7 @@ import type { RegistrationService } from '../../services/registration.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { describe as describeRequestProblem, validateRequest } from '../registration.ts';
+import { pageErrorHandler } from './errors.ts';
 import { firstSignInExample } from './portal-examples.ts';
 import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage, type PageContext } from './render.ts';
 
@@ -19,6 +21,7 @@ export interface PortalDeps {
   csrfKey: string;
   /** Registrations nobody used for this many days are removed (0: never); developers are told up front. */
   idleCleanupDays: number;
+  logger: Logger;
 }
 
 const APP_TYPES = {
@@ -192,6 +195,7 @@ export function portalRouter(deps: PortalDeps): Router {
     });
   }
 
+  router.use(pageErrorHandler(durable, issuer, deps.logger));
   return router;
 }
 
