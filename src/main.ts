@@ -1,7 +1,41 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
 import express from 'express';
 import { ConfigError, loadConfig } from './config/load.ts';
-import { createGatehouse } from './gatehouse.ts';
+import { createGatehouse, type Gatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logging.ts';
+
+/** Stops the process with a message for the operator (never a stack trace) and a non-zero status. */
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function bindFailure(err: NodeJS.ErrnoException, port: number): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return `Port ${port} is already in use by another process. Stop that process, or set PORT to a free port.`;
+    case 'EACCES':
+      return `Port ${port} needs privileges this process does not have. Set PORT to a port above 1023 (with a proxy in front), or grant the right to bind it.`;
+    default:
+      return `Could not listen on port ${port} (${err.code ?? err.message}). Set PORT to a port this machine can listen on.`;
+  }
+}
+
+/**
+ * The port is bound before anything else happens: opening the stores writes to the data folder (its lock, the
+ * journal) and the first start creates the admin application, whose secret is shown once. A taken port must stop the
+ * process before any of that, rather than leave a secret printed for a process that never served.
+ */
+function listen(port: number, listener: RequestListener): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(listener);
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
 
 /** The drop-in IdP: one process serving Gatehouse at the issuer root. */
 async function main(): Promise<void> {
@@ -9,37 +43,38 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
+    if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
   const logger = createLogger(config.logLevel);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  let gatehouse: Gatehouse | undefined;
+  // Between the bind and the end of start-up (seconds at most), requests are told to come back.
+  app.use((_req, res, next) => (gatehouse ? next() : void res.status(503).set('Retry-After', '1').json({ status: 'starting' })));
+  const server = await listen(config.port, app).catch((err: NodeJS.ErrnoException) => fail(bindFailure(err, config.port)));
+
   logger.info({ node: process.version, env: config.env, issuer: config.issuer }, 'Gatehouse starting');
-  const gatehouse = await createGatehouse({ config, logger });
+  gatehouse = await createGatehouse({ config, logger });
   const { stores } = gatehouse;
   logger.info({ durable: stores.durable.kind, ephemeral: stores.ephemeral.kind }, 'storage ready');
   if (!stores.shareable && (config.mongodbUri || config.redisUrl)) {
     logger.warn('Only one of MONGODB_URI and REDIS_URL is set: part of the state lives in this process, so run a single Gatehouse process.');
   }
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', config.trustProxy);
   app.use(gatehouse.router);
-  const server = app.listen(config.port, () => {
-    const address = server.address();
-    logger.info({ port: typeof address === 'object' && address ? address.port : config.port, discovery: `${config.issuer}/.well-known/openid-configuration` }, 'Gatehouse listening');
-    const { client_id, client_secret } = gatehouse.adminCredentials;
-    if (client_secret) {
-      // Printed once, on the terminal only (never through the logger): the secret is stored hashed and cannot be shown again.
-      process.stdout.write(`\nA Management API application was created for you. Save its secret now; it will not be shown again.\n`
-        + `  GATEHOUSE_ADMIN_CLIENT_ID=${client_id}\n  GATEHOUSE_ADMIN_CLIENT_SECRET=${client_secret}\n`
-        + `Get a token: curl -s ${config.issuer}/oauth/token -d grant_type=client_credentials -d client_id=${client_id} `
-        + `-d client_secret=... -d audience=${config.issuer}/api/v2/\n\n`);
-    }
-  });
+
+  const address = server.address();
+  logger.info({ port: typeof address === 'object' && address ? address.port : config.port, discovery: `${config.issuer}/.well-known/openid-configuration` }, 'Gatehouse listening');
+  const { client_id, client_secret } = gatehouse.adminCredentials;
+  if (client_secret) {
+    // Printed once, on the terminal only (never through the logger): the secret is stored hashed and cannot be shown again.
+    process.stdout.write(`\nA Management API application was created for you. Save its secret now; it will not be shown again.\n`
+      + `  GATEHOUSE_ADMIN_CLIENT_ID=${client_id}\n  GATEHOUSE_ADMIN_CLIENT_SECRET=${client_secret}\n`
+      + `Get a token: curl -s ${config.issuer}/oauth/token -d grant_type=client_credentials -d client_id=${client_id} `
+      + `-d client_secret=... -d audience=${config.issuer}/api/v2/\n\n`);
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,14 +1,23 @@
-import { describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { tempDir } from '../support/backends.ts';
 
 const NODE = process.execPath; // Node 24, as npm scripts run it
 const root = path.resolve(import.meta.dirname, '../..');
 
+/** Every process a test starts; one still running when its test ends (a failed assertion) is killed. */
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 function startProcess(env: Record<string, string>) {
   const child = spawn(NODE, ['src/main.ts'], { cwd: root, env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let output = '';
   child.stdout.on('data', (chunk) => { output += chunk; });
   child.stderr.on('data', (chunk) => { output += chunk; });
@@ -48,6 +57,28 @@ describe('the gatehouse process', () => {
     const exited2 = new Promise((resolve) => second.child.on('exit', resolve));
     second.child.kill('SIGTERM');
     await exited2;
+  });
+
+  it('stops with a clear message and a non-zero status, having printed and written nothing, when its port is taken', async () => {
+    const dataDir = tempDir();
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const busy = startProcess({ PORT: String(port), DATA_DIR: dataDir });
+      busy.listening.catch(() => {}); // it must never listen: the exit below says how it ended
+      const [code] = await once(busy.child, 'exit') as [number | null];
+      expect({ code, output: busy.output() }).toEqual({ code: 1, output: `Port ${port} is already in use by another process. Stop that process, or set PORT to a free port.\n` });
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      taken.close();
+    }
+    // Nothing was created: the first start that binds is still the one that creates (and shows) the admin secret.
+    const next = startProcess({ PORT: '0', DATA_DIR: dataDir });
+    await next.listening;
+    expect(next.output()).toContain('GATEHOUSE_ADMIN_CLIENT_SECRET=');
+    next.child.kill('SIGTERM');
+    await once(next.child, 'exit');
   });
 
   it('stops with a message naming a bad setting', () => {
