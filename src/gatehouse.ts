@@ -50,7 +50,9 @@ export interface Gatehouse {
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
-  /** Stops answering readiness, then closes the stores it opened. */
+  /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
+  drain(): void;
+  /** Stops answering readiness (as drain() does), then closes the stores it opened. */
   close(): Promise<void>;
 }
 
@@ -102,6 +104,9 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
       config, router, wellKnown: rootWellKnownRouter(provider, config.issuer), provider, stores, keys, logger, adminCredentials,
+      drain() {
+        shuttingDown = true;
+      },
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);

@@ -1,5 +1,5 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
-import express from 'express';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import express, { type RequestHandler } from 'express';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createGatehouse, type Gatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logging.ts';
@@ -37,6 +37,35 @@ function listen(port: number, listener: RequestListener): Promise<Server> {
   });
 }
 
+/**
+ * Graceful shutdown: from the signal on, every response asks its client to close the connection (requests in flight
+ * included), so that kept-alive connections end with their last response instead of carrying new requests to a
+ * process that is stopping. Idle connections are closed by the caller (server.close).
+ */
+function connectionDrain() {
+  let draining = false;
+  const inFlight = new Set<ServerResponse>();
+  const closeAfterResponse = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  };
+  const middleware: RequestHandler = (_req, res, next) => {
+    if (draining) closeAfterResponse(res);
+    else {
+      inFlight.add(res);
+      res.once('close', () => inFlight.delete(res));
+    }
+    next();
+  };
+  return {
+    middleware,
+    start() {
+      draining = true;
+      for (const res of inFlight) closeAfterResponse(res);
+      inFlight.clear();
+    },
+  };
+}
+
 /** The drop-in IdP: one process serving Gatehouse at the issuer root. */
 async function main(): Promise<void> {
   let config;
@@ -51,6 +80,8 @@ async function main(): Promise<void> {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
+  const drain = connectionDrain();
+  app.use(drain.middleware);
   let gatehouse: Gatehouse | undefined;
   // Between the bind and the end of start-up (seconds at most), requests are told to come back.
   app.use((_req, res, next) => (gatehouse ? next() : void res.status(503).set('Retry-After', '1').json({ status: 'starting' })));
@@ -80,7 +111,9 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    logger.info({ signal }, 'shutting down: /readyz answers 503, no new connections, finishing requests in flight');
+    gatehouse.drain();
+    drain.start();
     const force = setTimeout(() => server.closeAllConnections(), 10_000).unref();
     server.close(async () => {
       clearTimeout(force);

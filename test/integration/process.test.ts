@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { tempDir } from '../support/backends.ts';
 
@@ -79,6 +80,57 @@ describe('the gatehouse process', () => {
     expect(next.output()).toContain('GATEHOUSE_ADMIN_CLIENT_SECRET=');
     next.child.kill('SIGTERM');
     await once(next.child, 'exit');
+  });
+
+  it('on SIGTERM answers /readyz with 503, finishes requests in flight and closes kept-alive connections', async () => {
+    const started = startProcess({ PORT: '0', DATA_DIR: tempDir() });
+    const port = await started.listening;
+    const open = async () => {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      let received = '';
+      socket.on('data', (chunk) => { received += chunk; });
+      const closed = once(socket, 'close').then(() => received);
+      return { socket, received: () => received, closed };
+    };
+    const until = async (condition: () => boolean) => {
+      for (const deadline = Date.now() + 10_000; !condition();) {
+        if (Date.now() > deadline) throw new Error(`gave up waiting; the process said: ${started.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+
+    // An idle kept-alive connection, a request whose headers are still arriving, one whose body is still arriving.
+    const idle = await open();
+    idle.socket.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    await until(() => idle.received().includes('"status":"ready"'));
+    expect(idle.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: keep-alive\r\n/);
+    const readiness = await open();
+    readiness.socket.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+    const body = 'grant_type=client_credentials&client_id=nobody&client_secret=nothing';
+    const token = await open();
+    token.socket.write(`POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // both requests are being read
+
+    const exited = once(started.child, 'exit');
+    started.child.kill('SIGTERM');
+    await until(() => started.output().includes('shutting down'));
+    await idle.closed;
+
+    readiness.socket.write('\r\n');
+    const ready = await readiness.closed;
+    expect(ready).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(ready).toContain('Connection: close\r\n');
+    expect(ready).toContain('"status":"shutting_down"');
+
+    token.socket.write(body.slice(10));
+    const answered = await token.closed;
+    expect(answered).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
+    expect(answered).toContain('Connection: close\r\n');
+    expect(answered).toContain('"error":"invalid_client"');
+
+    expect(await exited).toEqual([0, null]);
+    expect(started.output()).toContain('"msg":"stopped"');
   });
 
   it('stops with a message naming a bad setting', () => {
