@@ -1,8 +1,9 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { ConfigError, loadConfig } from './config/load.ts';
-import { createGatehouse, type Gatehouse } from './gatehouse.ts';
+import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logging.ts';
+import { StoreUnavailableError } from './store/index.ts';
 
 /** Stops the process with a message for the operator (never a stack trace) and a non-zero status. */
 function fail(message: string): never {
@@ -82,19 +83,21 @@ async function main(): Promise<void> {
   app.set('trust proxy', config.trustProxy);
   const drain = connectionDrain();
   app.use(drain.middleware);
-  let gatehouse: Gatehouse | undefined;
+  let started = false;
   // Between the bind and the end of start-up (seconds at most), requests are told to come back.
-  app.use((_req, res, next) => (gatehouse ? next() : void res.status(503).set('Retry-After', '1').json({ status: 'starting' })));
+  app.use((_req, res, next) => (started ? next() : void res.status(503).set('Retry-After', '1').json({ status: 'starting' })));
   const server = await listen(config.port, app).catch((err: NodeJS.ErrnoException) => fail(bindFailure(err, config.port)));
 
   logger.info({ node: process.version, env: config.env, issuer: config.issuer }, 'Gatehouse starting');
-  gatehouse = await createGatehouse({ config, logger });
+  // A store that cannot be reached at start (Redis down, a wrong REDIS_URL) stops the process with its own words.
+  const gatehouse = await createGatehouse({ config, logger }).catch((err: unknown) => (err instanceof StoreUnavailableError ? fail(err.message) : Promise.reject(err)));
   const { stores } = gatehouse;
   logger.info({ durable: stores.durable.kind, ephemeral: stores.ephemeral.kind }, 'storage ready');
   if (!stores.shareable && (config.mongodbUri || config.redisUrl)) {
     logger.warn('Only one of MONGODB_URI and REDIS_URL is set: part of the state lives in this process, so run a single Gatehouse process.');
   }
   app.use(gatehouse.router);
+  started = true;
 
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : config.port, discovery: `${config.issuer}/.well-known/openid-configuration` }, 'Gatehouse listening');

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { RuleError, type RuleErrorKind } from '../domain/errors.ts';
+import { StoreUnavailableError } from '../store/index.ts';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict',
@@ -19,6 +20,15 @@ export class ApiError extends Error {
 
 export function sendApiError(res: Response, statusCode: number, errorCode: string, message: string): void {
   res.status(statusCode).json({ statusCode, error: REASONS[statusCode] ?? 'Error', message, errorCode });
+}
+
+/**
+ * The store outage behind an error: the error itself, or the cause of oidc-provider's `temporarily_unavailable`
+ * (src/oidc/provider.ts). Every edge answers it with 503 and Retry-After in its own format.
+ */
+export function storeOutage(err: unknown): StoreUnavailableError | undefined {
+  for (let cause = err; cause instanceof Error; cause = cause.cause) if (cause instanceof StoreUnavailableError) return cause;
+  return undefined;
 }
 
 /** A client error raised by Express or body-parser (malformed, oversized or undecodable body…): its 4xx status. */
@@ -54,6 +64,11 @@ const RULE_STATUS: Record<RuleErrorKind, number> = { invalid: 400, not_found: 40
 export const apiErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof ApiError) return sendApiError(res, err.statusCode, err.errorCode, err.message);
   if (err instanceof RuleError) return sendApiError(res, RULE_STATUS[err.kind], err.errorCode, err.message);
+  const outage = storeOutage(err);
+  if (outage) {
+    res.set('Retry-After', String(outage.retryAfterSeconds));
+    return sendApiError(res, 503, 'temporarily_unavailable', 'A store this request needs is unavailable; try again shortly');
+  }
   const status = clientErrorStatus(err);
   if (status) {
     const message = err.type === 'entity.parse.failed' ? 'Invalid request payload JSON format' : String(err.message ?? 'Bad request');

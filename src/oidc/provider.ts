@@ -1,4 +1,4 @@
-import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { corsOriginAllowed, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
 import { secretMatches } from '../domain/ids.ts';
@@ -6,7 +6,7 @@ import type { Application, KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
-import type { Stores } from '../store/index.ts';
+import { mapAdapterErrors, StoreUnavailableError, type Stores } from '../store/index.ts';
 import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
 import { loadedApplicationOf, rememberApplication } from './context.ts';
@@ -84,6 +84,18 @@ async function refuseEncodedBodies(ctx: KoaContextWithOIDC, next: () => Promise<
   ctx.body = { error: 'invalid_request', error_description: `the Content-Encoding "${encoding}" is not supported on this endpoint: send the body unencoded` };
 }
 
+/**
+ * A store outage inside oidc-provider is RFC 6749's `temporarily_unavailable` with a 503 and Retry-After, which
+ * oidc-provider answers as it is (JSON, its error page, or the redirect back to the client), instead of a 500
+ * `server_error` logged with a stack trace. The outage stays the error's cause, for the Express edges.
+ */
+function outageAsTemporarilyUnavailable(err: unknown): unknown {
+  if (!(err instanceof StoreUnavailableError)) return err;
+  const answer = Object.assign(new errors.TemporarilyUnavailable('the service is temporarily unavailable, try again shortly', { cause: err }), { status: 503, statusCode: 503 });
+  Provider.ctx?.set('Retry-After', String(err.retryAfterSeconds));
+  return answer;
+}
+
 /** Discovery lists the registration endpoint only while the tenant allows dynamic registration (read per request). */
 function advertiseRegistration(stores: Stores, issuer: string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
@@ -104,7 +116,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const pages = providerPages(stores.durable, issuer);
 
   const configuration: Configuration = {
-    adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model)),
+    adapter: (model: string) => mapAdapterErrors(model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model), outageAsTemporarilyUnavailable),
     clients: [],
     jwks: providerJwks(options.keys) as Configuration['jwks'],
     cookies: {

@@ -1,11 +1,13 @@
 import type { Adapter } from 'oidc-provider';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { DURABLE_OIDC_MODELS } from './collections.ts';
 import { openEmbeddedStore } from './embedded/index.ts';
 import { openMongoStore } from './mongo/index.ts';
 import type { DurableStore, EphemeralStore } from './ports.ts';
 import { openRedisStore } from './redis/index.ts';
 
+export * from './errors.ts';
 export * from './ports.ts';
 
 export interface Stores {
@@ -26,6 +28,8 @@ export interface StoreSettings {
   mongodbUri: string | null;
   redisUrl: string | null;
   redisKeyPrefix?: string;
+  /** Where a backend reports that it went away and came back. */
+  logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
 export function combineStores(durable: DurableStore, ephemeral: EphemeralStore, redis?: Redis): Stores {
@@ -51,12 +55,13 @@ export async function openDurableStore(settings: Pick<StoreSettings, 'dataDir' |
 
 /** MONGODB_URI switches durable entities to MongoDB, REDIS_URL short-lived artifacts to Redis; the rest is embedded. */
 export async function openStores(settings: StoreSettings): Promise<Stores> {
+  // Redis first: when it cannot be reached, nothing has been opened (or written, for the embedded store) yet.
+  const redis = settings.redisUrl
+    ? await openRedisStore({ url: settings.redisUrl, ...(settings.redisKeyPrefix ? { keyPrefix: settings.redisKeyPrefix } : {}), ...(settings.logger ? { logger: settings.logger } : {}) })
+    : undefined;
   const embedded = !settings.mongodbUri || !settings.redisUrl
     ? openEmbeddedStore({ dataDir: settings.mongodbUri ? null : settings.dataDir })
     : undefined;
   const durable = settings.mongodbUri ? await openMongoStore(settings.mongodbUri) : embedded!;
-  const redis = settings.redisUrl
-    ? openRedisStore({ url: settings.redisUrl, ...(settings.redisKeyPrefix ? { keyPrefix: settings.redisKeyPrefix } : {}) })
-    : undefined;
   return combineStores(durable, redis ?? embedded!, redis?.client);
 }

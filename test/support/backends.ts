@@ -33,7 +33,7 @@ export const durableBackends: Backend<DurableStore>[] = [
 
 export const oidcBackends: Backend<EphemeralStore | DurableStore>[] = [
   { name: 'embedded', open: async () => openEmbeddedStore({ dataDir: null, graceSeconds: 0 }) },
-  { name: 'Redis', open: async () => openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: `test:${randomUUID()}:`, graceSeconds: 0 }) },
+  { name: 'Redis', open: () => openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: `test:${randomUUID()}:`, graceSeconds: 0 }) },
   { name: 'MongoDB', ...(mongoSkip ? { skipReason: mongoSkip } : {}), open: () => openMongoStore(mongoUri()) },
 ];
 

@@ -3,7 +3,7 @@ import { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { DurableStore } from '../../store/ports.ts';
-import { clientErrorStatus } from '../errors.ts';
+import { clientErrorStatus, storeOutage } from '../errors.ts';
 import { errorPageData, renderPage } from './render.ts';
 
 /**
@@ -17,8 +17,10 @@ export function pageErrorHandler(store: DurableStore, issuer: string, logger: Lo
     if (res.headersSent) return next(err);
     const clientStatus = clientErrorStatus(err);
     const known = err instanceof errors.OIDCProviderError;
-    if (!known && !clientStatus) logger.error({ err, path: req.path }, 'page failed');
-    const data = err instanceof errors.SessionNotFound
+    const outage = storeOutage(err); // told once by the store, not once per page
+    if (!known && !clientStatus && !outage) logger.error({ err, path: req.path }, 'page failed');
+    if (outage) res.set('Retry-After', String(outage.retryAfterSeconds));
+    const data = outage ? errorPageData('temporarily_unavailable') : err instanceof errors.SessionNotFound
       ? { heading: 'This sign-in has expired', message: 'The sign-in took too long or was already completed.', advice: 'Go back to the application you came from and start again.', code: 'session_not_found' }
       : known
         ? errorPageData(err.error, err.error_description)
@@ -26,7 +28,7 @@ export function pageErrorHandler(store: DurableStore, issuer: string, logger: Lo
           ? { ...errorPageData('invalid_request', 'the form could not be read'), heading: 'This form could not be read' }
           : errorPageData('server_error');
     try {
-      renderPage(res, { base, tenant: await readTenantSettings(store) }, 'error', String(data.heading), data, known ? 400 : clientStatus ?? 500);
+      renderPage(res, { base, tenant: await readTenantSettings(store) }, 'error', String(data.heading), data, outage ? 503 : known ? 400 : clientStatus ?? 500);
     } catch {
       res.status(500).type('text').send('Something went wrong.');
     }

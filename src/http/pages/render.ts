@@ -46,6 +46,7 @@ const ERROR_WORDS: Record<string, { heading: string; message: string }> = {
   login_required: { heading: 'Sign-in needed', message: 'You need to sign in to continue.' },
   consent_required: { heading: 'Permission needed', message: 'The application needs your permission, and asked not to show you this service.' },
   server_error: { heading: 'Something went wrong', message: 'This service could not complete the request.' },
+  temporarily_unavailable: { heading: 'Temporarily unavailable', message: 'This service cannot complete the request right now. Wait a moment, then try again.' },
 };
 
 export function errorPageData(error: string, description?: string): Record<string, unknown> {
