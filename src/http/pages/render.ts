@@ -39,21 +39,22 @@ export function renderPage(res: Response, page: PageContext, view: string, title
 }
 
 /** What the error page tells a person about an OAuth error code: plain words, never a link to an untrusted callback. */
-const ERROR_WORDS: Record<string, { heading: string; message: string }> = {
+const ERROR_WORDS: Record<string, { heading: string; message: string; advice?: string }> = {
   access_denied: { heading: 'Access was not granted', message: 'The application did not get access to your account.' },
   invalid_client: { heading: 'Unknown application', message: 'This service does not know the application that sent you here.' },
   invalid_redirect_uri: { heading: 'Unsafe sign-in link', message: 'The application asked to send you to an address it has not registered, so we stopped here.' },
   login_required: { heading: 'Sign-in needed', message: 'You need to sign in to continue.' },
   consent_required: { heading: 'Permission needed', message: 'The application needs your permission, and asked not to show you this service.' },
   server_error: { heading: 'Something went wrong', message: 'This service could not complete the request.' },
-  temporarily_unavailable: { heading: 'Temporarily unavailable', message: 'This service cannot complete the request right now. Wait a moment, then try again.' },
+  // Nobody's mistake, nothing the application's developer can fix: the person only needs to wait.
+  temporarily_unavailable: { heading: 'Temporarily unavailable', message: 'This service cannot complete your request right now.', advice: 'Wait a minute, then go back to the application you came from and try again.' },
 };
 
 export function errorPageData(error: string, description?: string): Record<string, unknown> {
   const words = ERROR_WORDS[error] ?? { heading: 'The application sent an invalid request', message: 'This service could not accept the sign-in request the application made.' };
   return {
     ...words,
-    advice: [description, 'Go back to the application you came from and try again; if it keeps happening, contact its developer.'].filter(Boolean).join(' — '),
+    advice: words.advice ?? [description, 'Go back to the application you came from and try again; if it keeps happening, contact its developer.'].filter(Boolean).join(' — '),
     code: error,
   };
 }
