@@ -63,7 +63,7 @@ describe('a Redis outage', () => {
 
   it('answers 503 with Retry-After where Redis is needed, hung or gone, keeps the rest working, and recovers with its data', async () => {
     const api = await createApi(test.gatehouse.stores);
-    ({ app } = await thirdPartyApp(test.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined }));
+    ({ app } = await thirdPartyApp(test.gatehouse.stores, { token_endpoint_auth_method: 'none' }));
     await createGrant(test.gatehouse.stores, { client_id: app.client_id, audience: api.identifier, scope: ['read:notes'] });
     await createUser(test.gatehouse.stores, 'otto@example.com', 'otto password 1');
     const tokens = await codeFlowTokens(test.app, app, { email: 'otto@example.com', password: 'otto password 1', query: authorizeQuery(app, { audience: api.identifier, scope: 'read:notes offline_access' }) });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { DurableStore } from '../../store/ports.ts';
 import { clientErrorStatus, storeOutage } from '../errors.ts';
-import { errorPageData, renderPage } from './render.ts';
+import { errorPageData, EXPIRED_SIGN_IN, renderPage } from './render.ts';
 
 /**
  * Errors on the pages: Gatehouse's error page, in plain words, with the right status; never a stack trace. Protocol
@@ -21,11 +21,11 @@ export function pageErrorHandler(store: DurableStore, issuer: string, logger: Lo
     if (!known && !clientStatus && !outage) logger.error({ err, path: req.path }, 'page failed');
     if (outage) res.set('Retry-After', String(outage.retryAfterSeconds));
     const data = outage ? errorPageData('temporarily_unavailable') : err instanceof errors.SessionNotFound
-      ? { heading: 'This sign-in has expired', message: 'The sign-in took too long or was already completed.', advice: 'Go back to the application you came from and start again.', code: 'session_not_found' }
+      ? { ...EXPIRED_SIGN_IN, description: err.error_description }
       : known
         ? errorPageData(err.error, err.error_description)
         : clientStatus
-          ? { ...errorPageData('invalid_request', 'the form could not be read'), heading: 'This form could not be read' }
+          ? { ...errorPageData('invalid_request', 'the form could not be read'), heading: 'This form could not be read', advice: 'Go back, reload the page and try again.' }
           : errorPageData('server_error');
     try {
       renderPage(res, { base, tenant: await readTenantSettings(store) }, 'error', String(data.heading), data, outage ? 503 : known ? 400 : clientStatus ?? 500);
