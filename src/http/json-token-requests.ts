@@ -15,8 +15,9 @@ export function jsonTokenRequests(): RequestHandler {
     if (req.method !== 'POST' || !JSON_PATHS.has(req.path) || !req.is('application/json')) return next();
     return parseJson(req, res, (err?: unknown) => {
       if (err) {
+        // RFC 6749 §5.2 answers request errors with 400, as oidc-provider does for forms; 415 says the body cannot be decoded.
         const problem = unreadableBody(err) ?? { status: 400, description: 'the body could not be read' };
-        return void res.status(problem.status).json({ error: 'invalid_request', error_description: problem.description });
+        return void res.status(problem.status === 415 ? 415 : 400).json({ error: 'invalid_request', error_description: problem.description });
       }
       const body = req.body as unknown;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -100,17 +100,17 @@ describe('the gatehouse process', () => {
       }
     };
 
-    // An idle kept-alive connection, a request whose headers are still arriving, one whose body is still arriving.
-    const idle = await open();
-    idle.socket.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
-    await until(() => idle.received().includes('"status":"ready"'));
-    expect(idle.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: keep-alive\r\n/);
+    // A request whose headers are still arriving, one whose body is still arriving, and an idle kept-alive connection.
     const readiness = await open();
     readiness.socket.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
     const body = 'grant_type=client_credentials&client_id=nobody&client_secret=nothing';
     const token = await open();
     token.socket.write(`POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // both requests are being read
+    // Answered after the server has read what the two connections above sent first: they are mid-request, not idle.
+    const idle = await open();
+    idle.socket.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    await until(() => idle.received().includes('"status":"ready"'));
+    expect(idle.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: keep-alive\r\n/);
 
     const exited = once(started.child, 'exit');
     started.child.kill('SIGTERM');
