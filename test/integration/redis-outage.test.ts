@@ -56,8 +56,10 @@ describe('a Redis outage', () => {
   afterAll(async () => {
     await test.close();
     await redis.close();
-    redisServer.kill('SIGKILL');
-    await once(redisServer, 'exit');
+    if (redisServer.exitCode === null && redisServer.signalCode === null) { // still running (the test may have failed while it was away)
+      redisServer.kill('SIGKILL');
+      await once(redisServer, 'exit');
+    }
     consoleErrors.mockRestore();
   });
 
@@ -101,6 +103,14 @@ describe('a Redis outage', () => {
       expect({ path, status: page.status, type: page.type, retryAfter: page.headers['retry-after'] }).toEqual({ path, status: 503, type: 'text/html', retryAfter: '2' });
       expect(page.text).toContain('Temporarily unavailable');
     }
+
+    // Connected apps: its sign-in comes back with the error, which is shown (starting the sign-in again would loop).
+    const account = await new Browser(test.app).open('/u/apps');
+    if (!('callback' in account)) throw new Error(`/u/apps did not go through its sign-in: ${account.page.status}`);
+    expect(account.callback.searchParams.get('error')).toBe('temporarily_unavailable');
+    const accountPage = await request(test.app).get(pathOf(account.callback.href));
+    expect({ status: accountPage.status, type: accountPage.type }).toEqual({ status: 503, type: 'text/html' });
+    expect(accountPage.text).toContain('Temporarily unavailable');
 
     // The Management API works (its rate limit counts in the process); what needs Redis answers in Auth0's shape.
     const token = await adminToken(test);
