@@ -3,7 +3,7 @@ import express, { type RequestHandler } from 'express';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logging.ts';
-import { StoreUnavailableError } from './store/index.ts';
+import { StoreError, StoreUnavailableError } from './store/index.ts';
 
 /** Stops the process with a message for the operator (never a stack trace) and a non-zero status. */
 function fail(message: string): never {
@@ -24,8 +24,8 @@ function bindFailure(err: NodeJS.ErrnoException, port: number): string {
 
 /**
  * The port is bound before anything else happens: opening the stores writes to the data folder (its lock, the
- * journal) and the first start creates the admin application, whose secret is shown once. A taken port must stop the
- * process before any of that, rather than leave a secret printed for a process that never served.
+ * databases) and the first start creates the admin application, whose secret is shown once. A taken port must stop
+ * the process before any of that, rather than leave a secret printed for a process that never served.
  */
 function listen(port: number, listener: RequestListener): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -89,8 +89,10 @@ async function main(): Promise<void> {
   const server = await listen(config.port, app).catch((err: NodeJS.ErrnoException) => fail(bindFailure(err, config.port)));
 
   logger.info({ node: process.version, env: config.env, issuer: config.issuer }, 'Gatehouse starting');
-  // A store that cannot be reached at start (Redis down, a wrong REDIS_URL) stops the process with its own words.
-  const gatehouse = await createGatehouse({ config, logger }).catch((err: unknown) => (err instanceof StoreUnavailableError ? fail(err.message) : Promise.reject(err)));
+  // Storage that cannot be used (damaged, sealed with another key…) or reached (Redis down, a wrong REDIS_URL) stops the
+  // process with its own words.
+  const gatehouse = await createGatehouse({ config, logger })
+    .catch((err: unknown) => (err instanceof StoreError || err instanceof StoreUnavailableError ? fail(err.message) : Promise.reject(err)));
   const { stores } = gatehouse;
   logger.info({ durable: stores.durable.kind, ephemeral: stores.ephemeral.kind }, 'storage ready');
   if (!stores.shareable && (config.mongodbUri || config.redisUrl)) {
