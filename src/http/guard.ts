@@ -23,8 +23,14 @@ declare module 'express-serve-static-core' {
  * locally (our own public keys), from an application that still exists and still holds its client grant (`access`,
  * remembered per process for at most a second). The token's scopes count only as far as the grant still allows them.
  */
-export function managementAuthentication(issuer: string, keys: KeyMaterial, access: ManagementAccess): RequestHandler {
-  const jwks = createLocalJWKSet(publicJwks(keys));
+export function managementAuthentication(issuer: string, keys: () => KeyMaterial, access: ManagementAccess): RequestHandler {
+  // Built again only when the key material changes (a rotation reaching this process).
+  let verifiedWith: { material: KeyMaterial; jwks: ReturnType<typeof createLocalJWKSet> } | undefined;
+  const currentJwks = () => {
+    const material = keys();
+    if (verifiedWith?.material !== material) verifiedWith = { material, jwks: createLocalJWKSet(publicJwks(material)) };
+    return verifiedWith.jwks;
+  };
   const audience = managementAudience(issuer);
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
@@ -32,7 +38,7 @@ export function managementAuthentication(issuer: string, keys: KeyMaterial, acce
     if (!match?.[1]) return sendApiError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], jwks, { issuer, audience, typ: 'at+jwt' }));
+      ({ payload } = await jwtVerify(match[1], currentJwks(), { issuer, audience, typ: 'at+jwt' }));
     } catch (err) {
       const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
       return sendApiError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler, type Response } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { issuerUrl } from '../domain/issuer.ts';
 
 /** What `requireAccessToken` puts on the request once a token is verified. */
 export interface VerifiedAccessToken {
@@ -24,7 +25,7 @@ export interface RequireAccessTokenOptions {
   audience: string;
   /** Scopes every request needs (all of them). */
   scopes?: string[];
-  /** Where Gatehouse's public keys are; defaults to `${issuer}/.well-known/jwks.json`. Ignored when `jwks` is given. */
+  /** Where Gatehouse's public keys are; defaults to `<issuer>/.well-known/jwks.json`. Ignored when `jwks` is given. */
   jwksUri?: string;
   /** Fixed keys (tests, or a process that embeds Gatehouse): no fetching. */
   jwks?: JSONWebKeySet;
@@ -62,7 +63,7 @@ function challenge(res: Response, status: 401 | 403, metadataUrl: string, error?
 export function requireAccessToken(options: RequireAccessTokenOptions): RequestHandler {
   const keys = options.jwks
     ? createLocalJWKSet(options.jwks)
-    : createRemoteJWKSet(new URL(options.jwksUri ?? `${options.issuer}/.well-known/jwks.json`), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
+    : createRemoteJWKSet(new URL(options.jwksUri ?? issuerUrl(options.issuer, '.well-known/jwks.json')), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
   const needed = options.scopes ?? [];
   const metadataUrl = options.resourceMetadataUrl ?? resourceMetadataUrlFor(options.audience);
   return async (req, res, next) => {

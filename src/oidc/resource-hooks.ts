@@ -3,7 +3,7 @@ import type { ApiAccessDecision } from '../domain/access.ts';
 import type { ResourceServer } from '../domain/model.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../services/access.ts';
 import type { Stores } from '../store/index.ts';
-import { applicationOf, rawParameters, subjectTypeOf } from './context.ts';
+import { applicationOf, rawParameters, rememberApi, subjectTypeOf } from './context.ts';
 
 /** How oidc-provider issues tokens for one of our APIs: JWTs with the API's algorithm and lifetime. */
 export const jwtResourceServerInfo = (api: ResourceServer, maxScopes: readonly string[]) => ({
@@ -45,6 +45,7 @@ export function resourceIndicatorHooks(stores: Stores) {
     async getResourceServerInfo(ctx: KoaContextWithOIDC, resourceIndicator: string) {
       const api = await findApiByIdentifier(durable, resourceIndicator);
       if (!api) throw new errors.InvalidTarget(`Service not found: ${resourceIndicator}`);
+      rememberApi(ctx, api);
       const application = await applicationOf(ctx, stores);
       const subjectType = subjectTypeOf(ctx);
       const decision = await decideAccess(durable, application, api, subjectType);

@@ -5,6 +5,7 @@ import { readTenantSettings } from '../../services/tenant.ts';
 import type { DurableStore } from '../../store/ports.ts';
 import { clientErrorStatus, storeOutage } from '../errors.ts';
 import { errorPageData, EXPIRED_SIGN_IN, renderPage } from './render.ts';
+import { issuerBasePath } from '../../domain/issuer.ts';
 
 /**
  * Errors on the pages: Gatehouse's error page, in plain words, with the right status; never a stack trace. Protocol
@@ -12,7 +13,7 @@ import { errorPageData, EXPIRED_SIGN_IN, renderPage } from './render.ts';
  * their 4xx; only the unexpected is a 500, and only that is logged as an error.
  */
 export function pageErrorHandler(store: DurableStore, issuer: string, logger: Logger): ErrorRequestHandler {
-  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const base = issuerBasePath(issuer);
   return async (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const clientStatus = clientErrorStatus(err);

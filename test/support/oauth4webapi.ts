@@ -1,0 +1,31 @@
+import { afterAll, beforeAll } from '@jest/globals';
+import * as oauth from 'oauth4webapi';
+import type { GatehouseConfig } from '../../src/config/schema.ts';
+import type { ResourceServer } from '../../src/domain/model.ts';
+import { startLiveGatehouse, type LiveGatehouse } from './browser.ts';
+import { createApi } from './fixtures.ts';
+import { createUser } from './flow.ts';
+
+/** oauth4webapi refuses plain http unless told: the test servers listen on loopback over http. */
+export const insecure = { [oauth.allowInsecureRequests]: true };
+
+export const USER = { email: 'person@example.com', password: 'correct horse battery' };
+
+/**
+ * A Gatehouse on loopback for one test file, as oauth4webapi sees it (its discovered metadata), with an API and a user.
+ * Started before the file's tests, closed after.
+ */
+export function oauthTestbed(config: Partial<GatehouseConfig> = {}) {
+  const state = {} as { live: LiveGatehouse; as: oauth.AuthorizationServer; api: ResourceServer };
+  beforeAll(async () => {
+    state.live = await startLiveGatehouse(config);
+    const issuer = new URL(state.live.origin);
+    state.as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+    state.api = await createApi(state.live.gatehouse.stores);
+    await createUser(state.live.gatehouse.stores, USER.email, USER.password);
+  });
+  afterAll(async () => {
+    await state.live.close();
+  });
+  return state;
+}
