@@ -120,12 +120,18 @@ async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Prom
  * oidc-provider reads request bodies as they come and ignores Content-Encoding: a compressed body would be misread.
  * Its endpoints take unencoded bodies only (RFC 9110 §8.4.1 allows the 415).
  */
-async function refuseEncodedBodies(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
-  const encoding = ctx.get('content-encoding').trim().toLowerCase();
-  if (!encoding || encoding === 'identity') return next();
-  ctx.status = 415;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error: 'invalid_request', error_description: `the Content-Encoding "${encoding}" is not supported on this endpoint: send the body unencoded` };
+function refuseEncodedBodies(renderError: ProviderPages['renderError']) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    const encoding = ctx.get('content-encoding').trim().toLowerCase();
+    if (!encoding || encoding === 'identity') return next();
+    const error = new errors.InvalidRequest(`the Content-Encoding "${encoding}" is not supported on this endpoint: send the body unencoded`);
+    const out = { error: error.message, error_description: error.error_description as string };
+    ctx.status = 415;
+    ctx.set('Cache-Control', 'no-store');
+    // As oidc-provider answers its own errors: its error page to a browser (a form post), JSON to anything else.
+    if (ctx.accepts('json', 'html') === 'html') await renderError(ctx, out, error);
+    else ctx.body = out;
+  };
 }
 
 /**
@@ -285,7 +291,7 @@ export function createProvider(options: ProviderOptions): Provider {
     return exactRedirectUri.call(this, value) || ((this as unknown as Application).is_first_party === true && matchesWildcardCallback(value, this.redirectUris ?? []));
   };
   registerPasswordGrant(provider, stores, options.signIn);
-  provider.use(refuseEncodedBodies);
+  provider.use(refuseEncodedBodies(pages.renderError));
   provider.registerResponseMode('web_message', pages.webMessage as Parameters<Provider['registerResponseMode']>[1]);
   provider.use(advertiseResponseModes(['web_message']));
   provider.use(laxCookiesOverPlainHttp);
