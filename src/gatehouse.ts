@@ -58,7 +58,9 @@ export interface Gatehouse {
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
-  /** Stops answering readiness, then closes the stores it opened. */
+  /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
+  drain(): void;
+  /** Stops answering readiness (as drain() does), then closes the stores it opened. */
   close(): Promise<void>;
 }
 
@@ -78,7 +80,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const config = loadConfig({ env: {}, overrides: options.config });
   const logger = options.logger ?? createLogger(config.logLevel);
   const ownsStores = !options.stores;
-  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys });
+  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys, logger });
   try {
     const { durable } = stores;
     await seed(durable, config);
@@ -129,6 +131,9 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials,
       get keys() {
         return liveKeys.material;
+      },
+      drain() {
+        shuttingDown = true;
       },
       async close() {
         shuttingDown = true;

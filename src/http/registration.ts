@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { RegistrationError, registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
 import type { LimitResult } from '../services/rate-limits.ts';
 import type { RegistrationService } from '../services/registration.ts';
+import { unreadableBody } from './errors.ts';
 
 export interface RegistrationOptions {
   registration: RegistrationService;
@@ -83,6 +84,8 @@ export function registrationRouter({ registration, clientAddress }: Registration
   const errors: ErrorRequestHandler = (err, req, res, _next) => {
     if (err?.type === 'entity.parse.failed') return oauthError(res, 400, 'invalid_client_metadata', 'the body must be a JSON object of client metadata');
     if (err?.type === 'entity.too.large') return oauthError(res, 413, 'invalid_client_metadata', 'the client metadata is too large');
+    const unreadable = unreadableBody(err);
+    if (unreadable) return oauthError(res, unreadable.status, 'invalid_request', unreadable.description);
     req.log?.error({ err }, 'registration failed');
     return oauthError(res, 500, 'server_error', 'the registration could not be completed');
   };

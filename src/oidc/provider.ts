@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { corsOriginAllowed, DEVICE_CODE_GRANT, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
 import { IDENTITY_CLAIMS } from '../domain/authorization.ts';
@@ -9,7 +9,7 @@ import type { Application, KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
-import type { Stores } from '../store/index.ts';
+import { mapAdapterErrors, StoreUnavailableError, type Stores } from '../store/index.ts';
 import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
 import { loadedApplicationOf, rememberApplication } from './context.ts';
@@ -116,6 +116,36 @@ async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Prom
   }
 }
 
+/**
+ * oidc-provider reads request bodies as they come and ignores Content-Encoding: a compressed body would be misread.
+ * Its endpoints take unencoded bodies only (RFC 9110 §8.4.1 allows the 415).
+ */
+function refuseEncodedBodies(renderError: ProviderPages['renderError']) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    const encoding = ctx.get('content-encoding').trim().toLowerCase();
+    if (!encoding || encoding === 'identity') return next();
+    const error = new errors.InvalidRequest(`the Content-Encoding "${encoding}" is not supported on this endpoint: send the body unencoded`);
+    const out = { error: error.message, error_description: error.error_description as string };
+    ctx.status = 415;
+    ctx.set('Cache-Control', 'no-store');
+    // As oidc-provider answers its own errors: its error page to a browser (a form post), JSON to anything else.
+    if (ctx.accepts('json', 'html') === 'html') await renderError(ctx, out, error);
+    else ctx.body = out;
+  };
+}
+
+/**
+ * A store outage inside oidc-provider is RFC 6749's `temporarily_unavailable` with a 503 and Retry-After, which
+ * oidc-provider answers as it is (JSON, its error page, or the redirect back to the client), instead of a 500
+ * `server_error` logged with a stack trace. The outage stays the error's cause, for the Express edges.
+ */
+function outageAsTemporarilyUnavailable(err: unknown): unknown {
+  if (!(err instanceof StoreUnavailableError)) return err;
+  const answer = Object.assign(new errors.TemporarilyUnavailable('the service is temporarily unavailable, try again shortly', { cause: err }), { status: 503, statusCode: 503 });
+  Provider.ctx?.set('Retry-After', String(err.retryAfterSeconds));
+  return answer;
+}
+
 /** Discovery lists the registration endpoint only while the tenant allows dynamic registration (read per request). */
 function advertiseRegistration(stores: Stores, issuer: string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
@@ -167,7 +197,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const { pages } = options;
 
   const configuration: Configuration = {
-    adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model)),
+    adapter: (model: string) => mapAdapterErrors(model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model), outageAsTemporarilyUnavailable),
     clients: [],
     jwks: providerJwks(options.keys) as Configuration['jwks'],
     cookies: {
@@ -261,6 +291,7 @@ export function createProvider(options: ProviderOptions): Provider {
     return exactRedirectUri.call(this, value) || ((this as unknown as Application).is_first_party === true && matchesWildcardCallback(value, this.redirectUris ?? []));
   };
   registerPasswordGrant(provider, stores, options.signIn);
+  provider.use(refuseEncodedBodies(pages.renderError));
   provider.registerResponseMode('web_message', pages.webMessage as Parameters<Provider['registerResponseMode']>[1]);
   provider.use(advertiseResponseModes(['web_message']));
   provider.use(laxCookiesOverPlainHttp);
