@@ -72,6 +72,17 @@ async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Prom
   }
 }
 
+const DPOP_REPLAY = 'DPoP proof JWT Replay detected';
+
+/**
+ * RFC 9449 §11.1: a replayed DPoP proof at the token endpoint is `invalid_dpop_proof`. oidc-provider (pinned version)
+ * answers `invalid_grant` and keeps the reason in `error_detail`; its error event fires after the body is set and
+ * before it is sent, so the answer is rewritten there. The DPoP tests pin the message.
+ */
+function dpopReplayAsInvalidProof(ctx: KoaContextWithOIDC, err: { error_detail?: string }): void {
+  if (err.error_detail === DPOP_REPLAY && typeof ctx.body === 'object') ctx.body = { error: 'invalid_dpop_proof', error_description: DPOP_REPLAY };
+}
+
 /** Discovery lists the registration endpoint only while the tenant allows dynamic registration (read per request). */
 function advertiseRegistration(stores: Stores, issuer: string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
@@ -179,6 +190,7 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.use(grantTypeErrorAsRfc6749);
   provider.use(advertiseRegistration(stores, issuer));
   installOpenRedirectProtection(provider);
+  provider.on('grant.error', dpopReplayAsInvalidProof);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const app = ctx.oidc.client && loadedApplicationOf(ctx, ctx.oidc.client.clientId);
