@@ -7,6 +7,7 @@ import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
 import type { Stores } from '../store/index.ts';
+import { jwtAccessTokens } from './access-tokens.ts';
 import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
 import { loadedApplicationOf, rememberApplication } from './context.ts';
@@ -101,6 +102,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
   const tokens = tokenHooks(stores);
   const pages = providerPages(stores.durable, issuer);
+  const accessTokens = jwtAccessTokens(stores, issuer, options.keys);
 
   const configuration: Configuration = {
     adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model)),
@@ -149,6 +151,7 @@ export function createProvider(options: ProviderOptions): Provider {
       policy: interactionPolicyFor(stores),
       url: (_ctx, interaction) => `${interactionPath(issuer, interaction.prompt.name === 'login' ? 'login' : 'consent')}?state=${interaction.uid}`,
     },
+    formats: { customizers: { jwt: accessTokens.customizeJwt } },
     loadExistingGrant: loadExistingGrant(stores, issuer),
     issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
     rotateRefreshToken: tokens.rotateRefreshToken,
@@ -189,6 +192,8 @@ export function createProvider(options: ProviderOptions): Provider {
   registerPasswordGrant(provider, stores, options.signIn);
   provider.use(grantTypeErrorAsRfc6749);
   provider.use(advertiseRegistration(stores, issuer));
+  provider.use(accessTokens.introspection(configuration.features?.introspection?.allowedPolicy));
+  accessTokens.acceptAtUserinfo(provider);
   installOpenRedirectProtection(provider);
   provider.on('grant.error', dpopReplayAsInvalidProof);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
