@@ -4,12 +4,17 @@ import type { Logger } from 'pino';
 import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial, SigningKey } from './domain/model.ts';
+import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
 import { managementRouter } from './http/management/index.ts';
 import { appsRouter } from './http/pages/apps.ts';
+import { homeRouter, notFoundPage } from './http/pages/home.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
+import { networkGuard as createNetworkGuard } from './http/network-guard.ts';
 import { portalRouter } from './http/pages/portal.ts';
+import { providerPages } from './http/pages/provider-pages.ts';
 import { registrationRouter } from './http/registration.ts';
+import { openRequestSignals } from './http/request-signals.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
@@ -17,7 +22,7 @@ import { createProvider } from './oidc/provider.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
-import { passwordSignIn } from './services/sign-in.ts';
+import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
 
@@ -81,9 +86,17 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const keys = options.signingKeys ? { ...stored, signing: checkSigningKeys(options.signingKeys) } : stored;
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
-    const signIn = passwordSignIn(durable, stores.redis, config.login);
+    const lockout = createLoginLockout(stores.redis, config.login);
+    const signIn = passwordSignIn(durable, lockout);
     const registration = registrationService(durable, stores.redis, config.registration, logger);
-    const provider = createProvider({ issuer: config.issuer, stores, keys, cookieKeys, proxy: config.trustProxy !== false, logger, signIn });
+    // One reading of who is asking, for every route and for oidc-provider alike (README, "Behind a proxy").
+    const origin = clientOrigin(config.trustProxy);
+    const clientAddress = origin.address;
+    const aclSignals = await openRequestSignals(config.aclSignals, origin);
+    const networkGuard = createNetworkGuard({ store: durable, signals: aclSignals, issuer: config.issuer });
+    const provider = createProvider({
+      issuer: config.issuer, stores, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
+    });
     let shuttingDown = false;
     const router = gatehouseRouter({
       issuer: config.issuer,
@@ -91,17 +104,20 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       stores,
       logger,
       isShuttingDown: () => shuttingDown,
+      networkGuard,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, rateLimitPerSecond: config.management.rate_limit_per_second })],
-        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
+        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
-        ['/oidc/register', registrationRouter({ registration })],
-        ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, idleCleanupDays: config.registration.idle_cleanup_days })],
+        ['/oidc/register', registrationRouter({ registration, clientAddress })],
+        ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
+        ['/', homeRouter(durable, config.issuer)],
       ],
+      notFoundPage: notFoundPage(durable, config.issuer),
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
-      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer), provider, stores, keys, logger, adminCredentials,
+      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, keys, logger, adminCredentials,
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);

@@ -25,8 +25,11 @@ const asTrustProxy: EnvParser = (raw) => {
   return asInteger(raw);
 };
 
+/** A top-level setting, or one of the network ACL signal sources (the one section with environment overrides). */
+export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}`;
+
 /** Environment variables that override config files: variable → (config key, parser). Documented in README. */
-export const ENV_OVERRIDES: Record<string, [keyof GatehouseConfig, EnvParser]> = {
+export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   NODE_ENV: ['env', asString],
   PORT: ['port', asInteger],
   ISSUER: ['issuer', asString],
@@ -38,7 +41,20 @@ export const ENV_OVERRIDES: Record<string, [keyof GatehouseConfig, EnvParser]> =
   GATEHOUSE_ADMIN_CLIENT_SECRET: ['adminClientSecret', asString],
   COOKIE_KEYS: ['cookieKeys', asList],
   LOG_LEVEL: ['logLevel', asString],
+  GEOIP_DATABASE: ['aclSignals.geoip_database', asString],
+  GEOIP_ASN_DATABASE: ['aclSignals.asn_database', asString],
+  ACL_COUNTRY_HEADER: ['aclSignals.country_header', asString],
+  ACL_SUBDIVISION_HEADER: ['aclSignals.subdivision_header', asString],
+  ACL_ASN_HEADER: ['aclSignals.asn_header', asString],
+  ACL_JA3_HEADER: ['aclSignals.ja3_header', asString],
+  ACL_JA4_HEADER: ['aclSignals.ja4_header', asString],
 };
+
+/** How an operator names a setting in messages: its key, and the environment variable that sets it, if any. */
+export function settingName(key: ConfigKey): string {
+  const variable = Object.entries(ENV_OVERRIDES).find(([, [target]]) => target === key)?.[0];
+  return variable ? `${key} (${variable})` : key;
+}
 
 const ajv = new Ajv({ allErrors: false, useDefaults: false });
 addFormats.default(ajv);
@@ -99,7 +115,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
   for (const [variable, [key, parse]] of Object.entries(ENV_OVERRIDES)) {
     const raw = env[variable];
     if (raw === undefined || raw === '') continue;
-    merged[key] = parse(raw);
+    const [section, field] = key.split('.') as [string, string | undefined];
+    merged[section] = field ? { ...(isPlainObject(merged[section]) ? merged[section] : {}), [field]: parse(raw) } : parse(raw);
     origin[key] = variable;
   }
   merged = deepMerge(merged, (options.overrides ?? {}) as Record<string, unknown>);
@@ -109,7 +126,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
     const error = validateConfig.errors?.[0];
     const key = (error?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.') || String(error?.params && 'missingProperty' in error.params ? error.params.missingProperty : 'configuration');
     const topKey = key.split('.')[0] ?? key;
-    const setting = origin[topKey] ? `${origin[topKey]} (${key})` : key;
+    const variable = origin[key] ?? origin[topKey];
+    const setting = variable ? `${variable} (${key})` : key;
     throw new ConfigError(setting, `${error?.message ?? 'is invalid'} (got ${JSON.stringify(valueAt(merged, key))})`);
   }
   checkEnvironmentRules(merged, origin);
@@ -127,6 +145,10 @@ function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, s
   const name = (key: keyof GatehouseConfig, variable: string) => origin[key] ?? `${variable} (${key})`;
   if ((config.adminClientId === null || config.adminClientId === undefined) !== (config.adminClientSecret === null || config.adminClientSecret === undefined)) {
     throw new ConfigError(name('adminClientSecret', 'GATEHOUSE_ADMIN_CLIENT_SECRET'), 'must be set together with GATEHOUSE_ADMIN_CLIENT_ID');
+  }
+  for (const key of ['geoip_database', 'asn_database'] as const) {
+    const file = config.aclSignals[key];
+    if (file && !existsSync(file)) throw new ConfigError(settingName(`aclSignals.${key}`), `names ${file}, which does not exist`);
   }
   if (config.env !== 'production') return;
   if (!config.issuer.startsWith('https://')) throw new ConfigError(name('issuer', 'ISSUER'), 'must be an https:// URL in production');

@@ -57,6 +57,25 @@ export interface GatehouseConfig {
     /** Management API requests per second for one calling application, across every process. */
     rate_limit_per_second: number;
   };
+  /**
+   * Sources of the network ACL signals beyond the address and the user agent (README, "Network ACLs"). A signal
+   * without a source cannot be used in a rule. Headers are believed only from a trusted proxy (`trustProxy`).
+   */
+  aclSignals: {
+    /** A MaxMind DB (GeoIP2 / GeoLite2 Country or City): countries, and subdivisions from a City database. */
+    geoip_database: string | null;
+    /** A MaxMind DB with autonomous systems (GeoLite2 ASN, GeoIP2 ISP). */
+    asn_database: string | null;
+    /** A header carrying the client's ISO 3166-1 country code (such as CloudFront-Viewer-Country). */
+    country_header: string | null;
+    /** A header carrying its ISO 3166-2 subdivision, whole (`US-CA`) or without the country (`CA`). */
+    subdivision_header: string | null;
+    /** A header carrying its autonomous system number (such as CloudFront-Viewer-ASN). */
+    asn_header: string | null;
+    /** Headers carrying the TLS client fingerprints the proxy computed. */
+    ja3_header: string | null;
+    ja4_header: string | null;
+  };
   /** Brute-force protection of email-and-password sign-in (login page and password grant). */
   login: {
     max_failures_per_account: number;
@@ -76,7 +95,7 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'management', 'login', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'management', 'aclSignals', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -117,6 +136,17 @@ export const configSchema: SchemaObject = {
       additionalProperties: false,
       required: ['rate_limit_per_second'],
       properties: { rate_limit_per_second: { type: 'integer', minimum: 1 } },
+    },
+    aclSignals: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['geoip_database', 'asn_database', 'country_header', 'subdivision_header', 'asn_header', 'ja3_header', 'ja4_header'],
+      properties: {
+        geoip_database: { type: 'string', nullable: true, minLength: 1 },
+        asn_database: { type: 'string', nullable: true, minLength: 1 },
+        ...Object.fromEntries(['country_header', 'subdivision_header', 'asn_header', 'ja3_header', 'ja4_header']
+          .map((name) => [name, { type: 'string', nullable: true, pattern: '^[A-Za-z0-9-]+$' }])),
+      },
     },
     login: {
       type: 'object',

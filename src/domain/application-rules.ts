@@ -1,4 +1,4 @@
-import { isConfidential, isStrictThirdParty } from './applications.ts';
+import { carriesCredentials, isConfidential, isStrictThirdParty } from './applications.ts';
 import { invalidBody, notSupported } from './errors.ts';
 import type { Application, RefreshTokenSettings } from './model.ts';
 import { applyPatch } from './updates.ts';
@@ -226,7 +226,7 @@ export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: bool
     return 'is not an absolute URL';
   }
   if (value.includes('#')) return 'must not contain a fragment';
-  if (url.username || url.password) return 'must not contain user credentials';
+  if (carriesCredentials(url)) return 'must not contain user credentials';
   if (value.includes('*')) {
     if (app.thirdParty) return 'must be exact: wildcards are not allowed for third-party applications';
     if (!/^\*\.[^*]+\.[^*]+$/.test(url.hostname) || value.indexOf('*') !== value.lastIndexOf('*')) {

@@ -61,10 +61,14 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
   };
 }
 
+/** A URL with user credentials (`https://user:pw@host/`): never a callback or an origin, registered or matched. */
+export const carriesCredentials = (url: URL) => Boolean(url.username || url.password);
+
 /**
  * Auth0's wildcard callbacks for first-party applications: `https://*.example.com/cb` accepts exactly one extra
- * host label (`https://eu.example.com/cb`), with the same scheme, port, path and query. Third-party applications
- * never get wildcards (the Management API refuses them; this rule is only ever asked for first-party ones).
+ * host label (`https://eu.example.com/cb`), with the same scheme, port, path and query, and no user credentials (refused
+ * when registered, so refused when matched). Third-party applications never get wildcards (the Management API refuses
+ * them; this rule is only ever asked for first-party ones).
  */
 export function matchesWildcardCallback(value: string, registered: readonly string[]): boolean {
   let url: URL;
@@ -73,6 +77,7 @@ export function matchesWildcardCallback(value: string, registered: readonly stri
   } catch {
     return false;
   }
+  if (carriesCredentials(url)) return false;
   return registered.some((pattern) => {
     if (!pattern.includes('://*.')) return false;
     let allowed: URL;

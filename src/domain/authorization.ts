@@ -1,5 +1,6 @@
 import type { Application } from './model.ts';
 import { isStrictThirdParty } from './applications.ts';
+import type { ConsentRequest } from './consent.ts';
 
 /**
  * Authorization request parameters a strict third-party application may send (Auth0's allow-list, plus
@@ -14,8 +15,18 @@ export const STRICT_AUTHORIZE_PARAMETERS = new Set([
 /** Scopes that ask for the user's identity (ID token, userinfo claims); strict third-party applications get none. */
 export const IDENTITY_SCOPES = new Set(['openid', 'profile', 'email', 'address', 'phone']);
 
-/** Scopes about the user and the session rather than an API: identity scopes and `offline_access`. */
-export const isProtocolScope = (scope: string) => scope === 'offline_access' || IDENTITY_SCOPES.has(scope);
+/**
+ * The identity scopes Gatehouse delivers, with the claims each one releases (oidc-provider's `claims`). The others
+ * (`address`, `phone`) release nothing, since users have no such data: they are never asked for or granted.
+ */
+export const IDENTITY_CLAIMS: Readonly<Record<string, readonly string[]>> = {
+  openid: ['sub'],
+  email: ['email', 'email_verified'],
+  profile: ['name', 'updated_at'],
+};
+
+/** Scopes about the user and the session rather than an API, that a token or a claim delivers: identity scopes and `offline_access`. */
+export const isProtocolScope = (scope: string) => scope === 'offline_access' || Object.hasOwn(IDENTITY_CLAIMS, scope);
 
 /**
  * Why a strict third-party application's authorization request is refused, or undefined when it is acceptable.
@@ -41,6 +52,26 @@ export function effectiveRequestedScopes(app: Application, requested: readonly s
     if (scope === 'offline_access') return app.grant_types.includes('refresh_token');
     return !(isStrictThirdParty(app) && IDENTITY_SCOPES.has(scope));
   });
+}
+
+/**
+ * What an authorization asks for, and so what consent is asked for, stored and granted: per API the requested scopes
+ * it allows this application (`apis`: each API's allowed scopes, from `decideApiAccess`), and the protocol scopes
+ * something delivers. The one answer for the interaction policy, the consent page, the grant it saves and the
+ * password grant.
+ */
+export function authorizationRequest(app: Application, requested: readonly string[], apis: ReadonlyMap<string, ReadonlySet<string>>): ConsentRequest {
+  const scopes = effectiveRequestedScopes(app, requested);
+  return {
+    resourceScopes: Object.fromEntries([...apis].map(([identifier, allowed]) => [identifier, scopes.filter((scope) => allowed.has(scope))])),
+    oidcScopes: scopes.filter(isProtocolScope),
+  };
+}
+
+/** The `scope` parameter of a decided request: the requested scopes it kept, in the order they were sent. */
+export function scopeParameter(requested: readonly string[], request: ConsentRequest): string {
+  const kept = new Set([...request.oidcScopes, ...Object.values(request.resourceScopes).flat()]);
+  return [...new Set(requested)].filter((scope) => kept.has(scope)).join(' ');
 }
 
 /** The APIs a request names: RFC 8707 `resource`, else Auth0's `audience` (the tenant's default applies when none). */

@@ -152,10 +152,20 @@ export interface TenantSettings {
   branding: { primary_color: string; page_background: string; logo_url?: string };
 }
 
+/** What an ACL rule can match on (Auth0's names); see src/domain/network-access.ts for how each is compared. */
 export interface NetworkAclSignals {
   ipv4_cidrs?: string[];
   ipv6_cidrs?: string[];
   user_agents?: string[];
+  /** ISO 3166-1 alpha-2, upper case. */
+  geo_country_codes?: string[];
+  /** ISO 3166-2 (`US-CA`), upper case. */
+  geo_subdivision_codes?: string[];
+  asns?: number[];
+  /** Lower-case hex. */
+  ja3_fingerprints?: string[];
+  /** Lower case. */
+  ja4_fingerprints?: string[];
 }
 
 export interface NetworkAcl {

@@ -42,9 +42,15 @@ export function draftResourceServer(input: ResourceServerCreate, id: string, now
   return api;
 }
 
+/**
+ * What may change on the system API: how long Management API tokens live, as on any API (a short lifetime bounds how
+ * long a token outlives a change the guard cannot see). Everything else is what the guard relies on.
+ */
+const SYSTEM_API_SETTINGS: ReadonlySet<string> = new Set<keyof ResourceServerPatch>(['token_lifetime', 'token_lifetime_for_web']);
+
 /** Top-level fields replace; `subject_type_authorization` merges per subject type. */
 export function patchResourceServer(existing: ResourceServer, patch: ResourceServerPatch, now: string): ResourceServer {
-  checkNotSystem(existing);
+  if (Object.keys(patch).some((property) => !SYSTEM_API_SETTINGS.has(property))) checkNotSystem(existing);
   const { subject_type_authorization, ...topLevel } = patch;
   const next: ResourceServer = {
     ...applyPatch(existing, topLevel, now),

@@ -1,3 +1,4 @@
+import { brandingContrastProblems, DEFAULT_BRANDING } from './branding.ts';
 import { invalidBody } from './errors.ts';
 import type { TenantSettings } from './model.ts';
 import { overlay } from './updates.ts';
@@ -16,7 +17,7 @@ export function defaultTenantSettings(seed: TenantSeed): TenantSettings {
     flags: { enable_dynamic_client_registration: false },
     dynamic_client_registration_security_mode: 'strict',
     allow_permissive_third_party_clients: seed.allow_permissive_third_party_clients,
-    branding: { primary_color: '#3b5bdb', page_background: '#f4f6fb' },
+    branding: { ...DEFAULT_BRANDING },
   };
 }
 
@@ -45,7 +46,10 @@ export interface TenantSettingsPatch {
   branding?: Partial<TenantSettings['branding']>;
 }
 
-/** `default_audience` must name an existing API (or be empty); the caller has looked it up. */
+/**
+ * `default_audience` must name an existing API (or be empty); the caller has looked it up. New brand colours must keep
+ * the pages readable (WCAG 2.2 AA) together with the colours they are shown beside.
+ */
 export function patchTenantSettings(settings: TenantSettings, patch: TenantSettingsPatch, defaultAudienceExists: boolean): TenantSettings {
   if (patch.dynamic_client_registration_security_mode === 'permissive' && !settings.allow_permissive_third_party_clients) {
     throw invalidBody('dynamic_client_registration_security_mode "permissive" is not available: this tenant may create strict third-party applications only');
@@ -54,9 +58,12 @@ export function patchTenantSettings(settings: TenantSettings, patch: TenantSetti
     throw invalidBody(`default_audience ${patch.default_audience} is not the identifier of an API`);
   }
   const { flags, branding, ...topLevel } = patch;
+  const nextBranding = { ...settings.branding, ...branding };
+  const problems = branding?.primary_color || branding?.page_background ? brandingContrastProblems(nextBranding) : [];
+  if (problems.length) throw invalidBody(problems.join('; '));
   return {
     ...overlay(settings, topLevel),
     flags: { ...settings.flags, ...flags },
-    branding: { ...settings.branding, ...branding },
+    branding: nextBranding,
   };
 }

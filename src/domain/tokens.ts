@@ -26,3 +26,9 @@ export function refreshTokenLifetime(app: Application, chainStartedAt: number, n
   const lifetime = Math.min(absoluteLeft, idle, 10 * 365 * 24 * 3600);
   return Math.max(1, Math.floor(lifetime));
 }
+
+/**
+ * RFC 7662 §4: introspection must not tell one client about another's tokens. A client learns the state of the tokens
+ * issued to it; for any other token the answer is `{"active": false}`, as for an unknown one.
+ */
+export const mayIntrospect = (callerClientId: string, tokenClientId: string | undefined) => callerClientId === tokenClientId;

@@ -3,6 +3,7 @@ import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { KeyMaterial } from '../domain/model.ts';
 import { managementAudience, type ManagementScope } from '../domain/system-api.ts';
 import { publicJwks } from '../oidc/keys.ts';
+import type { ManagementAccess } from '../services/access.ts';
 import { sendApiError } from './errors.ts';
 
 export interface ManagementPrincipal {
@@ -18,28 +19,30 @@ declare module 'express-serve-static-core' {
 }
 
 /**
- * Authenticates Management API calls: a Bearer JWT access token that Gatehouse issued for the system API.
- * Verification is local (our own public keys), so it costs one signature check and no storage round trip.
+ * Authenticates Management API calls: a Bearer JWT access token that Gatehouse issued for the system API, verified
+ * locally (our own public keys), from an application that still exists and still holds its client grant (`access`,
+ * remembered per process for at most a second). The token's scopes count only as far as the grant still allows them.
  */
-export function managementAuthentication(issuer: string, keys: KeyMaterial): RequestHandler {
+export function managementAuthentication(issuer: string, keys: KeyMaterial, access: ManagementAccess): RequestHandler {
   const jwks = createLocalJWKSet(publicJwks(keys));
   const audience = managementAudience(issuer);
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+([A-Za-z0-9_.-]+)$/i.exec(header);
     if (!match?.[1]) return sendApiError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(match[1], jwks, { issuer, audience, typ: 'at+jwt' });
-      req.management = {
-        clientId: String(payload.client_id ?? payload.sub ?? ''),
-        scopes: new Set(typeof payload.scope === 'string' ? payload.scope.split(' ') : []),
-        claims: payload,
-      };
-      return next();
+      ({ payload } = await jwtVerify(match[1], jwks, { issuer, audience, typ: 'at+jwt' }));
     } catch (err) {
       const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
       return sendApiError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);
     }
+    const clientId = String(payload.client_id ?? payload.sub ?? '');
+    const allowed = await access(clientId);
+    if (!allowed) return sendApiError(res, 401, 'invalid_token', `Invalid token: application ${clientId} or its client grant for ${audience} no longer exists`);
+    const granted = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+    req.management = { clientId, scopes: new Set(granted.filter((scope) => allowed.has(scope))), claims: payload };
+    return next();
   };
 }
 

@@ -1,4 +1,4 @@
-import express, { Router, type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { Ajv, type ErrorObject } from 'ajv';
 import { RegistrationError, registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
 import type { LimitResult } from '../services/rate-limits.ts';
@@ -6,6 +6,8 @@ import type { RegistrationService } from '../services/registration.ts';
 
 export interface RegistrationOptions {
   registration: RegistrationService;
+  /** The client's address (src/http/client-address.ts), which registration limits count by. */
+  clientAddress: (req: Request) => string;
 }
 
 const string = (maxLength: number) => ({ type: 'string', maxLength });
@@ -55,12 +57,12 @@ const openCors: RequestHandler = (req, res, next) => {
 };
 
 /** RFC 7591 open registration at /oidc/register; every application it creates is a third-party one. */
-export function registrationRouter({ registration }: RegistrationOptions): Router {
+export function registrationRouter({ registration, clientAddress }: RegistrationOptions): Router {
   const router = Router();
   router.use(openCors);
 
   router.post('/', async (req, res, next) => {
-    const admission = await registration.admit({ ip: req.ip ?? req.socket.remoteAddress ?? '', userAgent: req.get('user-agent') ?? '' });
+    const admission = await registration.admit({ ip: clientAddress(req) });
     if (admission.limit) rateLimitHeaders(res, admission.limit);
     if (admission.refusal) return oauthError(res, admission.refusal.status, admission.refusal.error, admission.refusal.description);
     return next();
@@ -70,7 +72,7 @@ export function registrationRouter({ registration }: RegistrationOptions): Route
       return oauthError(res, 400, problem.error, problem.description);
     }
     try {
-      const { application, secret } = await registration.register(req.body, { ip: req.ip ?? '' });
+      const { application, secret } = await registration.register(req.body, { ip: clientAddress(req) });
       return void res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(registrationResponse(application, secret));
     } catch (err) {
       if (err instanceof RegistrationError) return oauthError(res, 400, err.error, err.message);

@@ -6,6 +6,7 @@ import type { Stores } from '../store/index.ts';
 import { jsonTokenRequests } from './json-token-requests.ts';
 import { requestLogging } from './logging.ts';
 import { operationsRouter } from './ops.ts';
+import { prefersPage } from './pages/home.ts';
 
 /** Paths oidc-provider answers (relative to the issuer); everything else is ours or a 404. */
 const PROVIDER_PATHS = [
@@ -19,8 +20,12 @@ export interface RouterParts {
   stores: Stores;
   logger: Logger;
   isShuttingDown: () => boolean;
+  /** Network ACLs (src/http/network-guard.ts), in front of everything but the operations endpoints. */
+  networkGuard: RequestHandler;
   /** Routers mounted before the provider, each at its own path (Management API, pages, registration guard…). */
   routes: [path: string, handler: RequestHandler | Router][];
+  /** What a browser gets for an unknown path (API clients get the JSON 404). */
+  notFoundPage: RequestHandler;
 }
 
 export function gatehouseRouter(parts: RouterParts): Router {
@@ -32,6 +37,8 @@ export function gatehouseRouter(parts: RouterParts): Router {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"], imgSrc: ["'self'", 'https:'], frameAncestors: ["'none'"],
+        // The pages' styles are our own files (helmet's default also allows inline styles and any https stylesheet).
+        styleSrc: ["'self'"],
         // No form-action: browsers apply it to the redirects after a form post, which end at applications' callbacks.
         formAction: null,
         // Over plain http (development) upgrading would break every asset and form.
@@ -44,13 +51,16 @@ export function gatehouseRouter(parts: RouterParts): Router {
     strictTransportSecurity: https,
   }));
   router.use(operationsRouter(parts.stores, parts.isShuttingDown));
+  router.use(parts.networkGuard);
   for (const [path, handler] of parts.routes) router.use(path, handler);
   router.use(jsonTokenRequests());
   router.use((req, res, next) => {
     if (PROVIDER_PATHS.some((prefix) => req.path === prefix || req.path.startsWith(prefix))) return providerCallback(req, res);
     return next();
   });
-  router.use((req, res) => {
+  // Every path that reaches this router is Gatehouse's: mounted at the issuer's path, it never sees the host's others.
+  router.use((req, res, next) => {
+    if (prefersPage(req)) return parts.notFoundPage(req, res, next);
     res.status(404).json({ statusCode: 404, error: 'Not Found', message: `No route for ${req.method} ${req.path}` });
   });
   // The last resort (each router answers its own errors in its own format): never Express's default, which shows stacks.

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type Provider from 'oidc-provider';
 
 /**
@@ -6,14 +6,15 @@ import type Provider from 'oidc-provider';
  * `/.well-known/oauth-authorization-server/auth` (and OIDC-style `/.well-known/openid-configuration/auth`, which MCP
  * clients also try). Mount this router at the host app's root. It hands the request to the provider as if it had
  * arrived at `<issuer>/.well-known/...`; both `url` and `originalUrl` change, so that advertised endpoints keep the path.
+ * Network ACLs apply here as on the issuer's own discovery (`networkGuard`).
  */
-export function rootWellKnownRouter(provider: Provider, issuer: string): Router {
+export function rootWellKnownRouter(provider: Provider, issuer: string, networkGuard: RequestHandler): Router {
   const router = Router();
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
   const providerCallback = provider.callback();
   if (!issuerPath) return router;
   for (const document of ['oauth-authorization-server', 'openid-configuration']) {
-    router.get(`/.well-known/${document}${issuerPath}`, (req, res) => {
+    router.get(`/.well-known/${document}${issuerPath}`, networkGuard, (req, res) => {
       req.url = `/.well-known/${document}`;
       req.originalUrl = `${issuerPath}/.well-known/${document}`;
       return providerCallback(req, res);

@@ -1,11 +1,15 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Application } from '../domain/model.ts';
 import { protectsAgainstOpenRedirect } from '../domain/applications.ts';
-import { conflictingTarget, effectiveRequestedScopes, nothingToGrant, strictAuthorizationViolation } from '../domain/authorization.ts';
+import { authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation } from '../domain/authorization.ts';
 import type { Stores } from '../store/index.ts';
 import { applicationOf, rawParameters } from './context.ts';
 
 const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+/** Each requested API's allowed scopes for this application, as `getResourceServerInfo` resolved them (from `decideApiAccess`). */
+export const allowedApiScopes = (ctx: KoaContextWithOIDC): ReadonlyMap<string, ReadonlySet<string>> =>
+  new Map(Object.entries(ctx.oidc.resourceServers ?? {}).map(([indicator, server]) => [indicator, server.scopes]));
 
 /**
  * Checks run on every authorization (and pushed authorization) request, after oidc-provider has identified the
@@ -27,11 +31,13 @@ export function authorizationRequestValidator(stores: Stores) {
     if (violation) throw new errors.InvalidRequest(violation);
     // From the scopes as sent (oidc-provider drops offline_access without prompt=consent, an OIDC rule Auth0 does not apply).
     const requested = asString(raw.scope)?.split(' ') ?? [];
-    const scopes = effectiveRequestedScopes(app, requested);
-    const apiScopes = new Map(Object.entries(ctx.oidc.resourceServers ?? {}).map(([indicator, server]) => [indicator, server.scopes]));
-    const nothing = nothingToGrant(scopes, apiScopes);
+    const apiScopes = allowedApiScopes(ctx);
+    const request = authorizationRequest(app, requested, apiScopes);
+    const scope = scopeParameter(requested, request);
+    const nothing = nothingToGrant(scope ? scope.split(' ') : [], apiScopes);
     if (nothing) throw new errors.InvalidScope(nothing, requested.join(' '));
-    (ctx.oidc.params as { scope?: string }).scope = scopes.join(' ');
+    // What the interaction policy, the consent page and the grant read from here on.
+    (ctx.oidc.params as { scope?: string }).scope = scope;
   };
 }
 

@@ -1,22 +1,13 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { isThirdParty } from '../domain/applications.ts';
+import { authorizationRequest } from '../domain/authorization.ts';
 import { connectionUsableBy } from '../domain/connections.ts';
-import type { ConsentRequest } from '../domain/consent.ts';
 import { linkConsent, saveProtocolGrant, storedConsent } from '../services/consent.ts';
 import type { Stores } from '../store/index.ts';
+import { allowedApiScopes } from './authorization-hooks.ts';
 import { applicationOf } from './context.ts';
 
 const { Check, base } = interactionPolicy;
-
-/** What the current authorization request asks for, per API (bounded by each API's allowed scopes) and for identity. */
-export function consentRequestOf(ctx: KoaContextWithOIDC): ConsentRequest {
-  const requested = ctx.oidc.requestParamScopes;
-  const resourceScopes: Record<string, string[]> = {};
-  for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
-    resourceScopes[indicator] = [...requested].filter((scope) => server.scopes.has(scope));
-  }
-  return { resourceScopes, oidcScopes: [...ctx.oidc.requestParamOIDCScopes] };
-}
 
 /** Requests whose consent is already on record (so the dialog is skipped), remembered per request. */
 const coveredByStoredConsent = new WeakSet<object>();
@@ -34,8 +25,8 @@ export function loadExistingGrant(stores: Stores, issuer: string) {
     const accountId = session?.accountId;
     if (!accountId || !client) return undefined;
     const subject = { userId: accountId, clientId: client.clientId };
-    const request = consentRequestOf(ctx);
     const app = await applicationOf(ctx, stores);
+    const request = authorizationRequest(app, [...ctx.oidc.requestParamScopes], allowedApiScopes(ctx));
     if (!isThirdParty(app)) {
       const grantId = await saveProtocolGrant(provider, subject, request, session.grantIdFor(client.clientId));
       return provider.Grant.find(grantId);

@@ -1,6 +1,6 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { isThirdParty } from '../domain/applications.ts';
-import { effectiveRequestedScopes, isProtocolScope } from '../domain/authorization.ts';
+import { authorizationRequest } from '../domain/authorization.ts';
 import type { ResourceServer } from '../domain/model.ts';
 import { mayIssueRefreshToken } from '../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../services/access.ts';
@@ -34,11 +34,8 @@ export function registerPasswordGrant(provider: Provider, stores: Stores, signIn
     }
     const { user } = result;
 
-    const requested = effectiveRequestedScopes(app, params.scope?.split(' ') ?? []);
-    const oidcScopes = requested.filter(isProtocolScope);
     const [target] = await targetApis(durable, { audience: params.audience });
     let api: ResourceServer | undefined;
-    let apiScopes: string[] = [];
     let maxScopes: string[] = [];
     if (target) {
       api = await findApiByIdentifier(durable, target);
@@ -46,8 +43,10 @@ export function registerPasswordGrant(provider: Provider, stores: Stores, signIn
       const decision = await decideAccess(durable, app, api, 'user');
       if (!decision.allowed) throw refusal(decision);
       maxScopes = decision.maxScopes;
-      apiScopes = requested.filter((s) => maxScopes.includes(s));
     }
+    const request = authorizationRequest(app, params.scope?.split(' ') ?? [], new Map(api ? [[api.identifier, new Set(maxScopes)]] : []));
+    const { oidcScopes } = request;
+    const apiScopes = api ? request.resourceScopes[api.identifier] ?? [] : [];
 
     const grant = new provider.Grant({ accountId: user.user_id, clientId: app.client_id });
     if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));

@@ -1,7 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { corsOriginAllowed, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
+import { IDENTITY_CLAIMS } from '../domain/authorization.ts';
 import { secretMatches } from '../domain/ids.ts';
+import { mayIntrospect } from '../domain/tokens.ts';
 import type { Application, KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
@@ -14,7 +17,6 @@ import { loadedApplicationOf, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
-import { providerPages } from './pages.ts';
 import { resourceIndicatorHooks } from './resource-hooks.ts';
 import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
 
@@ -23,10 +25,39 @@ export interface ProviderOptions {
   stores: Stores;
   keys: KeyMaterial;
   cookieKeys: string[];
-  /** Whether Gatehouse sits behind a proxy that terminates TLS and sets X-Forwarded-*. */
-  proxy: boolean;
+  /** Gatehouse's one reading of the client's address, scheme and host (src/http/client-address.ts). */
+  requestOrigin: RequestOrigin;
   logger: Logger;
   signIn: SignIn;
+  /** The pages oidc-provider renders itself, drawn by the HTTP layer (`src/http/pages/provider-pages.ts`). */
+  pages: ProviderPages;
+}
+
+/** The HTML oidc-provider renders on its own routes: its error page and RP-initiated logout's two pages. */
+export interface ProviderPages {
+  renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
+  logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void>;
+  postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void>;
+}
+
+export interface RequestOrigin {
+  address(req: IncomingMessage): string;
+  protocol(req: IncomingMessage): string;
+  host(req: IncomingMessage): string | undefined;
+}
+
+/**
+ * Koa's `proxy` flag would believe X-Forwarded-For, -Proto and -Host from anyone: it stays off, and every context the
+ * provider creates (its routes, `interactionDetails`, its cookies) reads the address (`ctx.ip`, used by the password
+ * grant), the scheme (`ctx.secure`, for Secure cookies) and the host from Gatehouse's own reading instead.
+ */
+function readRequestOrigin(provider: Provider, origin: RequestOrigin): void {
+  provider.proxy = false;
+  Object.defineProperties(provider.request, {
+    ip: { get(this: { req: IncomingMessage }) { return origin.address(this.req); } },
+    protocol: { get(this: { req: IncomingMessage }) { return origin.protocol(this.req); } },
+    host: { get(this: { req: IncomingMessage }) { return origin.host(this.req) ?? ''; } },
+  });
 }
 
 /** Extra client properties oidc-provider carries on `ctx.oidc.client`, for hooks that must decide synchronously. */
@@ -101,7 +132,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const { stores, issuer, logger } = options;
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
   const tokens = tokenHooks(stores);
-  const pages = providerPages(stores.durable, issuer);
+  const { pages } = options;
   const accessTokens = jwtAccessTokens(stores, issuer, options.keys);
 
   const configuration: Configuration = {
@@ -125,11 +156,7 @@ export function createProvider(options: ProviderOptions): Provider {
       registration: '/oidc/register',
       pushed_authorization_request: '/oauth/par',
     },
-    claims: {
-      openid: ['sub'],
-      email: ['email', 'email_verified'],
-      profile: ['name', 'updated_at'],
-    },
+    claims: Object.fromEntries(Object.entries(IDENTITY_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
     findAccount: accountFinder(stores),
     extraParams: { audience: authorizationRequestValidator(stores) },
     extraClientMetadata: {
@@ -158,7 +185,7 @@ export function createProvider(options: ProviderOptions): Provider {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => mayIntrospect(client.clientId, token.clientId) },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
@@ -180,7 +207,7 @@ export function createProvider(options: ProviderOptions): Provider {
   };
 
   const provider = new Provider(issuer, configuration);
-  provider.proxy = options.proxy;
+  readRequestOrigin(provider, options.requestOrigin);
   // Client secrets are stored as SHA-256 hashes: compare the hash of what the client presents.
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && secretMatches(actual, this.clientSecret as string));

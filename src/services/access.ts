@@ -1,6 +1,7 @@
 import { decideApiAccess, type ApiAccessDecision } from '../domain/access.ts';
 import { requestedApis } from '../domain/authorization.ts';
 import type { Application, ResourceServer, SubjectType } from '../domain/model.ts';
+import { SYSTEM_API_ID } from '../domain/system-api.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { readTenantSettings } from './tenant.ts';
 
@@ -23,4 +24,31 @@ export async function targetApis(store: DurableStore, request: { resource?: unkn
   if (named.length) return named;
   const { default_audience } = await readTenantSettings(store);
   return default_audience ? [default_audience] : [];
+}
+
+/** How long one process trusts what it read about a Management API client: the bound on a deletion taking effect. */
+export const MANAGEMENT_ACCESS_MEMO_MS = 1000;
+
+/** The Management API scopes a client may use now, or undefined when its application or client grant is gone. */
+export type ManagementAccess = (clientId: string) => Promise<ReadonlySet<string> | undefined>;
+
+/**
+ * Asks `decideApiAccess` whether an application may still use the Management API (it exists, and so does its client
+ * grant for the system API) and with which scopes. Every Management call asks, so each process remembers the answer
+ * per client for at most `MANAGEMENT_ACCESS_MEMO_MS`: a deleted application or grant loses access within that bound,
+ * at the cost of a few reads per client per second.
+ */
+export function managementAccess(store: DurableStore): ManagementAccess {
+  const memo = new Map<string, { until: number; scopes: ReadonlySet<string> | undefined }>();
+  return async (clientId) => {
+    const now = Date.now();
+    const remembered = memo.get(clientId);
+    if (remembered && remembered.until > now) return remembered.scopes;
+    const [application, api] = await Promise.all([store.applications.get(clientId), store.resourceServers.get(SYSTEM_API_ID)]);
+    const decision = application && api ? await decideAccess(store, application, api, 'client') : undefined;
+    const scopes = decision?.allowed ? new Set(decision.maxScopes) : undefined;
+    if (memo.size >= 1000) for (const [key, entry] of memo) if (entry.until <= now) memo.delete(key);
+    memo.set(clientId, { until: now + MANAGEMENT_ACCESS_MEMO_MS, scopes });
+    return scopes;
+  };
 }

@@ -1,5 +1,7 @@
-import type { Connection, User } from '../domain/model.ts';
+import { draftConnection } from '../domain/connection-rules.ts';
+import type { User } from '../domain/model.ts';
 import { newId } from '../domain/ids.ts';
+import { normalizeEmail } from '../domain/user-rules.ts';
 import { DuplicateKeyError, type DurableStore } from '../store/ports.ts';
 
 /** A user as the host application knows it, when Gatehouse runs inside it (middleware mode). */
@@ -17,8 +19,7 @@ export const HOST_CONNECTION = 'host-users';
 /** The connection that host users belong to; domain-level by default so that third-party applications can use it. */
 export async function ensureHostConnection(store: DurableStore, name: string, isDomainConnection: boolean): Promise<void> {
   if ((await store.connections.count({ name })) > 0) return;
-  const now = new Date().toISOString();
-  const connection: Connection = { id: newId('con_'), name, strategy: 'auth0', is_domain_connection: isDomainConnection, enabled_clients: [], created_at: now, updated_at: now };
+  const connection = draftConnection({ name, strategy: 'auth0', is_domain_connection: isDomainConnection }, newId('con_'), new Date().toISOString());
   await store.connections.insert(connection).catch((err) => {
     if (!(err instanceof DuplicateKeyError)) throw err;
   });
@@ -33,7 +34,7 @@ export async function linkHostUser(store: DurableStore, connection: string, host
   const now = new Date().toISOString();
   const existing = await store.users.get(userId);
   const user: User = {
-    user_id: userId, email: (host.email ?? '').toLowerCase(), email_verified: host.emailVerified ?? false, connection, blocked: existing?.blocked ?? false,
+    user_id: userId, email: normalizeEmail(host.email ?? ''), email_verified: host.emailVerified ?? false, connection, blocked: existing?.blocked ?? false,
     logins_count: (existing?.logins_count ?? 0) + 1, last_login: now, created_at: existing?.created_at ?? now, updated_at: now, password_hash: '',
     ...(host.name ? { name: host.name } : {}),
   };

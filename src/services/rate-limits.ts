@@ -34,21 +34,32 @@ export function createLimiter(redis: Redis | undefined, name: string, points: nu
 export interface FailureCounter {
   /** Seconds until attempts are accepted again for this key, or 0. */
   blockedFor(key: string): Promise<number>;
-  recordFailure(key: string): Promise<void>;
+  /**
+   * Counts an attempt before it is checked, in one atomic step, so that parallel guesses cannot slip past the limit.
+   * Returns the seconds to wait when this attempt is one too many, else 0.
+   */
+  countAttempt(key: string): Promise<number>;
+  /** Takes back the attempt just counted, when it succeeded. */
+  forgive(key: string): Promise<void>;
   reset(key: string): Promise<void>;
 }
 
-/** Counts failures (never successes) per key in a sliding block: after `maxFailures` within the window, the key waits. */
+/** Counts attempts per key in a fixed window: after `maxFailures` within the window, the key waits until it ends. */
 export function createFailureCounter(redis: Redis | undefined, name: string, maxFailures: number, windowSeconds: number): FailureCounter {
   const options = { keyPrefix: `rl:${name}`, points: maxFailures, duration: windowSeconds };
   const limiter: RateLimiterAbstract = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
+  const wait = (state: RateLimiterRes) => Math.max(1, Math.ceil(state.msBeforeNext / 1000));
   return {
     async blockedFor(key) {
       const state = await limiter.get(key);
-      return state && state.remainingPoints <= 0 ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
+      return state && state.consumedPoints >= maxFailures ? wait(state) : 0;
     },
-    async recordFailure(key) {
-      await limiter.penalty(key, 1);
+    async countAttempt(key) {
+      const state = await limiter.penalty(key, 1);
+      return state.consumedPoints > maxFailures ? wait(state) : 0;
+    },
+    async forgive(key) {
+      await limiter.reward(key, 1);
     },
     async reset(key) {
       await limiter.delete(key);

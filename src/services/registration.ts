@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { evaluateNetworkAcls } from '../domain/network-access.ts';
 import { registrationDraft, type RegistrationRequest } from '../domain/registration.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { issueApplication } from './applications.ts';
@@ -13,9 +12,8 @@ export interface RegistrationLimits {
   max_applications: number;
 }
 
-/** Why a registration attempt is turned away before its metadata is even read. */
+/** Why a registration attempt is turned away before its metadata is even read (network ACLs have already let it in). */
 export type Refusal =
-  | { reason: 'network'; status: 403; error: 'access_denied'; description: string }
   | { reason: 'rate_limited'; status: 429; error: 'too_many_requests'; description: string; limit: LimitResult }
   | { reason: 'disabled'; status: 400; error: 'invalid_request'; description: string }
   | { reason: 'cap_reached'; status: 403; error: 'access_denied'; description: string };
@@ -27,22 +25,16 @@ export interface Admission {
 }
 
 /**
- * Open dynamic registration, for /oidc/register and the developer portal alike. `admit` applies, in order, the
- * network ACL, the per-address and tenant-wide rate limits (every attempt counts), the tenant flag (read on every
- * attempt, so a change applies at once in every process) and the cap; `register` turns valid metadata into a
- * third-party application in the tenant's DCR security mode.
+ * Open dynamic registration, for /oidc/register and the developer portal alike. Network ACLs are applied before, in
+ * front of every surface (src/http/network-guard.ts). `admit` applies, in order, the per-address and tenant-wide rate
+ * limits (every attempt counts), the tenant flag (read on every attempt, so a change applies at once in every process)
+ * and the cap; `register` turns valid metadata into a third-party application in the tenant's DCR security mode.
  */
 export function registrationService(store: DurableStore, redis: Redis | undefined, limits: RegistrationLimits, logger: Logger) {
   const perAddress = createLimiter(redis, 'dcr-ip', limits.rate_limit_per_ip_per_minute, 60);
   const perTenant = createLimiter(redis, 'dcr', limits.rate_limit_per_second, 1);
 
-  async function admit(client: { ip: string; userAgent: string }): Promise<Admission> {
-    const access = evaluateNetworkAcls(await store.networkAcls.find(), 'dynamic_client_registration', client);
-    for (const acl of access.logged) logger.info({ acl: acl.id, ip: client.ip }, 'network ACL matched (monitoring rule)');
-    if (access.action === 'block') {
-      logger.warn({ acl: access.rule?.id, ip: client.ip }, 'dynamic client registration blocked by a network ACL');
-      return { refusal: { reason: 'network', status: 403, error: 'access_denied', description: 'Registration is not allowed from your network.' } };
-    }
+  async function admit(client: { ip: string }): Promise<Admission> {
     let limit: LimitResult | undefined;
     for (const [limiter, key] of [[perAddress, client.ip], [perTenant, 'tenant']] as const) {
       limit = await limiter(key);

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import { connectionUsableBy } from '../domain/connections.ts';
 import type { Application, Connection, User } from '../domain/model.ts';
+import { normalizeEmail } from '../domain/user-rules.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { verifyPassword } from './passwords.ts';
-import { createFailureCounter } from './rate-limits.ts';
+import { createFailureCounter, type FailureCounter } from './rate-limits.ts';
 
 export interface SignInLimits {
   max_failures_per_account: number;
@@ -37,19 +38,38 @@ export async function usableConnections(store: DurableStore, app: Pick<Applicati
 }
 
 /**
- * Email-and-password sign-in against database connections, for the login page and the password grant alike.
- * Failures are counted per account (whether or not it exists, so the limit says nothing about existence) and per
- * client address; counters live in Redis when configured, so the limits hold across processes.
+ * Brute-force protection of email-and-password sign-in: failures are counted per account and per client address;
+ * counters live in Redis when configured, so the limits hold across processes.
  */
-export function passwordSignIn(store: DurableStore, redis: Redis | undefined, limits: SignInLimits) {
-  const window = limits.window_minutes * 60;
-  const perAccount = createFailureCounter(redis, 'login-account', limits.max_failures_per_account, window);
-  const perAddress = createFailureCounter(redis, 'login-ip', limits.max_failures_per_address, window);
+export interface LoginLockout {
+  /**
+   * One counter per account, keyed by its normalised email (`accountKey`): the login page with or without a
+   * connection and the password grant with or without `realm` all count against it, and an unknown email is counted
+   * like a known one, so the limit says nothing about existence.
+   */
+  account: FailureCounter;
+  address: FailureCounter;
+}
 
+export function createLoginLockout(redis: Redis | undefined, limits: SignInLimits): LoginLockout {
+  const window = limits.window_minutes * 60;
+  return {
+    account: createFailureCounter(redis, 'login-account', limits.max_failures_per_account, window),
+    address: createFailureCounter(redis, 'login-ip', limits.max_failures_per_address, window),
+  };
+}
+
+/** The account a sign-in attempt counts against: the email as typed, normalised, whichever connection it names. */
+export const accountKey = (email: string) => normalizeEmail(email);
+
+/** Email-and-password sign-in against database connections, for the login page and the password grant alike. */
+export function passwordSignIn(store: DurableStore, lockout: LoginLockout) {
   return async function signIn(attempt: PasswordSignIn): Promise<SignInResult> {
-    const email = attempt.email.trim().toLowerCase();
-    const accountKey = `${attempt.connection ?? '*'}:${email}`;
-    const wait = Math.max(await perAccount.blockedFor(accountKey), await perAddress.blockedFor(attempt.address));
+    const email = accountKey(attempt.email);
+    // Counted before the password is checked, in one atomic step per counter: parallel guesses cannot pass the limit,
+    // and a locked account refuses even the right password, on every path.
+    const waits = await Promise.all([lockout.account.countAttempt(email), lockout.address.countAttempt(attempt.address)]);
+    const wait = Math.max(...waits);
     if (wait) return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: wait };
 
     const connections = (await usableConnections(store, attempt.app)).filter((c) => !attempt.connection || c.name === attempt.connection);
@@ -59,11 +79,8 @@ export function passwordSignIn(store: DurableStore, redis: Redis | undefined, li
       if (user) break;
     }
     const passwordOk = await verifyPassword(attempt.password, user?.password_hash || undefined);
-    if (!user || !passwordOk || user.blocked) {
-      await Promise.all([perAccount.recordFailure(accountKey), perAddress.recordFailure(attempt.address)]);
-      return { ok: false, reason: 'wrong_credentials' };
-    }
-    await perAccount.reset(accountKey);
+    if (!user || !passwordOk || user.blocked) return { ok: false, reason: 'wrong_credentials' };
+    await Promise.all([lockout.account.reset(email), lockout.address.forgive(attempt.address)]);
     const signedIn = { ...user, logins_count: user.logins_count + 1, last_login: new Date().toISOString() };
     await store.users.replace(signedIn);
     return { ok: true, user: signedIn };

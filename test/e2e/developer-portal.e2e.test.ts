@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Stores } from '../../src/store/index.ts';
 import { createApi, createGrant } from '../support/fixtures.ts';
 import { createUser } from '../support/flow.ts';
-import { chromiumMissing, launchChromium, phonePage, screenshot, startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
+import { checkPage, chromiumMissing, launchChromium, phonePage, startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
 
 const CALLBACK = 'https://notes-sync.example.com/callback';
 const suite = chromiumMissing ? describe.skip : describe;
@@ -48,7 +48,7 @@ suite(`developer portal in Chromium${chromiumMissing ? ` — SKIPPED: ${chromium
     expect(text).toContain('Read your notes');
     expect(text).not.toContain('Delete your notes');
     expect(text).toContain('Example API'); // seeded with a default grant
-    await screenshot(page, 'portal-catalogue');
+    await checkPage(page, 'portal-catalogue');
     await page.context().close();
   });
 
@@ -62,7 +62,7 @@ suite(`developer portal in Chromium${chromiumMissing ? ` — SKIPPED: ${chromium
     await page.waitForSelector('#redirect_uris-error');
     expect(await page.textContent('#redirect_uris-error')).toContain('Redirect URI 2: "http://notes-sync.example.com/callback" must use https');
     expect(await page.inputValue('#client_name')).toBe('Notes Sync');
-    await screenshot(page, 'portal-register-error');
+    await checkPage(page, 'portal-register-error');
 
     await page.fill('#redirect_uris', CALLBACK);
     await page.click('button[type=submit]');
@@ -75,7 +75,7 @@ suite(`developer portal in Chromium${chromiumMissing ? ` — SKIPPED: ${chromium
     await page.click('button[data-copy=client-id]');
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(clientId);
     expect(await page.textContent('button[data-copy=client-id]')).toBe('Copied');
-    await screenshot(page, 'portal-credentials');
+    await checkPage(page, 'portal-credentials');
 
     // The ready authorization URL and the example verifier take a person through sign-in and consent to a token.
     const authorizeUrl = (await page.textContent('#authorize-url')) as string;
@@ -104,7 +104,7 @@ suite(`developer portal in Chromium${chromiumMissing ? ` — SKIPPED: ${chromium
     expect(text).toContain(`${live.origin}/.well-known/openid-configuration`);
     expect(text).toContain('No implicit flow');
     expect(await page.getAttribute('a:has-text("connected apps")', 'href')).toBe(`${live.origin}/u/apps`);
-    await screenshot(page, 'portal-getting-started');
+    await checkPage(page, 'portal-getting-started');
     await page.context().close();
   });
 
@@ -114,7 +114,7 @@ suite(`developer portal in Chromium${chromiumMissing ? ` — SKIPPED: ${chromium
     expect(await page.textContent('.closed')).toContain('Registration is closed.');
     expect(await page.getAttribute('.closed a', 'href')).toBe('mailto:apis@acme.example');
     expect(await page.textContent('main')).toContain('Acme Notes API');
-    await screenshot(page, 'portal-disabled');
+    await checkPage(page, 'portal-disabled');
     await page.goto(`${live.origin}/developers/register`);
     expect(await page.locator('form #client_name').count()).toBe(0);
     await page.context().close();

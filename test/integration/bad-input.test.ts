@@ -17,14 +17,35 @@ describe('bad input', () => {
   const junk = ['', '{', '[]', 'null', '"x"', '{"a":{"b":{"c":[1,2,{"d":null}]}}}', 'a=1&a=2&b[]=3', '\u0000\u0001', 'x'.repeat(70_000)];
   const types = ['application/json', 'application/x-www-form-urlencoded', 'text/plain'];
 
+  /** How a surface may answer junk: the statuses, and the format (RFC 6749/7591 JSON, a page, or a redirect to sign in first). */
+  type Answer = 'oauth' | 'page' | 'sign-in';
+  const oauth: { statuses: number[]; answers: Answer[] } = { statuses: [400], answers: ['oauth'] };
+  /** Too large a form is a 413 page; anything else fails on its merits (no interaction, no visitor cookie, no session). */
+  const page = (status: number, answer: Answer = 'page') => ({ statuses: [status, 413], answers: [answer, 'page' as const] });
+  const EXPECTED: Record<string, { statuses: number[]; answers: Answer[] }> = {
+    '/oauth/token': oauth, '/oauth/revoke': oauth, '/oauth/introspect': oauth, '/oauth/par': oauth,
+    // Registration is closed here, and its per-second limit may answer first (429, in the same format).
+    '/oidc/register': { statuses: [400, 429], answers: ['oauth'] },
+    '/u/login': page(400), '/u/consent': page(400), '/developers/register': page(403), '/u/apps/remove': page(303, 'sign-in'),
+  };
+  const answerOf = (res: request.Response): string => {
+    if (res.status === 303 && String(res.headers.location).startsWith('/authorize?client_id=gatehouse_account')) return 'sign-in';
+    if (res.type === 'text/html' && res.text.includes('<h1')) return 'page';
+    if (res.type === 'application/json' && typeof res.body.error === 'string' && typeof res.body.error_description === 'string') return 'oauth';
+    return `${res.type}: ${res.text.slice(0, 80)}`;
+  };
+
   it.each([
     ['post', '/oauth/token'], ['post', '/oauth/revoke'], ['post', '/oauth/introspect'], ['post', '/oidc/register'], ['post', '/u/login'],
     ['post', '/u/consent'], ['post', '/u/apps/remove'], ['post', '/developers/register'], ['post', '/oauth/par'],
   ] as const)('%s %s', async (method, path) => {
+    const expected = EXPECTED[path]!;
     for (const body of junk) {
       for (const type of types) {
         const res = await request(test.app)[method](path).set('Content-Type', type).send(body);
-        expect({ path, type, body: body.slice(0, 20), status: res.status }).toEqual({ path, type, body: body.slice(0, 20), status: expect.any(Number) });
+        const answer = answerOf(res);
+        expect({ path, type, body: body.slice(0, 20), status: res.status, expectedStatus: expected.statuses.includes(res.status), expectedFormat: expected.answers.includes(answer as Answer) })
+          .toEqual({ path, type, body: body.slice(0, 20), status: res.status, expectedStatus: true, expectedFormat: true });
         expect(res.status).toBeLessThan(500);
       }
     }

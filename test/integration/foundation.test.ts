@@ -3,12 +3,14 @@ import express from 'express';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import request from 'supertest';
 import { managementAuthentication, requireScope } from '../../src/http/guard.ts';
+import { managementAccess } from '../../src/services/access.ts';
 import { MANAGEMENT_API_SCOPES } from '../../src/domain/system-api.ts';
 import { rotateSigningKeys } from '../../src/oidc/keys.ts';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { combineStores } from '../../src/store/index.ts';
 import { tempDir } from '../support/backends.ts';
-import { ISSUER, adminToken, clientCredentialsToken, insertApplication, startGatehouse, type TestGatehouse } from '../support/harness.ts';
+import { createGrant } from '../support/fixtures.ts';
+import { ISSUER, adminToken, clientCredentialsToken, insertApplication, startGatehouse, testConfig, type TestGatehouse } from '../support/harness.ts';
 
 describe('the drop-in IdP', () => {
   let test: TestGatehouse;
@@ -49,9 +51,28 @@ describe('the drop-in IdP', () => {
     expect(res.headers['x-request-id']).toBe('abc-123');
   });
 
+  it('answers unknown paths and / with a page to browsers, and keeps the JSON 404 for API clients', async () => {
+    const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    const page = await request(test.app).get('/nope').set('Accept', BROWSER).expect(404);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('Page not found');
+    for (const accept of [undefined, '*/*', 'application/json']) {
+      const call = request(test.app).get('/nope');
+      const res = await (accept ? call.set('Accept', accept) : call).expect(404);
+      expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'No route for GET /nope' });
+    }
+    const home = await request(test.app).get('/').set('Accept', BROWSER).expect(200);
+    expect(home.text).toContain('<h1>Welcome to Gatehouse</h1>');
+    expect(home.text).toContain(`href="${ISSUER}/.well-known/openid-configuration"`);
+    expect((await request(test.app).get('/').expect(404)).body).toEqual({ statusCode: 404, error: 'Not Found', message: 'No route for GET /' });
+    const icon = await request(test.app).get('/favicon.ico').expect(200);
+    expect(icon.headers['content-type']).toBe('image/vnd.microsoft.icon');
+  });
+
   it('sets security headers: no framing, a CSP', async () => {
     const res = await request(test.app).get('/healthz');
     expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(res.headers['content-security-policy']).toMatch(/style-src 'self'(;|$)/); // no inline style, no foreign stylesheet
     expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 
@@ -101,13 +122,31 @@ describe('the drop-in IdP', () => {
   });
 });
 
+describe('seeded development users', () => {
+  it('have their email normalised like any other user, so a mixed-case seed can sign in', async () => {
+    const test = await startGatehouse({ config: { seed: { ...testConfig().seed, development_users: [{ email: 'Demo@Example.com', password: 'demo password 1', connection: 'Username-Password-Authentication' }] } } });
+    const [user] = await test.gatehouse.stores.durable.users.find({ connection: 'Username-Password-Authentication' });
+    expect(user?.email).toBe('demo@example.com');
+    const { app, secret } = await insertApplication(test.gatehouse.stores, { grant_types: ['password'] });
+    for (const username of ['Demo@Example.com', 'demo@example.com']) {
+      const res = await request(test.app).post('/oauth/token').type('form').send({ grant_type: 'password', username, password: 'demo password 1', client_id: app.client_id, client_secret: secret, scope: 'openid' });
+      expect({ username, status: res.status }).toEqual({ username, status: 200 });
+    }
+    // Seeding again finds the normalised user instead of adding a second one.
+    const again = await startGatehouse({ stores: test.gatehouse.stores, config: test.gatehouse.config });
+    await again.close();
+    expect(await test.gatehouse.stores.durable.users.count({ email: 'demo@example.com' })).toBe(1);
+    await test.close();
+  });
+});
+
 describe('the Management API request guard', () => {
   let test: TestGatehouse;
   let guarded: express.Express;
   beforeAll(async () => {
     test = await startGatehouse();
     guarded = express();
-    guarded.get('/clients', managementAuthentication(ISSUER, test.gatehouse.keys), requireScope('read:clients'), (req, res) => {
+    guarded.get('/clients', managementAuthentication(ISSUER, test.gatehouse.keys, managementAccess(test.gatehouse.stores.durable)), requireScope('read:clients'), (req, res) => {
       res.json({ caller: req.management?.clientId });
     });
   });
@@ -128,10 +167,8 @@ describe('the Management API request guard', () => {
   });
 
   it('answers 401 for a token issued for another API', async () => {
-    const { durable } = test.gatehouse.stores;
     const { app, secret } = await insertApplication(test.gatehouse.stores, { app_type: 'non_interactive', grant_types: ['client_credentials'] });
-    const now = new Date().toISOString();
-    await durable.clientGrants.insert({ id: 'cgr_other', client_id: app.client_id, audience: 'https://api.example.com/', scope: ['read:messages'], allow_all_scopes: false, subject_type: 'client', is_system: false, created_at: now, updated_at: now });
+    await createGrant(test.gatehouse.stores, { client_id: app.client_id, audience: 'https://api.example.com/', scope: ['read:messages'], subject_type: 'client' });
     const res = await clientCredentialsToken(test.app, app.client_id, secret, 'https://api.example.com/');
     expect(res.status).toBe(200);
     expect(decodeJwt(res.body.access_token).scope).toBe('read:messages');
@@ -173,7 +210,7 @@ describe('signing keys', () => {
     const res = await clientCredentialsToken(test.app, client_id, client_secret as string, `${ISSUER}/api/v2/`);
     const newKid = decodeProtectedHeader(res.body.access_token).kid;
     expect(newKid).not.toBe(oldKid);
-    const guarded = express().get('/', managementAuthentication(ISSUER, test.gatehouse.keys), (_req, res2) => void res2.send('ok'));
+    const guarded = express().get('/', managementAuthentication(ISSUER, test.gatehouse.keys, managementAccess(test.gatehouse.stores.durable)), (_req, res2) => void res2.send('ok'));
     await request(guarded).get('/').set('Authorization', `Bearer ${oldToken}`).expect(200);
     await request(guarded).get('/').set('Authorization', `Bearer ${res.body.access_token}`).expect(200);
     await test.close();

@@ -28,6 +28,21 @@ describe('the example host app (Gatehouse as middleware)', () => {
     const missing = await fetch(`${host.origin}/nowhere`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toContain('text/html'); // Express's own 404, not Gatehouse's JSON one
+    const browserMissing = await fetch(`${host.origin}/nowhere`, { headers: { accept: 'text/html' } });
+    expect(await browserMissing.text()).not.toContain('Page not found'); // nor Gatehouse's page
+  });
+
+  it('puts the start page at the issuer\'s path, and answers unknown paths only under it', async () => {
+    const accept = { accept: 'text/html,*/*;q=0.8' };
+    const start = await fetch(`${host.origin}/auth/`, { headers: accept });
+    expect(start.status).toBe(200);
+    const html = await start.text();
+    expect(html).toContain('Welcome to Notes Inc.');
+    for (const href of ['/auth/u/apps', '/auth/developers', `${host.origin}/auth/.well-known/openid-configuration`, '/auth/u/assets/favicon.svg']) expect(html).toContain(`href="${href}"`);
+    const unknown = await fetch(`${host.origin}/auth/nowhere`, { headers: accept });
+    expect([unknown.status, await unknown.text()]).toEqual([404, expect.stringContaining('href="/auth/"')]);
+    const api = await fetch(`${host.origin}/auth/nowhere`);
+    expect([api.status, await api.json()]).toEqual([404, { statusCode: 404, error: 'Not Found', message: 'No route for GET /nowhere' }]);
   });
 
   it('lets an agent discover, register, sign in through the host, call the API, and be refused a scope it was not granted', async () => {

@@ -3,31 +3,15 @@ import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { decodeJwt } from 'jose';
 import request from 'supertest';
-import type { Gatehouse } from '../../src/gatehouse.ts';
+import { draftUser } from '../../src/domain/user-rules.ts';
+import { hashPassword } from '../../src/services/passwords.ts';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { combineStores, type Stores } from '../../src/store/index.ts';
 import { openRedisStore, type RedisStore } from '../../src/store/redis/index.ts';
+import { formOf } from '../support/flow.ts';
 import { CookieJar, insertApplication, pathOf, pkcePair, startGatehouse, type TestGatehouse } from '../support/harness.ts';
 
-/** Minimal interaction handlers (the real login and consent pages are tested elsewhere): log in a fixed user, consent to what is asked. */
-function testInteractions(userId: string) {
-  return (app: Express, gatehouse: Gatehouse) => {
-    app.get('/u/:prompt', async (req, res) => {
-      const { provider } = gatehouse;
-      const details = await provider.interactionDetails(req, res);
-      if (details.prompt.name === 'login') {
-        return void await provider.interactionFinished(req, res, { login: { accountId: userId } }, { mergeWithLastSubmission: false });
-      }
-      const { missingOIDCScope = [], missingResourceScopes = {} } = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-      const grant = (details.grantId && await provider.Grant.find(details.grantId))
-        || new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
-      grant.addOIDCScope(missingOIDCScope.join(' '));
-      for (const [indicator, scopes] of Object.entries(missingResourceScopes)) grant.addResourceScope(indicator, scopes.join(' '));
-      const grantId = await grant.save();
-      return void await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
-    });
-  };
-}
+const PASSWORD = 'shared password 1';
 
 describe('two Gatehouse processes sharing Redis and the durable store', () => {
   let durable: ReturnType<typeof openEmbeddedStore>;
@@ -40,12 +24,9 @@ describe('two Gatehouse processes sharing Redis and the durable store', () => {
     const prefix = `multi:${randomUUID()}:`;
     for (let i = 0; i < 2; i += 1) redisStores.push(openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: prefix }));
     stores = redisStores.map((redis) => combineStores(durable, redis, redis.client));
-    for (const shared of stores) {
-      const now = new Date().toISOString();
-      await durable.users.insert({ user_id: 'auth0|shared-user', email: 'u@example.com', email_verified: true, connection: 'Username-Password-Authentication', blocked: false, logins_count: 0, created_at: now, updated_at: now, password_hash: 'x' })
-        .catch(() => undefined);
-      instances.push(await startGatehouse({ stores: shared, before: testInteractions('auth0|shared-user') }));
-    }
+    for (const shared of stores) instances.push(await startGatehouse({ stores: shared }));
+    const user = draftUser({ connection: 'Username-Password-Authentication', email: 'u@example.com', password: PASSWORD, email_verified: true }, 'auth0|shared-user', await hashPassword(PASSWORD), new Date().toISOString());
+    await durable.users.insert(user);
   });
   afterAll(async () => {
     for (const instance of instances) await instance.close();
@@ -63,6 +44,13 @@ describe('two Gatehouse processes sharing Redis and the durable store', () => {
       jar.store(res.headers['set-cookie']);
       return res;
     };
+    /** Posts the page's form (the real login or consent page, with its CSRF token) to the other process. */
+    const submit = async (app: Express, page: request.Response, values: Record<string, string>) => {
+      const { action, fields } = formOf(page.text);
+      const res = await request(app).post(pathOf(action)).type('form').set('Cookie', jar.header()).send({ ...fields, ...values });
+      jar.store(res.headers['set-cookie']);
+      return res;
+    };
 
     const query = new URLSearchParams({
       client_id: client.client_id, response_type: 'code', redirect_uri: 'https://app.example.com/callback', scope: 'openid offline_access read:messages',
@@ -71,10 +59,18 @@ describe('two Gatehouse processes sharing Redis and the durable store', () => {
     let res = await step(a, `/authorize?${query}`);
     expect(res.status).toBe(303);
     expect(res.headers.location).toMatch(/\/u\/login\?state=/);
-    res = await step(b, pathOf(res.headers.location as string)); // login on B
-    res = await step(a, pathOf(res.headers.location as string)); // resume on A
+    const login = await step(b, pathOf(res.headers.location as string)); // the login page from B
+    expect(login.status).toBe(200);
+    expect(login.text).toContain('name="password"');
+    res = await submit(a, login, { email: 'U@example.com', password: PASSWORD }); // signed in on A
+    expect(res.status).toBe(303);
+    res = await step(b, pathOf(res.headers.location as string)); // resume on B
     expect(res.headers.location).toMatch(/\/u\/consent\?state=/);
-    res = await step(b, pathOf(res.headers.location as string)); // consent on B
+    const consent = await step(a, pathOf(res.headers.location as string)); // the consent page from A
+    expect(consent.status).toBe(200);
+    expect(consent.text).toContain('Read your messages');
+    res = await submit(b, consent, { action: 'accept' }); // accepted on B
+    expect(res.status).toBe(303);
     res = await step(a, pathOf(res.headers.location as string)); // resume on A: back to the client
     const callback = new URL(res.headers.location as string);
     expect(callback.origin + callback.pathname).toBe('https://app.example.com/callback');

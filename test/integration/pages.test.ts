@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { Application, ResourceServer } from '../../src/domain/model.ts';
-import { newId } from '../../src/domain/ids.ts';
 import { ISSUER, startGatehouse, type TestGatehouse } from '../support/harness.ts';
-import { authorizeQuery, CALLBACK, createApi, createGrant, thirdPartyApp } from '../support/fixtures.ts';
+import { authorizeQuery, CALLBACK, createApi, createConnection, createGrant, thirdPartyApp } from '../support/fixtures.ts';
 import { Browser, callbackOf, codeFlowTokens, createUser, formOf, isConsentPage, pageOf, signIn } from '../support/flow.ts';
 
 describe('end-user pages', () => {
@@ -15,7 +14,7 @@ describe('end-user pages', () => {
   beforeAll(async () => {
     test = await startGatehouse({ config: { login: { max_failures_per_account: 3, max_failures_per_address: 1000, window_minutes: 15 } } });
     api = await createApi(stores());
-    ({ app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', client_secret_hash: undefined, name: 'Partner Notes' }));
+    ({ app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', name: 'Partner Notes' }));
     await createGrant(stores(), { client_id: app.client_id, audience: api.identifier, scope: ['read:notes', 'write:notes'] });
     await createUser(stores(), 'gina@example.com', 'gina password 1');
   });
@@ -46,6 +45,24 @@ describe('end-user pages', () => {
       expect(isConsentPage(await browser.open(authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }).path))).toBe(true);
     });
 
+    it('shows no text from a crafted link: only a removal this session made is confirmed', async () => {
+      const browser = new Browser(test.app);
+      await codeFlowTokens(test.app, app, { browser, email: 'gina@example.com', password: 'gina password 1', query: authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }) });
+      const crafted = pageOf(await browser.open(`/u/apps?removed=${encodeURIComponent('Your bank: call +1 555 0100 now. Partner Notes')}`));
+      expect(crafted.status).toBe(200);
+      expect(crafted.text).not.toContain('call +1 555 0100');
+      expect(crafted.text).not.toContain('no longer has access');
+      // Someone else's genuine confirmation link names nothing in this session either.
+      const other = new Browser(test.app);
+      await codeFlowTokens(test.app, app, { browser: other, email: 'gina@example.com', password: 'gina password 1', query: authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }) });
+      const removal = await request(test.app).post('/u/apps/remove').type('form').set('Cookie', other.jar.header())
+        .send({ client_id: app.client_id, csrf: formOf(pageOf(await other.open('/u/apps')).text).fields.csrf });
+      const confirmation = String(removal.headers.location);
+      expect(confirmation).toContain(`removed=${app.client_id}`);
+      expect(pageOf(await other.open(confirmation)).text).toContain('<strong>Partner Notes</strong> no longer has access');
+      expect(pageOf(await browser.open(confirmation)).text).not.toContain('no longer has access');
+    });
+
     it('asks a visitor to sign in first, then shows the page', async () => {
       const browser = new Browser(test.app);
       const login = pageOf(await browser.open('/u/apps'));
@@ -65,8 +82,7 @@ describe('end-user pages', () => {
 
   describe('login', () => {
     it('offers third-party applications domain-level connections only, and enforces it on the server', async () => {
-      const now = new Date().toISOString();
-      await stores().durable.connections.insert({ id: newId('con_'), name: 'employees', strategy: 'auth0', is_domain_connection: false, enabled_clients: [], created_at: now, updated_at: now });
+      await createConnection(stores(), { name: 'employees' });
       await createUser(stores(), 'hal@example.com', 'hal password 12', 'employees');
       const browser = new Browser(test.app);
       const login = pageOf(await browser.open(authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }).path));
@@ -76,7 +92,7 @@ describe('end-user pages', () => {
       expect(forced.text).toContain('Wrong email or password.');
 
       // A session made through that connection (with a first-party app) does not count for the third-party app.
-      const { app: internal } = await thirdPartyApp(stores(), { is_first_party: true, third_party_security_mode: undefined, client_id: `fp_${Date.now()}`, token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+      const { app: internal } = await thirdPartyApp(stores(), { is_first_party: true, third_party_security_mode: undefined, client_id: `fp_${Date.now()}`, token_endpoint_auth_method: 'none' });
       const firstParty = await browser.open(authorizeQuery(internal, { scope: 'openid' }).path);
       const loginPage = pageOf(firstParty);
       expect(loginPage.text).toContain('employees');
@@ -111,7 +127,7 @@ describe('end-user pages', () => {
 
     it('marks cookies Secure behind an https proxy', async () => {
       const behindProxy = await startGatehouse({ config: { trustProxy: true, issuer: 'https://id.example.com' } });
-      const { app: client } = await thirdPartyApp(behindProxy.gatehouse.stores, { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+      const { app: client } = await thirdPartyApp(behindProxy.gatehouse.stores, { token_endpoint_auth_method: 'none' });
       const res = await request(behindProxy.app).get(authorizeQuery(client, { scope: 'offline_access' }).path).set('X-Forwarded-Proto', 'https');
       const cookies = [res.headers['set-cookie'] ?? []].flat();
       expect(cookies.length).toBeGreaterThan(0);
@@ -123,7 +139,7 @@ describe('end-user pages', () => {
   describe('hostile metadata', () => {
     it('is rendered inert on the consent page', async () => {
       const { app: evil } = await thirdPartyApp(stores(), {
-        token_endpoint_auth_method: 'none', client_secret_hash: undefined, name: '<script>alert("pwned")</script><img src=x onerror=alert(1)>',
+        token_endpoint_auth_method: 'none', name: '<script>alert("pwned")</script><img src=x onerror=alert(1)>',
         logo_uri: 'javascript:alert(1)',
       });
       await createGrant(stores(), { client_id: evil.client_id, audience: api.identifier, scope: ['read:notes'] });
@@ -159,6 +175,32 @@ describe('end-user pages', () => {
       expect(res.text).not.toMatch(/at .*\.(js|ts):\d+/);
       expect(res.text).not.toContain(CALLBACK);
       expect(res.text).toContain(`${new URL(ISSUER).pathname === '/' ? '' : ''}Go back to the application`);
+    });
+
+    it('offers a next step when an application has no way to sign in, and names who can fix it', async () => {
+      const [domainLevel] = await stores().durable.connections.find({ is_domain_connection: true });
+      await stores().durable.connections.replace({ ...domainLevel!, is_domain_connection: false });
+      try {
+        const res = await new Browser(test.app).open(authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }).path);
+        const page = pageOf(res);
+        expect(page.status).toBe(400);
+        expect(page.text).toContain('You cannot sign in to this application yet');
+        expect(page.text).toContain('Tell the administrator of this service');
+        expect(page.text).toContain('href="/">Go to the start page</a>');
+      } finally {
+        await stores().durable.connections.replace(domainLevel!);
+      }
+    });
+
+    it('links the tenant\'s help page and email from every page, when set', async () => {
+      const settings = (await stores().durable.settings.get('tenant'))!;
+      await stores().durable.settings.replace({ ...settings, support_url: 'https://help.acme.example/sign-in', support_email: 'help@acme.example' });
+      const page = (await request(test.app).get('/nope').set('Accept', 'text/html')).text;
+      expect(page).toContain('href="https://help.acme.example/sign-in"');
+      expect(page).toContain('href="mailto:help@acme.example"');
+      await stores().durable.settings.replace({ ...settings, support_url: 'javascript:alert(1)' }); // written around the API's schema
+      expect((await request(test.app).get('/nope').set('Accept', 'text/html')).text).not.toContain('javascript:');
+      await stores().durable.settings.replace(settings);
     });
   });
 });

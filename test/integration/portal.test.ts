@@ -4,6 +4,8 @@ import request from 'supertest';
 import type { NetworkAcl } from '../../src/domain/model.ts';
 import { csrfToken } from '../../src/http/pages/render.ts';
 import type { Stores } from '../../src/store/index.ts';
+import { draftClientGrant } from '../../src/domain/client-grant-rules.ts';
+import { newId } from '../../src/domain/ids.ts';
 import { createApi, createGrant } from '../support/fixtures.ts';
 import { Browser, codeFlowTokens, createUser, pageOf } from '../support/flow.ts';
 import { ISSUER, startGatehouse, type TestGatehouse } from '../support/harness.ts';
@@ -49,8 +51,9 @@ describe('developer portal', () => {
     await createApi(stores(), { name: 'Internal Billing API' }); // no default grant
     const closed = await createApi(stores(), { name: 'Closed API', user: 'deny_all' });
     await createGrant(stores(), { default_for: 'third_party_clients', audience: closed.identifier, scope: ['read:notes'] });
-    // A default grant for the system API, written past the Management API's rules: the decision still refuses it.
-    await createGrant(stores(), { default_for: 'third_party_clients', audience: `${ISSUER}/api/v2/`, scope: ['read:clients'] });
+    // A default grant for the system API, written past the Management API's rules (a valid grant re-pointed): the decision still refuses it.
+    const valid = draftClientGrant({ default_for: 'third_party_clients', audience: notes.identifier, scope: ['read:notes'], subject_type: 'user' }, notes, undefined, newId('cgr_'), new Date().toISOString());
+    await stores().durable.clientGrants.insert({ ...valid, audience: `${ISSUER}/api/v2/`, scope: ['read:clients'] });
     await createUser(stores(), 'dev@example.com', 'dev password 123');
   });
   afterAll(async () => {
@@ -169,6 +172,15 @@ describe('developer portal', () => {
       expect((await post(`${'a'.repeat(22)}.${Math.floor(Date.now() / 1000) - 1}`)).status).toBe(403);
       expect(await dynamicApps(test)).toBe(before);
       expect((await post(`${'a'.repeat(22)}.${Math.floor(Date.now() / 1000) + 60}`)).status).toBe(200);
+    });
+
+    it('answers a form it cannot read with a page in plain words, not JSON', async () => {
+      const tooMany = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`field${i}`, 'x']));
+      const res = await request(test.app).post('/developers/register').type('form').send(tooMany);
+      expect(res.status).toBe(413);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.text).toContain('This form could not be read');
+      expect(res.text).toContain('Go to the start page');
     });
 
     it('refuses a second post of the same form (a reload of the credentials page)', async () => {

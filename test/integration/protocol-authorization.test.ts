@@ -32,7 +32,7 @@ describe('the authorization endpoint', () => {
   describe('for a strict third-party application', () => {
     let app: Application;
     beforeAll(async () => {
-      ({ app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', client_secret_hash: undefined }));
+      ({ app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none' }));
       await createGrant(stores(), { client_id: app.client_id, audience: api.identifier, scope: ['read:notes', 'write:notes'] });
     });
 
@@ -116,8 +116,8 @@ describe('the authorization endpoint', () => {
     it('come from the default third-party grant, or only from the per-app grant when there is one', async () => {
       const shared = await createApi(stores(), { user: 'require_client_grant' });
       await createGrant(stores(), { default_for: 'third_party_clients', audience: shared.identifier, scope: ['read:notes', 'write:notes'] });
-      const { app: withDefault } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
-      const { app: withOwn } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+      const { app: withDefault } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none' });
+      const { app: withOwn } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none' });
       await createGrant(stores(), { client_id: withOwn.client_id, audience: shared.identifier, scope: ['delete:notes'] });
       const scopesFor = async (app: Application) => {
         const browser = new Browser(test.app);
@@ -131,7 +131,7 @@ describe('the authorization endpoint', () => {
     });
 
     it('must name one: a request with nothing grantable is refused up front, listing what can be asked for', async () => {
-      const { app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+      const { app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none' });
       await createGrant(stores(), { client_id: app.client_id, audience: api.identifier, scope: ['read:notes'] });
       for (const scope of [undefined, 'openid profile', 'delete:notes']) {
         const res = pageOf(await new Browser(test.app).open(authorizeQuery(app, { audience: api.identifier, scope }).path));
@@ -155,7 +155,7 @@ describe('the authorization endpoint', () => {
     });
 
     it('may use the legacy implicit flow only when configured for it', async () => {
-      const { app: implicit } = await thirdPartyApp(stores(), { is_first_party: true, third_party_security_mode: undefined, client_id: `imp_${Date.now()}`, grant_types: ['implicit'], app_type: 'spa', token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+      const { app: implicit } = await thirdPartyApp(stores(), { is_first_party: true, third_party_security_mode: undefined, client_id: `imp_${Date.now()}`, grant_types: ['implicit'], app_type: 'spa', token_endpoint_auth_method: 'none' });
       const browser = new Browser(test.app);
       await browser.open(authorizeQuery(implicit, { scope: 'openid', pkce: false, response_type: 'id_token', nonce: 'n' }).path).then((o) => signIn(browser, o, email, password));
       const outcome = await browser.open(authorizeQuery(implicit, { audience: api.identifier, scope: 'openid read:notes', pkce: false, response_type: 'id_token token', nonce: 'n2' }).path);
@@ -180,6 +180,32 @@ describe('the authorization endpoint', () => {
       const token = await exchange(app, callback.searchParams.get('code') as string, verifier, secret);
       expect(token.body.id_token).toEqual(expect.any(String));
       expect(decodeJwt(token.body.access_token).scope).toBe('read:notes');
+    });
+
+    it('never shows, stores or grants a scope nothing delivers (address): one answer for the policy, the page and the grant', async () => {
+      const { app, secret } = await thirdPartyApp(stores(), { third_party_security_mode: 'permissive', redirection_policy: undefined, client_id: `addr_${Date.now()}` });
+      const browser = new Browser(test.app);
+      const { path, verifier } = authorizeQuery(app, { audience: api.identifier, scope: 'openid email address phone read:notes', nonce: 'n' });
+      const consent = pageOf(await signIn(browser, await browser.open(path), email, password));
+      expect(consent.text).toContain('email address');
+      expect(consent.text).toContain('Read your notes');
+      expect(consent.text).not.toContain('postal address');
+      expect(consent.text).not.toContain('phone number');
+      const callback = callbackOf(await browser.submit(consent, { action: 'accept' }));
+      const [stored] = await stores().durable.userGrants.find({ clientID: app.client_id });
+      expect(stored?.scope.sort()).toEqual(['email', 'openid', 'read:notes']);
+      const token = await exchange(app, callback.searchParams.get('code') as string, verifier, secret);
+      expect(token.status).toBe(200);
+      expect(decodeJwt(token.body.access_token).scope).toBe('read:notes');
+      expect(decodeJwt(token.body.id_token)).toMatchObject({ email });
+      const grant = await test.gatehouse.provider.Grant.find(stored!.oidc_grant_ids[0]!);
+      expect(grant?.getOIDCScope().split(' ').sort()).toEqual(['email', 'openid']);
+      // The stored consent covers the same request next time: no dialog.
+      const again = await browser.open(authorizeQuery(app, { audience: api.identifier, scope: 'openid email address phone read:notes', nonce: 'n' }).path);
+      expect(callbackOf(again).searchParams.get('code')).toEqual(expect.any(String));
+      // Asking for nothing but an undeliverable scope is asking for nothing.
+      const nothing = await browser.open(authorizeQuery(app, { scope: 'address' }).path);
+      expect(callbackOf(nothing).searchParams.get('error')).toBe('invalid_scope');
     });
   });
 });

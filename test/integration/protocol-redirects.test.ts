@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Application, RedirectionPolicy, ResourceServer } from '../../src/domain/model.ts';
-import { startGatehouse, type TestGatehouse } from '../support/harness.ts';
+import { startGatehouse, type ApplicationFixture, type TestGatehouse } from '../support/harness.ts';
 import { authorizeQuery, CALLBACK, createApi, createGrant, thirdPartyApp } from '../support/fixtures.ts';
 import { Browser, createUser, pageOf, signIn, type Outcome } from '../support/flow.ts';
 
@@ -26,10 +26,10 @@ describe('open redirect protection', () => {
   });
 
   async function appWith(policy: RedirectionPolicy | 'first-party'): Promise<Application> {
-    const fields: Partial<Application> = policy === 'first-party'
+    const fields: ApplicationFixture = policy === 'first-party'
       ? { is_first_party: true, third_party_security_mode: undefined, redirection_policy: undefined, client_id: `fp_${Math.random().toString(36).slice(2)}` }
       : { redirection_policy: policy };
-    const { app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', client_secret_hash: undefined, ...fields });
+    const { app } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', ...fields });
     await createGrant(stores(), { client_id: app.client_id, audience: api.identifier, scope: ['read:notes'] });
     return app;
   }
@@ -70,7 +70,7 @@ describe('open redirect protection', () => {
   it('matches a first-party application\'s wildcard callback on one subdomain label only', async () => {
     const { app } = await thirdPartyApp(stores(), {
       is_first_party: true, third_party_security_mode: undefined, redirection_policy: undefined, client_id: `wc_${Date.now()}`,
-      token_endpoint_auth_method: 'none', client_secret_hash: undefined, callbacks: ['https://*.example.com/callback'],
+      token_endpoint_auth_method: 'none', callbacks: ['https://*.example.com/callback'],
     });
     const browser = new Browser(test.app);
     const login = pageOf(await browser.open(authorizeQuery(app, { redirect_uri: 'https://eu.example.com/callback', scope: 'openid' }).path));
@@ -80,6 +80,10 @@ describe('open redirect protection', () => {
     expect(outcome.callback.searchParams.get('code')).toEqual(expect.any(String));
     const deeper = pageOf(await browser.open(authorizeQuery(app, { redirect_uri: 'https://a.b.example.com/callback', scope: 'openid' }).path));
     expect(deeper.text).toContain('invalid_redirect_uri');
+    // Credentials in the URI are refused when registered, so they are refused when matched too.
+    const withCredentials = pageOf(await browser.open(authorizeQuery(app, { redirect_uri: 'https://user:pw@eu.example.com/callback', scope: 'openid' }).path));
+    expect(withCredentials.status).toBe(400);
+    expect(withCredentials.text).toContain('invalid_redirect_uri');
   });
 
   it('never redirects to an unregistered callback, whatever the policy', async () => {

@@ -125,7 +125,8 @@ describe('dynamic client registration', () => {
       await createGrant(test.gatehouse.stores, { default_for: 'third_party_clients', audience: api.identifier, scope: ['read:notes'], subject_type: 'client' });
       expect((await clientCredentialsToken(test.app, res.body.client_id, res.body.client_secret, api.identifier)).body.error).toBe('unauthorized_client');
       for (const method of ['put', 'delete', 'get'] as const) {
-        expect((await request(test.app)[method](`/oidc/register/${res.body.client_id}`)).status).toBeGreaterThanOrEqual(400);
+        // RFC 7592 client management does not exist: there is nothing to change an application through.
+        expect({ method, status: (await request(test.app)[method](`/oidc/register/${res.body.client_id}`)).status }).toEqual({ method, status: 404 });
       }
     });
 
@@ -146,6 +147,26 @@ describe('dynamic client registration', () => {
       const refused = await request(test.app).get(authorizeQuery(app, { resource: withoutDefault.identifier, scope: 'read:notes' }).path);
       expect(refused.status).toBe(400);
       expect(refused.text).toContain('unauthorized_client');
+    });
+
+    it('tells an anonymously registered client nothing about another application\'s tokens', async () => {
+      const api = await createApi(test.gatehouse.stores);
+      await createGrant(test.gatehouse.stores, { default_for: 'third_party_clients', audience: api.identifier, scope: ['read:notes'] });
+      await createUser(test.gatehouse.stores, 'fay@example.com', 'fay password 12');
+      const victim = (await register(test.app, { redirect_uris: ['http://127.0.0.1:8124/callback'], token_endpoint_auth_method: 'none' }).expect(201)).body;
+      const client = { client_id: victim.client_id as string, callbacks: victim.redirect_uris as string[] };
+      const tokens = await codeFlowTokens(test.app, client, {
+        email: 'fay@example.com', password: 'fay password 12', query: authorizeQuery({ ...client, name: 'Victim' } as never, { resource: api.identifier, scope: 'read:notes offline_access' }),
+      });
+      const refreshToken = tokens.body.refresh_token as string;
+      expect(refreshToken).toEqual(expect.any(String));
+
+      const snoop = (await register(test.app, { redirect_uris: ['https://snoop.example.com/cb'] }).expect(201)).body;
+      const introspect = (form: Record<string, string>) => request(test.app).post('/oauth/introspect').type('form').send({ token: refreshToken, ...form });
+      const answer = await introspect({ client_id: snoop.client_id, client_secret: snoop.client_secret });
+      expect({ status: answer.status, body: answer.body }).toEqual({ status: 200, body: { active: false } });
+      const own = await introspect({ client_id: client.client_id });
+      expect(own.body).toMatchObject({ active: true, client_id: client.client_id, scope: 'offline_access read:notes' });
     });
   });
 });

@@ -1,6 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { expect } from '@jest/globals';
+import type { AxeResults } from 'axe-core';
 import express from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
@@ -20,12 +23,23 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A phone-sized page (the pages must read well there); fails the test on any dialog, i.e. any script a third party smuggled in. */
+/** What Chromium refused on each page because of its Content-Security-Policy (it says so on the console). */
+const cspRefusals = new WeakMap<Page, string[]>();
+
+/**
+ * A phone-sized page (the pages must read well there); fails the test on any dialog, i.e. any script a third party
+ * smuggled in, and records what the CSP refused (checkPage fails on it).
+ */
 export async function phonePage(browser: Browser): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.on('dialog', (dialog) => {
     throw new Error(`a page opened a dialog: ${dialog.message()}`);
+  });
+  const refusals: string[] = [];
+  cspRefusals.set(page, refusals);
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) refusals.push(`CSP: ${message.text()}`);
   });
   return page;
 }
@@ -33,6 +47,40 @@ export async function phonePage(browser: Browser): Promise<Page> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** The widths every page must work at: a desktop window and a phone. */
+export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's serious and critical findings on the page as it is now. axe is evaluated through the DevTools protocol,
+ * which the page's Content-Security-Policy does not govern: the page keeps its real CSP (no inline script is allowed
+ * into it, and none is needed).
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const results = await page.evaluate(() => (globalThis as unknown as { axe: { run(): Promise<AxeResults> } }).axe.run());
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('; ')}`);
+}
+
+/**
+ * Screenshots the page at desktop and phone widths (`<name>-desktop.png`, `<name>-phone.png`) and checks each with
+ * axe-core: no serious or critical accessibility problem, and nothing the CSP refused since the page was opened. The
+ * page keeps the size it had.
+ */
+export async function checkPage(page: Page, name: string): Promise<void> {
+  const size = page.viewportSize();
+  for (const [width, viewport] of Object.entries(VIEWPORTS)) {
+    await page.setViewportSize(viewport);
+    await screenshot(page, `${name}-${width}`);
+    const problems = [...await accessibilityProblems(page), ...cspRefusals.get(page) ?? []];
+    expect({ page: `${name} (${width})`, problems }).toEqual({ page: `${name} (${width})`, problems: [] });
+  }
+  if (size) await page.setViewportSize(size);
 }
 
 export interface LiveGatehouse {

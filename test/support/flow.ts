@@ -2,7 +2,9 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { hashPassword } from '../../src/services/passwords.ts';
 import type { Stores } from '../../src/store/index.ts';
+import { newHexId } from '../../src/domain/ids.ts';
 import type { User } from '../../src/domain/model.ts';
+import { draftUser } from '../../src/domain/user-rules.ts';
 import { CookieJar, pathOf } from './harness.ts';
 
 type Res = request.Response;
@@ -22,8 +24,11 @@ export type Outcome = { callback: URL } | { page: Res };
 export class Browser {
   readonly jar = new CookieJar();
   private readonly app: Express;
-  constructor(app: Express) {
+  /** Sent with every request (a proxy's X-Forwarded-For, a User-Agent…). */
+  private readonly headers: Record<string, string>;
+  constructor(app: Express, headers: Record<string, string> = {}) {
     this.app = app;
+    this.headers = headers;
   }
 
   private async settle(res: Res): Promise<Outcome> {
@@ -33,18 +38,20 @@ export class Browser {
       // Gatehouse redirects to itself with relative paths, or absolute ones on its own routes; anything else is a callback.
       const internal = location.startsWith('/') || /^http:\/\/127\.0\.0\.1:\d+\/(authorize|u\/)/.test(location);
       if (!internal) return { callback: new URL(location) };
-      return this.settle(await request(this.app).get(pathOf(location)).set('Cookie', this.jar.header()));
+      return this.settle(await request(this.app).get(pathOf(location)).set(this.headers).set('Cookie', this.jar.header()));
     }
     return { page: res };
   }
 
   async open(path: string): Promise<Outcome> {
-    return this.settle(await request(this.app).get(path).set('Cookie', this.jar.header()));
+    return this.settle(await request(this.app).get(path).set(this.headers).set('Cookie', this.jar.header()));
   }
 
-  async submit(page: Res, values: Record<string, string>): Promise<Outcome> {
+  /** Posts the page's first form with its hidden fields and these values; a value `undefined` leaves the field out. */
+  async submit(page: Res, values: Record<string, string | undefined>): Promise<Outcome> {
     const { action, fields } = formOf(page.text);
-    return this.settle(await request(this.app).post(pathOf(action)).type('form').set('Cookie', this.jar.header()).send({ ...fields, ...values }));
+    const form = Object.fromEntries(Object.entries({ ...fields, ...values }).filter(([, value]) => value !== undefined));
+    return this.settle(await request(this.app).post(pathOf(action)).type('form').set(this.headers).set('Cookie', this.jar.header()).send(form));
   }
 }
 
@@ -57,12 +64,9 @@ export const callbackOf = (outcome: Outcome): URL => {
   return outcome.callback;
 };
 
+/** A user drafted by the domain rule (its email normalised like any other), with a verified email. */
 export async function createUser(stores: Stores, email: string, password: string, connection = 'Username-Password-Authentication'): Promise<User> {
-  const now = new Date().toISOString();
-  const user: User = {
-    user_id: `auth0|${Math.random().toString(16).slice(2, 14)}`, email, email_verified: true, connection, blocked: false, logins_count: 0,
-    created_at: now, updated_at: now, password_hash: await hashPassword(password),
-  };
+  const user = draftUser({ connection, email, password, email_verified: true }, `auth0|${newHexId()}`, await hashPassword(password), new Date().toISOString());
   await stores.durable.users.insert(user);
   return user;
 }

@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import express, { type Express } from 'express';
+import type { Logger } from 'pino';
 import request from 'supertest';
 import { loadConfig } from '../../src/config/load.ts';
 import type { GatehouseConfig } from '../../src/config/schema.ts';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
+import { draftApplication, type ApplicationCreate } from '../../src/domain/application-rules.ts';
+import { isConfidential } from '../../src/domain/applications.ts';
 import { hashSecret, newClientSecret } from '../../src/domain/ids.ts';
 import type { Application, SigningKey } from '../../src/domain/model.ts';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
@@ -26,17 +29,19 @@ export interface TestGatehouse {
 }
 
 /** A Gatehouse at the root of an Express app, on memory stores unless others are given (which it leaves open). */
-export async function startGatehouse(options: { config?: Partial<GatehouseConfig>; stores?: Stores; before?: (app: Express, gatehouse: Gatehouse) => void; signingKeys?: SigningKey[] } = {}): Promise<TestGatehouse> {
+export async function startGatehouse(options: { config?: Partial<GatehouseConfig>; stores?: Stores; signingKeys?: SigningKey[]; logger?: Logger } = {}): Promise<TestGatehouse> {
   const ownStores = options.stores ? undefined : memoryStores();
   let gatehouse: Gatehouse;
   try {
-    gatehouse = await createGatehouse({ config: testConfig(options.config), stores: options.stores ?? ownStores!, ...(options.signingKeys ? { signingKeys: options.signingKeys } : {}) });
+    gatehouse = await createGatehouse({
+      config: testConfig(options.config), stores: options.stores ?? ownStores!,
+      ...(options.signingKeys ? { signingKeys: options.signingKeys } : {}), ...(options.logger ? { logger: options.logger } : {}),
+    });
   } catch (err) {
     await ownStores?.close();
     throw err;
   }
   const app = express();
-  options.before?.(app, gatehouse);
   app.use(gatehouse.router);
   return {
     gatehouse,
@@ -62,19 +67,21 @@ export async function adminToken(test: TestGatehouse, scope?: string): Promise<s
   return res.body.access_token as string;
 }
 
-const now = () => new Date().toISOString();
+/** What a test may set on an application: its settings (drafted by the domain rule) and the fields Gatehouse assigns. */
+export type ApplicationFixture = Partial<ApplicationCreate> & Partial<Pick<Application, 'client_id' | 'registration_type' | 'last_used_at' | 'created_at'>>;
 
-/** Stores an application directly (bypassing the Management API) and returns it with its clear secret. */
-export async function insertApplication(stores: Stores, fields: Partial<Application> = {}): Promise<{ app: Application; secret: string }> {
+/**
+ * Stores an application directly (bypassing the Management API) and returns it with its clear secret (none for a
+ * public application). The settings go through `draftApplication`, so its defaults and rules apply as to any other.
+ */
+export async function insertApplication(stores: Stores, fields: ApplicationFixture = {}): Promise<{ app: Application; secret: string }> {
+  const { client_id = `app_${randomBytes(6).toString('hex')}`, registration_type, last_used_at, created_at, ...settings } = fields;
+  const draft = draftApplication({ name: 'Test App', callbacks: ['https://app.example.com/callback'], ...settings }, { allowPermissiveThirdParty: true }, new Date().toISOString());
   const secret = newClientSecret();
   const app: Application = {
-    client_id: `app_${randomBytes(6).toString('hex')}`, name: 'Test App', app_type: 'regular_web', is_first_party: true,
-    callbacks: ['https://app.example.com/callback'], allowed_origins: [], web_origins: [], allowed_logout_urls: [],
-    grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'client_secret_post',
-    jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 3600 },
-    refresh_token: { rotation_type: 'rotating', expiration_type: 'expiring', leeway: 0, token_lifetime: 2592000, infinite_token_lifetime: false, idle_token_lifetime: 1296000, infinite_idle_token_lifetime: false },
-    client_metadata: {}, oidc_conformant: true, registration_type: 'management_api', created_at: now(), updated_at: now(),
-    client_secret_hash: hashSecret(secret), ...fields,
+    ...draft, client_id,
+    ...(isConfidential(draft) ? { client_secret_hash: hashSecret(secret) } : {}),
+    ...(registration_type ? { registration_type } : {}), ...(last_used_at ? { last_used_at } : {}), ...(created_at ? { created_at } : {}),
   };
   await stores.durable.applications.insert(app);
   return { app, secret };

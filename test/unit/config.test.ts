@@ -18,7 +18,17 @@ describe('configuration', () => {
     expect(load({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
   });
 
+  it('reads the network ACL signal sources from the environment, and checks the databases exist', () => {
+    const config = load({ GEOIP_DATABASE: import.meta.filename, ACL_COUNTRY_HEADER: 'CloudFront-Viewer-Country', ACL_JA4_HEADER: 'x-ja4' });
+    expect(config.aclSignals).toEqual({
+      geoip_database: import.meta.filename, asn_database: null, country_header: 'CloudFront-Viewer-Country', subdivision_header: null,
+      asn_header: null, ja3_header: null, ja4_header: 'x-ja4',
+    });
+    expect(() => load({ GEOIP_ASN_DATABASE: '/nonexistent/GeoLite2-ASN.mmdb' })).toThrow('aclSignals.asn_database (GEOIP_ASN_DATABASE) names /nonexistent/GeoLite2-ASN.mmdb, which does not exist');
+  });
+
   it.each([
+    [{ ACL_COUNTRY_HEADER: 'X Country' }, 'ACL_COUNTRY_HEADER (aclSignals.country_header)'],
     [{ PORT: 'eighty' }, 'PORT (port)'],
     [{ PORT: '70000' }, 'PORT (port)'],
     [{ ISSUER: 'not a url' }, 'ISSUER (issuer)'],

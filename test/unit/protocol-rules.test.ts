@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { corsOriginAllowed, matchesWildcardCallback, permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
-import { conflictingTarget, effectiveRequestedScopes, nothingToGrant, requestedApis, strictAuthorizationViolation } from '../../src/domain/authorization.ts';
+import { authorizationRequest, conflictingTarget, effectiveRequestedScopes, nothingToGrant, requestedApis, scopeParameter, strictAuthorizationViolation } from '../../src/domain/authorization.ts';
 import { connectionUsableBy } from '../../src/domain/connections.ts';
 import { consentedScopes, storedConsentFor } from '../../src/domain/consent.ts';
 import type { Application, Connection, RefreshTokenSettings, ResourceServer, UserGrant } from '../../src/domain/model.ts';
@@ -84,6 +84,14 @@ describe('requested scopes', () => {
     expect(nothingToGrant(['openid'], new Map())).toBeUndefined();
     expect(nothingToGrant(['write'], apis)).toBe('the request names no scope this application may be granted; ask for at least one of https://api/: read');
     expect(nothingToGrant([], new Map())).toMatch(/the scopes of an API/);
+  });
+  it('are decided once: per API what it allows, and only protocol scopes something delivers', () => {
+    const apis = new Map([['https://api/', new Set(['read', 'write'])]]);
+    const asked = ['openid', 'email', 'address', 'phone', 'read', 'delete', 'offline_access'];
+    expect(authorizationRequest(permissive(), asked, apis)).toEqual({ resourceScopes: { 'https://api/': ['read'] }, oidcScopes: ['openid', 'email', 'offline_access'] });
+    expect(authorizationRequest(strict(), asked, apis)).toEqual({ resourceScopes: { 'https://api/': ['read'] }, oidcScopes: ['offline_access'] });
+    expect(authorizationRequest(permissive(), ['address', 'phone'], new Map())).toEqual({ resourceScopes: {}, oidcScopes: [] });
+    expect(scopeParameter(asked, authorizationRequest(permissive(), asked, apis))).toBe('openid email read offline_access');
   });
 });
 
@@ -181,6 +189,9 @@ describe('wildcard callbacks', () => {
     ['https://evil.com/cb#.example.com', false],
     ['https://eu.example.com.evil.com/cb', false],
     ['https://x.exact.example.org/cb', false],
+    ['https://user:pw@eu.example.com/cb', false],
+    ['https://user@eu.example.com/cb', false],
+    ['https://:pw@eu.example.com/cb', false],
   ])('%s → %s', (value, expected) => {
     expect(matchesWildcardCallback(value, registered)).toBe(expected);
   });

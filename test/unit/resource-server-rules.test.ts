@@ -58,4 +58,11 @@ describe('patchResourceServer', () => {
     expect(outcome(() => checkNotSystem(system))).toMatch(/^not_supported: /);
     expect(outcome(() => checkNotSystem(api))).toBe('ok');
   });
+
+  it('lets the system API\'s token lifetimes change, and nothing else with them', () => {
+    const system = systemResourceServer('https://id.example.com', now);
+    expect(patchResourceServer(system, { token_lifetime: 900, token_lifetime_for_web: 600 }, later)).toEqual({ ...system, token_lifetime: 900, token_lifetime_for_web: 600, updated_at: later });
+    expect(outcome(() => patchResourceServer(system, { token_lifetime: 60 }, later))).toMatch(/token_lifetime_for_web \(7200\) cannot be longer than token_lifetime \(60\)/);
+    expect(outcome(() => patchResourceServer(system, { token_lifetime: 900, scopes: [] }, later))).toMatch(/^not_supported: .* is a system API/);
+  });
 });

@@ -1,5 +1,8 @@
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import type { KeyMaterial } from '../../domain/model.ts';
+import type { SignalAvailability } from '../../domain/network-acl-rules.ts';
+import { managementAccess } from '../../services/access.ts';
+import type { LoginLockout } from '../../services/sign-in.ts';
 import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
 import { apiErrorHandler, sendApiError } from '../errors.ts';
@@ -13,6 +16,7 @@ import { openApiDocument } from './openapi.ts';
 import type { Operation } from './operation.ts';
 import { resourceServerOperations } from './resource-servers.ts';
 import { tenantSettingsOperations } from './tenant-settings.ts';
+import { userBlockOperations } from './user-blocks.ts';
 import { userOperations } from './users.ts';
 import { bodyValidator, queryValidator } from './validation.ts';
 
@@ -24,15 +28,21 @@ export interface ManagementDeps {
   issuer: string;
   keys: KeyMaterial;
   stores: Stores;
+  /** The sign-in lockout that user blocks read and lift. */
+  lockout: LoginLockout;
   /** Requests per second one calling application may make (Auth0 limits the Management API per tenant and client). */
   rateLimitPerSecond: number;
+  /** Which network ACL signals this deployment can observe (src/http/request-signals.ts). */
+  aclSignals: SignalAvailability;
+  /** The client's address (src/http/client-address.ts). */
+  clientAddress: (req: Request) => string;
 }
 
 /** Per calling application, shared through Redis when configured; answered like Auth0 (429 and X-RateLimit-*). */
-function managementRateLimit(stores: Stores, perSecond: number): RequestHandler {
+function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (req: Request) => string): RequestHandler {
   const limiter = createLimiter(stores.redis, 'mgmt', perSecond, 1);
   return async (req, res, next) => {
-    const result = await limiter(req.management?.clientId ?? req.ip ?? '');
+    const result = await limiter(req.management?.clientId ?? clientAddress(req));
     res.set({
       'X-RateLimit-Limit': String(result.limit), 'X-RateLimit-Remaining': String(result.remaining),
       'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + result.resetSeconds),
@@ -43,15 +53,16 @@ function managementRateLimit(stores: Stores, perSecond: number): RequestHandler 
   };
 }
 
-export const managementOperations = (stores: Stores): Operation[] => [
+export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability): Operation[] => [
   ...clientOperations(stores),
   ...resourceServerOperations(stores),
   ...clientGrantOperations(stores),
   ...connectionOperations(stores),
   ...userOperations(stores),
+  ...userBlockOperations(stores, lockout),
   ...grantOperations(stores),
   ...tenantSettingsOperations(stores),
-  ...networkAclOperations(stores),
+  ...networkAclOperations(stores, aclSignals),
 ];
 
 /** Scope first, then the body is parsed and validated: a caller without the scope learns nothing about the payload. */
@@ -74,11 +85,11 @@ function route(operation: Operation): RequestHandler[] {
  * the operation's scope. Errors have Auth0's shape.
  */
 export function managementRouter(deps: ManagementDeps): Router {
-  const operations = managementOperations(deps.stores);
+  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals);
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));
-  router.use(managementAuthentication(deps.issuer, deps.keys), managementRateLimit(deps.stores, deps.rateLimitPerSecond));
+  router.use(managementAuthentication(deps.issuer, deps.keys, managementAccess(deps.stores.durable)), managementRateLimit(deps.stores, deps.rateLimitPerSecond, deps.clientAddress));
   for (const operation of operations) router[operation.method](operation.path, ...route(operation));
   router.use((req, res) => sendApiError(res, 404, 'not_found', `No Management API endpoint for ${req.method} ${req.baseUrl}${req.path}`));
   router.use(apiErrorHandler);

@@ -32,7 +32,7 @@ export function resourceServerOperations(stores: Stores): Operation[] {
     }),
     defineOperation<Record<string, never>, ResourceServerPatch>({
       method: 'patch', path: '/resource-servers/:id', scope: 'update:resource_servers', tag,
-      summary: `Update ${byIdOrIdentifier}; the identifier and system APIs cannot change`,
+      summary: `Update ${byIdOrIdentifier}; the identifier cannot change, and on a system API only token_lifetime and token_lifetime_for_web`,
       body: resourceServerPatchBody, response: { status: 200, description: 'The updated API', schema: resourceServerResponse }, errors: [404],
       handle: async ({ params, body }) => reply(await updateResourceServer(durable, params.id, body)),
     }),

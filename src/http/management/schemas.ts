@@ -1,5 +1,6 @@
 import type { SchemaObject } from 'ajv';
 import { GRANT_TYPES } from '../../domain/application-rules.ts';
+import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
 import type { AccessPolicy, AppType, SigningAlg, TokenEndpointAuthMethod } from '../../domain/model.ts';
 import { MAX_TOKEN_LIFETIME } from '../../domain/resource-server-rules.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
@@ -231,6 +232,17 @@ export const userResponse = object({
   ...timestamps,
 }, ['user_id', 'email', 'connection']);
 
+// User blocks (brute-force protection).
+
+const considerBruteForce = boolean('Accepted for compatibility: brute-force protection is always on, so blocks are always listed.');
+const identifier = string({ minLength: 1, maxLength: 320, description: 'The email the user signs in with.' });
+export const userBlocksQuery = object({ consider_brute_force_enablement: considerBruteForce });
+export const userBlocksByIdentifierQuery = object({ identifier, consider_brute_force_enablement: considerBruteForce }, ['identifier']);
+export const userUnblockByIdentifierQuery = object({ identifier }, ['identifier']);
+export const userBlocksResponse = object({
+  blocked_for: arrayOf(object({ identifier: string(), ip: string(), connection: string() }, ['identifier', 'connection'])),
+}, ['blocked_for']);
+
 // User grants (consents).
 
 const grantFilters = { user_id: string({ minLength: 1 }), client_id: string({ minLength: 1 }), audience: string({ minLength: 1 }) };
@@ -247,7 +259,7 @@ export const userGrantResponse = object({
 
 // Tenant settings.
 
-const colour = string({ pattern: '^#[0-9A-Fa-f]{6}$' });
+const colour = (description: string) => string({ pattern: HEX_COLOUR_PATTERN, description });
 const tenantSettings: Record<string, SchemaObject> = {
   friendly_name: string({ minLength: 1, maxLength: 255 }),
   picture_url: webUrl('Tenant logo.'),
@@ -256,7 +268,11 @@ const tenantSettings: Record<string, SchemaObject> = {
   default_audience: string({ maxLength: 600, description: 'Identifier of the API used when a request names none ("" for none).' }),
   flags: object({ enable_dynamic_client_registration: boolean('Open dynamic client registration at /oidc/register.') }),
   dynamic_client_registration_security_mode: oneOf(SECURITY_MODES, { description: 'Security mode of dynamically registered applications; permissive only where the tenant allows it.' }),
-  branding: object({ primary_color: colour, page_background: colour, logo_url: webUrl('Logo shown on login and consent pages.') }),
+  branding: object({
+    primary_color: colour('Buttons and links. Refused unless white text on it, and it on white and on page_background, reach 4.5:1 (WCAG 2.2 AA).'),
+    page_background: colour('Behind the page card. Refused unless the grey page text and primary_color on it reach 4.5:1 (WCAG 2.2 AA).'),
+    logo_url: webUrl('Logo shown on login and consent pages.'),
+  }),
 };
 export const tenantSettingsPatchBody = patchOf(tenantSettings);
 export const tenantSettingsResponse = object({
@@ -267,10 +283,16 @@ export const tenantSettingsResponse = object({
 // Network ACLs.
 
 const signalList = (maxLength: number, description: string) => arrayOf(string({ minLength: 1, maxLength }), { minItems: 1, maxItems: 20, description });
+const needsSource = ' Needs a source configured on the server (README, "Network ACLs").';
 const signals = object({
   ipv4_cidrs: signalList(18, 'IPv4 addresses or CIDR ranges.'),
   ipv6_cidrs: signalList(49, 'IPv6 addresses or CIDR ranges.'),
   user_agents: signalList(512, 'User-Agent header values.'),
+  geo_country_codes: signalList(2, `ISO 3166-1 alpha-2 country codes.${needsSource}`),
+  geo_subdivision_codes: signalList(6, `ISO 3166-2 subdivision codes (US-CA).${needsSource}`),
+  asns: arrayOf(integer(1, 4294967295), { minItems: 1, maxItems: 20, description: `Autonomous system numbers.${needsSource}` }),
+  ja3_fingerprints: signalList(32, `JA3 TLS client fingerprints, from the TLS-terminating proxy.${needsSource}`),
+  ja4_fingerprints: signalList(36, `JA4 TLS client fingerprints, from the TLS-terminating proxy.${needsSource}`),
 }, [], { minProperties: 1 });
 const aclSettings: Record<string, SchemaObject> = {
   description: string({ minLength: 1, maxLength: 255 }),

@@ -85,11 +85,22 @@ export function appsRouter(deps: AppsPageDeps): Router {
     };
   }
 
+  /**
+   * The confirmation after a removal names the application this session removed: the link carries its client id with
+   * a signature bound to the session, and the name is read from the store, so a crafted link shows nothing.
+   */
+  const removalProof = (sessionUid: string, clientId: string) => csrfToken(csrfKey, 'removed', `${sessionUid}:${clientId}`);
+  async function removedAppName(req: Request, sessionUid: string): Promise<string | undefined> {
+    const { removed, proof } = req.query;
+    if (typeof removed !== 'string' || !csrfValid(csrfKey, 'removed', `${sessionUid}:${removed}`, proof)) return undefined;
+    return (await durable.applications.get(removed))?.name;
+  }
+
   router.get('/apps', async (req, res) => {
     const signedIn = await signedInSession(req, res);
     if (!signedIn) return signInFirst(res);
     const apps = await Promise.all((await connectedApps(signedIn.user.user_id)).map(describeAccess));
-    const removed = typeof req.query.removed === 'string' ? req.query.removed.slice(0, 200) : undefined;
+    const removed = await removedAppName(req, signedIn.session.uid);
     return renderPage(res, { base, tenant: await readTenantSettings(durable) }, 'apps', 'Connected apps', {
       user: signedIn.user.email || signedIn.user.name || 'you',
       apps,
@@ -108,7 +119,8 @@ export function appsRouter(deps: AppsPageDeps): Router {
     const grants = await durable.userGrants.find({ user_id: signedIn.user.user_id, clientID: clientId });
     for (const grant of grants) await revokeUserGrant(stores, grant);
     const app = await durable.applications.get(clientId);
-    return res.redirect(303, `${base}/u/apps${grants.length && app ? `?removed=${encodeURIComponent(app.name)}` : ''}`);
+    const confirmation = grants.length && app ? `?${new URLSearchParams({ removed: app.client_id, proof: removalProof(signedIn.session.uid, app.client_id) })}` : '';
+    return res.redirect(303, `${base}/u/apps${confirmation}`);
   });
   router.use(pageErrorHandler(durable, issuer, deps.logger));
   return router;

@@ -3,7 +3,7 @@ import { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { DurableStore } from '../../store/ports.ts';
-import { errorPageData, renderPage } from './render.ts';
+import { errorPageData, EXPIRED_SIGN_IN, renderPage } from './render.ts';
 
 /** A client error raised by Express or body-parser (malformed or oversized body…): its status is between 400 and 499. */
 const clientErrorStatus = (err: { status?: unknown }) =>
@@ -22,11 +22,11 @@ export function pageErrorHandler(store: DurableStore, issuer: string, logger: Lo
     const known = err instanceof errors.OIDCProviderError;
     if (!known && !clientStatus) logger.error({ err, path: req.path }, 'page failed');
     const data = err instanceof errors.SessionNotFound
-      ? { heading: 'This sign-in has expired', message: 'The sign-in took too long or was already completed.', advice: 'Go back to the application you came from and start again.', code: 'session_not_found' }
+      ? { ...EXPIRED_SIGN_IN, description: err.error_description }
       : known
         ? errorPageData(err.error, err.error_description)
         : clientStatus
-          ? { ...errorPageData('invalid_request', 'the form could not be read'), heading: 'This form could not be read' }
+          ? { ...errorPageData('invalid_request', 'the form could not be read'), heading: 'This form could not be read', advice: 'Go back, reload the page and try again.' }
           : errorPageData('server_error');
     try {
       renderPage(res, { base, tenant: await readTenantSettings(store) }, 'error', String(data.heading), data, known ? 400 : clientStatus ?? 500);

@@ -2,7 +2,7 @@ import express, { Router, type Request, type Response } from 'express';
 import Provider, { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
-import { isProtocolScope } from '../../domain/authorization.ts';
+import { authorizationRequest } from '../../domain/authorization.ts';
 import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
@@ -13,7 +13,7 @@ import { usableConnections, type SignIn } from '../../services/sign-in.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
-import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
+import { csrfToken, csrfValid, DENIED_BY_USER, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
 
 /** Middleware mode: the host application's own sign-in decides who the user is, instead of Gatehouse's login page. */
 export interface HostAuthentication {
@@ -33,12 +33,15 @@ export interface InteractionDeps {
   csrfKey: string;
   logger: Logger;
   signIn: SignIn;
+  /** The client's address (src/http/client-address.ts), which sign-in failure limits count by. */
+  clientAddress: (req: Request) => string;
   authenticate?: HostAuthentication;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-const IDENTITY_WORDS: Record<string, string> = { profile: 'name', email: 'email address', address: 'postal address', phone: 'phone number' };
+/** How the consent page names what each identity scope releases (`openid` alone releases nothing worth naming). */
+const IDENTITY_WORDS: Record<string, string> = { profile: 'name', email: 'email address' };
 
 /** What a page says about who owns an application (registered itself = dynamic client registration). */
 function ownerLine(app: Application): string {
@@ -76,8 +79,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
       return renderPage(res, await page(), 'error', 'Sign-in unavailable', {
         heading: 'You cannot sign in to this application yet',
         message: `${app.name} has no way for you to sign in.`,
-        advice: isThirdParty(app) ? 'The administrator of this service needs to promote a connection to the domain level.' : 'The administrator of this service needs to enable a connection for this application.',
+        advice: 'Tell the administrator of this service: sign-in has not been set up for this application yet.',
+        next: ['home'],
         code: 'no_connection',
+        description: isThirdParty(app) ? 'Third-party applications sign people in through domain-level connections only, and none is enabled.' : 'No connection is enabled for this application.',
       }, 400);
     }
     const requested = String(error?.connection ?? details.params.connection ?? '');
@@ -115,12 +120,12 @@ export function interactionRouter(deps: InteractionDeps): Router {
     if (deps.authenticate) throw new errors.InvalidRequest('sign-in happens in the host application');
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name !== 'login' || !csrfValid(csrfKey, 'login', details.uid, req.body?.csrf)) {
-      throw new errors.InvalidRequest('this sign-in form is no longer valid');
+      throw new errors.SessionNotFound('this sign-in form is no longer valid'); // another tab finished it, or it expired
     }
     const app = await applicationFor(details);
     const email = String(req.body?.email ?? '').slice(0, 320);
     const connection = String(req.body?.connection ?? '');
-    const result = await deps.signIn({ app, email, password: String(req.body?.password ?? ''), connection, address: req.ip ?? '' });
+    const result = await deps.signIn({ app, email, password: String(req.body?.password ?? ''), connection, address: deps.clientAddress(req) });
     if (!result.ok) {
       const message = result.reason === 'too_many_attempts'
         ? `Too many failed sign-in attempts. Try again in ${Math.ceil(result.retryAfterSeconds / 60)} minute(s).`
@@ -137,19 +142,17 @@ export function interactionRouter(deps: InteractionDeps): Router {
    * per API the requested scopes it allows, and the identity scopes.
    */
   async function consentRequest(details: Details, app: Application): Promise<{ request: ConsentRequest; apis: ResourceServer[] }> {
-    const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
-    const identifiers = await targetApis(durable, details.params);
-    const request: ConsentRequest = { resourceScopes: {}, oidcScopes: requested.filter(isProtocolScope) };
     const apis: ResourceServer[] = [];
-    for (const identifier of identifiers) {
+    const allowed = new Map<string, ReadonlySet<string>>();
+    for (const identifier of await targetApis(durable, details.params)) {
       const api = await findApiByIdentifier(durable, identifier);
       if (!api) continue;
       const decision = await decideAccess(durable, app, api, 'user');
       if (!decision.allowed) continue;
       apis.push(api);
-      request.resourceScopes[identifier] = requested.filter((s) => decision.maxScopes.includes(s));
+      allowed.set(identifier, new Set(decision.maxScopes));
     }
-    return { request, apis };
+    return { request: authorizationRequest(app, String(details.params.scope ?? '').split(' '), allowed), apis };
   }
 
   router.get('/consent', async (req, res) => {
@@ -178,11 +181,11 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.post('/consent', async (req, res) => {
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name !== 'consent' || !csrfValid(csrfKey, 'consent', details.uid, req.body?.csrf)) {
-      throw new errors.InvalidRequest('this consent form is no longer valid');
+      throw new errors.SessionNotFound('this consent form is no longer valid');
     }
     const app = await applicationFor(details);
     if (req.body?.action !== 'accept') {
-      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: `The user denied access to ${app.name}` }, { mergeWithLastSubmission: true });
+      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: DENIED_BY_USER }, { mergeWithLastSubmission: true });
     }
     const accountId = details.session?.accountId as string;
     const subject = { userId: accountId, clientId: app.client_id };

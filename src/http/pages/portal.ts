@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
 import { isConfidential } from '../../domain/applications.ts';
 import type { Application, TenantSettings } from '../../domain/model.ts';
 import { RegistrationError, type RegistrationRequest } from '../../domain/registration.ts';
@@ -7,7 +8,9 @@ import { thirdPartyCatalogue, type CatalogueEntry } from '../../services/api-cat
 import type { RegistrationService } from '../../services/registration.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
+import { blockedByNetworkAcl, REGISTRATION_BLOCKED } from '../network-guard.ts';
 import { describe as describeRequestProblem, validateRequest } from '../registration.ts';
+import { pageErrorHandler } from './errors.ts';
 import { firstSignInExample } from './portal-examples.ts';
 import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage, type PageContext } from './render.ts';
 
@@ -19,6 +22,9 @@ export interface PortalDeps {
   csrfKey: string;
   /** Registrations nobody used for this many days are removed (0: never); developers are told up front. */
   idleCleanupDays: number;
+  logger: Logger;
+  /** The client's address (src/http/client-address.ts), which registration limits count by. */
+  clientAddress: (req: Request) => string;
 }
 
 const APP_TYPES = {
@@ -94,7 +100,7 @@ function currentVisitor(req: Request): string | undefined {
 }
 
 export function portalRouter(deps: PortalDeps): Router {
-  const { registration, stores, issuer, csrfKey, idleCleanupDays } = deps;
+  const { registration, stores, issuer, csrfKey, idleCleanupDays, clientAddress } = deps;
   const { durable } = stores;
   const issuerUrl = new URL(issuer);
   const base = issuerUrl.pathname.replace(/\/$/, '');
@@ -155,8 +161,8 @@ export function portalRouter(deps: PortalDeps): Router {
     if (!visitor || !csrfValid(csrfKey, 'portal', visitor, req.body?.csrf)) {
       return showForm(res, form, newVisitor(res), { message: 'This form has expired or was already sent. Check the fields and send it again.' }, 403);
     }
-    const admission = await registration.admit({ ip: req.ip ?? req.socket.remoteAddress ?? '', userAgent: req.get('user-agent') ?? '' });
-    const { refusal } = admission;
+    if (blockedByNetworkAcl(res)) return showForm(res, form, visitor, { message: REGISTRATION_BLOCKED }, 403);
+    const { refusal } = await registration.admit({ ip: clientAddress(req) });
     if (refusal?.reason === 'rate_limited') res.set('Retry-After', String(refusal.limit.resetSeconds));
     if (refusal) return showForm(res, form, visitor, { message: refusal.reason === 'disabled' ? 'Registration has just been closed.' : refusal.description }, refusal.status);
 
@@ -164,7 +170,7 @@ export function portalRouter(deps: PortalDeps): Router {
     if (!form.client_name) return showForm(res, form, visitor, { field: 'client_name', message: 'Give your application a name: people see it when it asks for their consent.' }, 400);
     if (!validateRequest(request)) return showForm(res, form, visitor, fieldError(describeRequestProblem(validateRequest.errors?.[0]).description), 400);
     try {
-      const { application, secret } = await registration.register(request, { ip: req.ip ?? '' });
+      const { application, secret } = await registration.register(request, { ip: clientAddress(req) });
       newVisitor(res); // sending the form again (a reload) must not register a second application
       res.set('Pragma', 'no-cache');
       return showCredentials(res, application, secret);
@@ -192,6 +198,7 @@ export function portalRouter(deps: PortalDeps): Router {
     });
   }
 
+  router.use(pageErrorHandler(durable, issuer, deps.logger));
   return router;
 }
 

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Response } from 'express';
+import { PAGE_COLOURS, readableBranding } from '../../domain/branding.ts';
 import type { TenantSettings } from '../../domain/model.ts';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../../views/', import.meta.url));
@@ -25,46 +26,103 @@ export interface PageContext {
   tenant: TenantSettings;
 }
 
+/**
+ * Where a page can send a person next, all under the issuer's path. Pages name their next steps in `data.next`
+ * (the first is the main one) and views/next-steps.eta draws them.
+ */
+const NEXT_STEPS = {
+  sign_in: { path: '/u/apps', label: 'Sign in to your account' },
+  apps: { path: '/u/apps', label: 'See your connected apps' },
+  home: { path: '/', label: 'Go to the start page' },
+  portal: { path: '/developers', label: 'Developer portal' },
+} as const;
+export type NextStep = keyof typeof NEXT_STEPS;
+
+/** A link a person may follow from the footer: http(s) only. */
+const webUrlOrUndefined = (value: unknown) => (typeof value === 'string' && /^https?:\/\//i.test(value) && URL.canParse(value) ? value : undefined);
+
 export function renderView(page: PageContext, view: string, title: string, data: Record<string, unknown>): string {
   const tenant = {
     friendly_name: page.tenant.friendly_name,
     logo: httpsUrlOrUndefined(page.tenant.branding.logo_url ?? page.tenant.picture_url),
     support_email: page.tenant.support_email,
+    support_url: webUrlOrUndefined(page.tenant.support_url),
   };
-  return eta.render(`./${view}`, { ...data, title, base: page.base, tenant });
+  const next = ((data.next ?? []) as NextStep[]).map((step) => ({ href: `${page.base}${NEXT_STEPS[step].path}`, label: NEXT_STEPS[step].label }));
+  return eta.render(`./${view}`, { ...data, next, title, base: page.base, tenant });
 }
 
 export function renderPage(res: Response, page: PageContext, view: string, title: string, data: Record<string, unknown>, status = 200): void {
   res.status(status).type('html').set('Cache-Control', 'no-store').send(renderView(page, view, title, data));
 }
 
-/** What the error page tells a person about an OAuth error code: plain words, never a link to an untrusted callback. */
-const ERROR_WORDS: Record<string, { heading: string; message: string }> = {
-  access_denied: { heading: 'Access was not granted', message: 'The application did not get access to your account.' },
-  invalid_client: { heading: 'Unknown application', message: 'This service does not know the application that sent you here.' },
-  invalid_redirect_uri: { heading: 'Unsafe sign-in link', message: 'The application asked to send you to an address it has not registered, so we stopped here.' },
-  login_required: { heading: 'Sign-in needed', message: 'You need to sign in to continue.' },
-  consent_required: { heading: 'Permission needed', message: 'The application needs your permission, and asked not to show you this service.' },
-  server_error: { heading: 'Something went wrong', message: 'This service could not complete the request.' },
+/** The `error_description` Gatehouse sends when the person chooses Deny on the consent page (Auth0's wording). */
+export const DENIED_BY_USER = 'User did not authorize the request';
+
+interface ErrorWords {
+  heading: string;
+  message: string;
+  /** What the person can do now, in plain words. */
+  advice: string;
+  next: NextStep[];
+}
+
+const FROM_THE_APPLICATION = 'Go back to the application you came from and try again. If it happens again, tell its developer the error code below.';
+
+/**
+ * What the error page tells a person about an OAuth error code: plain words and a next step, never a link to an
+ * untrusted callback. The library's own wording is kept for the application's developer, folded away.
+ */
+const ERROR_WORDS: Record<string, ErrorWords> = {
+  access_denied: {
+    heading: 'Access was not granted', message: 'The application did not get access to your account.',
+    advice: 'Go back to the application you came from; if it keeps happening, ask this service\'s administrator whether that application may be used.', next: ['home'],
+  },
+  invalid_client: { heading: 'Unknown application', message: 'This service does not know the application that sent you here.', advice: FROM_THE_APPLICATION, next: ['home'] },
+  invalid_redirect_uri: {
+    heading: 'Unsafe sign-in link', message: 'The application asked to send you to an address it has not registered, so we stopped here.',
+    advice: FROM_THE_APPLICATION, next: ['home'],
+  },
+  login_required: { heading: 'Sign-in needed', message: 'You need to sign in to continue.', advice: 'Go back to the application you came from and sign in from there.', next: ['sign_in', 'home'] },
+  consent_required: {
+    heading: 'Permission needed', message: 'The application needs your permission, and asked not to show you this service.',
+    advice: 'Go back to the application you came from and start again from there.', next: ['home'],
+  },
+  server_error: { heading: 'Something went wrong', message: 'This service could not complete the request.', advice: 'Try again in a moment.', next: ['home'] },
+};
+
+const INVALID_REQUEST: ErrorWords = {
+  heading: 'The application sent an invalid request', message: 'This service could not accept the sign-in request the application made.',
+  advice: FROM_THE_APPLICATION, next: ['home'],
+};
+
+/** The person chose Deny: a choice, not a failure. */
+const DENIED: ErrorWords = {
+  heading: 'Access was not granted', message: 'You chose not to give the application access: nothing was shared with it.',
+  advice: 'If you change your mind, go back to the application and start again; it will ask you again. You can see which applications have access to your account at any time.',
+  next: ['apps', 'home'],
+};
+
+/** A sign-in that expired, was completed already, or was never started here (someone opened /u/login directly). */
+export const EXPIRED_SIGN_IN: ErrorWords & { code: string } = {
+  heading: 'This sign-in has expired', message: 'It took too long, was already completed, or was not started from an application.',
+  advice: 'To sign in to an application, start again from that application: it brings you here. To manage the applications that can use your account, sign in to your account.',
+  next: ['sign_in', 'home'], code: 'session_not_found',
 };
 
 export function errorPageData(error: string, description?: string): Record<string, unknown> {
-  const words = ERROR_WORDS[error] ?? { heading: 'The application sent an invalid request', message: 'This service could not accept the sign-in request the application made.' };
-  return {
-    ...words,
-    advice: [description, 'Go back to the application you came from and try again; if it keeps happening, contact its developer.'].filter(Boolean).join(' — '),
-    code: error,
-  };
+  const words = error === 'access_denied' && description === DENIED_BY_USER ? DENIED : ERROR_WORDS[error] ?? INVALID_REQUEST;
+  return { ...words, code: error, ...(description ? { description } : {}) };
 }
 
-const COLOR = /^#[0-9a-fA-F]{3,8}$/;
-
-/** The tenant's colours as CSS variables; anything that is not a plain hex colour is ignored. */
+/**
+ * The pages' colours as CSS variables: the fixed ones, and the tenant's brand colours as far as they keep the pages
+ * readable (see `readableBranding`).
+ */
 export function themeCss(tenant: TenantSettings): string {
-  const vars = [['--primary', tenant.branding.primary_color], ['--page-bg', tenant.branding.page_background]]
-    .filter(([, value]) => COLOR.test(value ?? ''))
-    .map(([name, value]) => `${name}: ${value};`);
-  return `:root { ${vars.join(' ')} }\n`;
+  const { primary_color, page_background } = readableBranding(tenant.branding);
+  const colours = { ...PAGE_COLOURS, primary: primary_color, page_bg: page_background };
+  return `:root { ${Object.entries(colours).map(([name, value]) => `--${name.replaceAll('_', '-')}: ${value};`).join(' ')} }\n`;
 }
 
 /** CSRF tokens bound to one interaction (or session) and purpose, signed with the cookie key: no server state. */

@@ -4,12 +4,13 @@ import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { managementOperations } from '../../../src/http/management/index.ts';
 import type { Operation } from '../../../src/http/management/operation.ts';
-import { ISSUER, memoryStores } from '../../support/harness.ts';
+import { createLoginLockout } from '../../../src/services/sign-in.ts';
+import { ISSUER, memoryStores, testConfig } from '../../support/harness.ts';
 import { expectApiError, managementCaller, managementTestbed, otherScope } from '../../support/management.ts';
 
 /** The operations are listed before any Gatehouse starts, so that each gets its own tests; their stores stay unused. */
 const unusedStores = memoryStores();
-const operations = managementOperations(unusedStores);
+const operations = managementOperations(unusedStores, createLoginLockout(undefined, testConfig().login), { missing: () => undefined });
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 

@@ -43,6 +43,18 @@ describe('Management API: tenant settings', () => {
     expectApiError(await api('patch', '/tenants/settings', { branding: { primary_color: 'red' } }), 400, 'invalid_body', /branding\.primary_color/);
   });
 
+  it('refuses brand colours that would make the pages unreadable, naming the field and the contrast found', async () => {
+    const before = (await api('get', '/tenants/settings').expect(200)).body.branding;
+    const gold = await api('patch', '/tenants/settings', { friendly_name: 'Gold', branding: { primary_color: '#ffd700' } });
+    expectApiError(gold, 400, 'invalid_body', /^branding\.primary_color #ffd700 gives the white text of buttons a contrast of 1\.40:1; WCAG 2\.2 AA needs at least 4\.5:1/);
+    expect(gold.body.error).toBe('Bad Request');
+    const dark = await api('patch', '/tenants/settings', { branding: { page_background: '#1c2333' } });
+    expectApiError(dark, 400, 'invalid_body', /branding\.page_background #1c2333 gives the grey text \(#5b6478\) shown on it a contrast of 2\.64:1/);
+    const after = (await api('get', '/tenants/settings').expect(200)).body;
+    expect([after.friendly_name, after.branding]).toEqual([expect.not.stringMatching('Gold'), before]); // nothing was written
+    await api('patch', '/tenants/settings', { branding: { primary_color: '#aa3300', page_background: '#fff4ec' } }).expect(200);
+  });
+
   it('allows permissive applications and registration where the configuration does, until it no longer does', async () => {
     const stores = memoryStores();
     const eligible = await startGatehouse({ stores, config: tenantConfig(true) });
@@ -83,7 +95,10 @@ describe('Management API: network ACLs', () => {
 
   it('refuses bad addresses, unsupported signals and ambiguous actions, naming them', async () => {
     expectApiError(await api('post', '/network-acls', acl({}, { match: { ipv4_cidrs: ['300.1.1.1'] } })), 400, 'invalid_body', /rule\.match\.ipv4_cidrs entry "300\.1\.1\.1"/);
-    expectApiError(await api('post', '/network-acls', acl({}, { match: { asns: [64496] } })), 400, 'invalid_body', /Additional properties not allowed: rule\.match\.asns/);
+    expectApiError(await api('post', '/network-acls', acl({}, { match: { hostnames: ['id.example.com'] } })), 400, 'invalid_body', /Additional properties not allowed: rule\.match\.hostnames/);
+    // A signal Gatehouse supports but has no source for here: the message names the field and the settings to set.
+    expectApiError(await api('post', '/network-acls', acl({}, { match: { asns: [64496] } })), 400, 'invalid_body',
+      /^rule\.match\.asns cannot be used: this server has no source for it; set aclSignals\.asn_database \(GEOIP_ASN_DATABASE\) or aclSignals\.asn_header \(ACL_ASN_HEADER\)$/);
     expectApiError(await api('post', '/network-acls', acl({}, { action: { block: true, log: true } })), 400, 'invalid_body', /rule\.action/);
     expectApiError(await api('post', '/network-acls', acl({}, { action: { redirect: true } })), 400, 'invalid_body', /redirect/);
     expectApiError(await api('post', '/network-acls', acl({}, { match: undefined })), 400, 'invalid_body', /match or not_match/);

@@ -1,13 +1,15 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { errorPageData, renderView } from '../http/pages/render.ts';
-import { readTenantSettings } from '../services/tenant.ts';
-import type { DurableStore } from '../store/ports.ts';
+import type { ProviderPages } from '../../oidc/provider.ts';
+import { readTenantSettings } from '../../services/tenant.ts';
+import type { DurableStore } from '../../store/ports.ts';
+import { errorPageData, renderView } from './render.ts';
 
 /**
  * The HTML pages oidc-provider renders itself (errors, logout), drawn with Gatehouse's layout and views: every value
- * escaped, no stack trace, no link to an untrusted callback.
+ * escaped, no stack trace, no link to an untrusted callback. Handed to `createProvider`, so that the protocol layer
+ * never reaches up into the pages.
  */
-export function providerPages(store: DurableStore, issuer: string) {
+export function providerPages(store: DurableStore, issuer: string): ProviderPages {
   const base = new URL(issuer).pathname.replace(/\/$/, '');
   const render = async (ctx: KoaContextWithOIDC, view: string, title: string, data: Record<string, unknown>) => {
     ctx.type = 'html';
@@ -24,8 +26,15 @@ export function providerPages(store: DurableStore, issuer: string) {
     async logoutSource(ctx: KoaContextWithOIDC, form: string) {
       await render(ctx, 'logout', 'Sign out', { form, app: ctx.oidc.client?.clientName });
     },
+    /**
+     * After the logout form. "Stay signed in" posts it too (oidc-provider then signs the person out of the application
+     * that asked, if any, and keeps the session), so the page says what the session really is.
+     */
     async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
-      await render(ctx, 'signed-out', 'Signed out', { app: ctx.oidc.client?.clientName });
+      const signedIn = Boolean((await ctx.oidc.provider.Session.get(ctx)).accountId);
+      await render(ctx, 'signed-out', signedIn ? 'Still signed in' : 'Signed out', {
+        app: ctx.oidc.client?.clientName, signedIn, next: signedIn ? ['apps', 'home'] : ['sign_in', 'home'],
+      });
     },
   };
 }
