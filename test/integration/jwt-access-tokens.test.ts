@@ -139,7 +139,7 @@ describe('JWT access tokens for APIs at Gatehouse\'s own endpoints', () => {
 
     it('reports inactive once the consent is revoked, the user deleted or blocked, or the client grant removed', async () => {
       const consenting = await newUser();
-      const { app: partner } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none', client_secret_hash: undefined });
+      const { app: partner } = await thirdPartyApp(stores(), { token_endpoint_auth_method: 'none' });
       await createGrant(stores(), { client_id: partner.client_id, audience: api.identifier, scope: ['read:notes'] });
       const partnerToken = (await codeFlowTokens(gatehouse.app, partner, { email: consenting.email, password: PASSWORD, query: authorizeQuery(partner, { audience: api.identifier, scope: 'read:notes' }) })).body.access_token;
       expect((await introspect(partnerToken, partner)).body.active).toBe(true);

@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
+import express, { type Express } from 'express';
 import * as oauth from 'oauth4webapi';
+import type { Gatehouse } from '../../src/gatehouse.ts';
 import { startGatehouse, type TestGatehouse } from './harness.ts';
 
 export interface ServedGatehouse extends TestGatehouse {
@@ -12,20 +14,24 @@ export interface ServedGatehouse extends TestGatehouse {
  * A Gatehouse listening on a loopback port (its issuer is that origin), for real clients that speak HTTP themselves.
  * `before` mounts the test's own routes (an API, a client application) in front of Gatehouse.
  */
-export async function serveGatehouse(options: Parameters<typeof startGatehouse>[0] = {}): Promise<ServedGatehouse> {
+export async function serveGatehouse(options: Parameters<typeof startGatehouse>[0] & { before?: (app: Express, gatehouse: Gatehouse) => void } = {}): Promise<ServedGatehouse> {
+  const { before, ...start } = options;
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   let test: TestGatehouse;
   try {
-    test = await startGatehouse({ ...options, config: { issuer: origin, ...options.config } });
+    test = await startGatehouse({ ...start, config: { issuer: origin, ...start.config } });
   } catch (err) {
     server.close();
     throw err;
   }
-  server.on('request', test.app);
+  const app = express();
+  before?.(app, test.gatehouse);
+  app.use(test.app);
+  server.on('request', app);
   return {
-    ...test, origin, server,
+    ...test, app, origin, server,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
