@@ -4,7 +4,7 @@ import type { KeyMaterial } from '../domain/model.ts';
 import { managementAudience, type ManagementScope } from '../domain/system-api.ts';
 import { publicJwks } from '../oidc/keys.ts';
 import type { ManagementAccess } from '../services/access.ts';
-import { sendApiError } from './errors.ts';
+import { sendBearerError } from './errors.ts';
 
 export interface ManagementPrincipal {
   clientId: string;
@@ -29,17 +29,17 @@ export function managementAuthentication(issuer: string, keys: KeyMaterial, acce
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+([A-Za-z0-9_.-]+)$/i.exec(header);
-    if (!match?.[1]) return sendApiError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
+    if (!match?.[1]) return sendBearerError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(match[1], jwks, { issuer, audience, typ: 'at+jwt' }));
     } catch (err) {
       const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
-      return sendApiError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);
+      return sendBearerError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);
     }
     const clientId = String(payload.client_id ?? payload.sub ?? '');
     const allowed = await access(clientId);
-    if (!allowed) return sendApiError(res, 401, 'invalid_token', `Invalid token: application ${clientId} or its client grant for ${audience} no longer exists`);
+    if (!allowed) return sendBearerError(res, 401, 'invalid_token', `Invalid token: application ${clientId} or its client grant for ${audience} no longer exists`);
     const granted = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
     req.management = { clientId, scopes: new Set(granted.filter((scope) => allowed.has(scope))), claims: payload };
     return next();
@@ -50,6 +50,6 @@ export function managementAuthentication(issuer: string, keys: KeyMaterial, acce
 export function requireScope(scope: ManagementScope): RequestHandler {
   return (req, res, next) => {
     if (req.management?.scopes.has(scope)) return next();
-    return sendApiError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${scope}`);
+    return sendBearerError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${scope}`, scope);
   };
 }
