@@ -5,7 +5,7 @@ import type { Application, User } from './model.ts';
  * DPoP proof algorithms (RFC 9449) accepted at the token endpoint, and so by resource servers: a token is bound to a
  * key whose proofs the authorization server accepted.
  */
-export const DPOP_PROOF_ALGORITHMS = ['ES256', 'Ed25519', 'EdDSA'];
+export const DPOP_PROOF_ALGORITHMS = ['ES256', 'Ed25519', 'EdDSA'] as const;
 
 /** The claim naming the protocol grant a user's JWT access token was issued under (as in OAuth Grant Management). */
 export const GRANT_ID_CLAIM = 'grant_id';

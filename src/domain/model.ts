@@ -6,7 +6,9 @@
 export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
 export type ThirdPartySecurityMode = 'strict' | 'permissive';
 export type RedirectionPolicy = 'open_redirect_protection' | 'allow_always';
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+/** How applications authenticate at the token endpoint: secrets are stored hashed, so no JWT-based method can work. */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 export type SubjectType = 'user' | 'client';
 export type AccessPolicy = 'allow_all' | 'require_client_grant' | 'deny_all';
 export type SigningAlg = 'RS256' | 'RS512' | 'PS256' | 'ES256';

@@ -55,7 +55,8 @@ export interface RequireAccessTokenOptions {
 }
 
 const ALGORITHMS = ['RS256', 'RS512', 'PS256', 'ES256'];
-const DPOP_ALGS = DPOP_PROOF_ALGORITHMS.join(' ');
+const DPOP_ALGORITHMS = [...DPOP_PROOF_ALGORITHMS];
+const DPOP_ALGS = DPOP_ALGORITHMS.join(' ');
 /** `Bearer <token>` or `DPoP <token>` (RFC 6750 b64token); the scheme decides which group holds the token. */
 const AUTHORIZATION = /^(?:Bearer ([A-Za-z0-9_.~+/-]+=*)|DPoP ([A-Za-z0-9_.~+/-]+=*))$/i;
 const NONCE_STEP_SECONDS = 60;
@@ -178,7 +179,7 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
     let payload: JWTPayload;
     let jwk: Parameters<typeof calculateJwkThumbprint>[0];
     try {
-      const verified = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: DPOP_PROOF_ALGORITHMS });
+      const verified = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: DPOP_ALGORITHMS });
       ({ payload } = verified);
       jwk = verified.protectedHeader.jwk as typeof jwk;
     } catch {
@@ -263,7 +264,7 @@ export function protectedResourceMetadata(options: ProtectedResourceMetadataOpti
     resource: options.resource,
     authorization_servers: options.authorizationServers,
     bearer_methods_supported: ['header'],
-    dpop_signing_alg_values_supported: DPOP_PROOF_ALGORITHMS,
+    dpop_signing_alg_values_supported: DPOP_ALGORITHMS,
     ...(options.scopes ? { scopes_supported: options.scopes } : {}),
     ...(options.resourceName ? { resource_name: options.resourceName } : {}),
     ...(options.documentation ? { resource_documentation: options.documentation } : {}),

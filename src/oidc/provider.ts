@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
+import { DPOP_PROOF_ALGORITHMS } from '../domain/access-tokens.ts';
 import { corsOriginAllowed, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
 import { IDENTITY_CLAIMS } from '../domain/authorization.ts';
 import { secretMatches } from '../domain/ids.ts';
 import { mayIntrospect } from '../domain/tokens.ts';
-import type { Application, KeyMaterial } from '../domain/model.ts';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type Application, type KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
@@ -104,6 +105,12 @@ async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Prom
   }
 }
 
+/** RFC 6749 §5.1: responses carrying tokens (or personal data) are not cached, for HTTP/1.0 caches too. */
+async function pragmaBesideNoStore(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (ctx.response.get('Cache-Control') === 'no-store') ctx.set('Pragma', 'no-cache');
+}
+
 const DPOP_REPLAY = 'DPoP proof JWT Replay detected';
 
 /**
@@ -171,6 +178,10 @@ export function createProvider(options: ProviderOptions): Provider {
       web_origins: (client['web_origins'] as string[] | undefined) ?? [],
     }, origin),
     responseTypes: ['code', 'id_token token', 'id_token'],
+    // Discovery advertises only what applications can use: secrets are stored hashed (no client_secret_jwt) and
+    // applications register no keys (no private_key_jwt).
+    clientAuthMethods: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    enabledJWA: { dPoPSigningAlgValues: DPOP_PROOF_ALGORITHMS },
     pkce: {
       required: (_ctx, client) => client.clientAuthMethod === 'none' || isStrictThirdParty(client as unknown as Application),
     },
@@ -218,6 +229,7 @@ export function createProvider(options: ProviderOptions): Provider {
   };
   registerPasswordGrant(provider, stores, options.signIn);
   provider.use(grantTypeErrorAsRfc6749);
+  provider.use(pragmaBesideNoStore);
   provider.use(advertiseRegistration(stores, issuer));
   provider.use(accessTokens.introspection(configuration.features?.introspection?.allowedPolicy));
   accessTokens.acceptAtUserinfo(provider);

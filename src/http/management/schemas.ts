@@ -1,7 +1,7 @@
 import type { SchemaObject } from 'ajv';
 import { GRANT_TYPES } from '../../domain/application-rules.ts';
 import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
-import type { AccessPolicy, AppType, SigningAlg, TokenEndpointAuthMethod } from '../../domain/model.ts';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type AppType, type SigningAlg } from '../../domain/model.ts';
 import { MAX_TOKEN_LIFETIME } from '../../domain/resource-server-rules.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
 
@@ -34,7 +34,6 @@ const urlList = (description: string) => arrayOf(string({ minLength: 1, maxLengt
 const displayName = (maxLength: number, description: string) => string({ minLength: 1, maxLength, pattern: '^[^<>]+$', description });
 
 const APP_TYPES = ['regular_web', 'spa', 'native', 'non_interactive'] as const satisfies readonly AppType[];
-const AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const satisfies readonly TokenEndpointAuthMethod[];
 const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const satisfies readonly SigningAlg[];
 const USER_POLICIES = ['allow_all', 'require_client_grant', 'deny_all'] as const satisfies readonly AccessPolicy[];
 const SECURITY_MODES = ['strict', 'permissive'] as const;
@@ -90,7 +89,7 @@ const clientSettings: Record<string, SchemaObject> = {
   web_origins: urlList('Origins allowed for web message responses.'),
   allowed_logout_urls: urlList('Not available for strict third-party applications.'),
   grant_types: arrayOf(oneOf(GRANT_TYPES), { uniqueItems: true, description: 'Strict third-party: authorization_code, refresh_token, client_credentials (confidential only).' }),
-  token_endpoint_auth_method: oneOf(AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
+  token_endpoint_auth_method: oneOf(TOKEN_ENDPOINT_AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
   jwt_configuration: object({
     alg: oneOf(SIGNING_ALGS, { description: 'ID token signing algorithm; RS256 only for strict third-party applications.' }),
     lifetime_in_seconds: integer(1, MAX_TOKEN_LIFETIME),
