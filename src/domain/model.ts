@@ -12,6 +12,8 @@ export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[numbe
 export type SubjectType = 'user' | 'client';
 export type AccessPolicy = 'allow_all' | 'require_client_grant' | 'deny_all';
 export type SigningAlg = 'RS256' | 'RS512' | 'PS256' | 'ES256';
+/** APIs may also sign their tokens with a secret of their own (HS256), which no JWKS publishes. */
+export type ApiSigningAlg = SigningAlg | 'HS256';
 
 export interface RefreshTokenSettings {
   rotation_type: 'rotating' | 'non-rotating';
@@ -71,7 +73,9 @@ export interface ResourceServer {
   name: string;
   is_system: boolean;
   scopes: ApiScope[];
-  signing_alg: SigningAlg;
+  signing_alg: ApiSigningAlg;
+  /** HS256 APIs only: the secret their tokens are signed with (Auth0's field). Sealed at rest by the store. */
+  signing_secret?: string;
   token_lifetime: number;
   token_lifetime_for_web: number;
   allow_offline_access: boolean;

@@ -1,8 +1,9 @@
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { apiTokenServesUserinfo, GRANT_ID_CLAIM } from '../domain/access-tokens.ts';
 import { IDENTITY_SCOPES } from '../domain/authorization.ts';
 import type { KeyMaterial } from '../domain/model.ts';
+import { findApiByIdentifier } from '../services/access.ts';
 import { tokenGrantIsValid, type IssuedTokenSubject } from '../services/token-grants.ts';
 import type { Stores } from '../store/index.ts';
 import { applicationOf } from './context.ts';
@@ -28,10 +29,21 @@ const firstAudience = (aud: unknown): string | undefined => (Array.isArray(aud) 
 export function jwtAccessTokens(stores: Stores, issuer: string, keys: KeyMaterial) {
   const jwks = createLocalJWKSet(publicJwks(keys));
 
-  /** Signature (our keys), issuer, type and expiry; else undefined. */
+  /** The signature: the HS256 API the token names verifies it with its secret, every other token with our keys. */
+  async function verifySignature(token: string) {
+    if (decodeProtectedHeader(token).alg !== 'HS256') return jwtVerify(token, jwks, { issuer, typ: 'at+jwt' });
+    const audience = firstAudience(decodeJwt(token).aud);
+    const api = typeof audience === 'string' ? await findApiByIdentifier(stores.durable, audience) : undefined;
+    if (api?.signing_alg !== 'HS256' || !api.signing_secret) return undefined;
+    return jwtVerify(token, new TextEncoder().encode(api.signing_secret), { issuer, typ: 'at+jwt', algorithms: ['HS256'] });
+  }
+
+  /** Signature, issuer, type and expiry; else undefined. */
   async function verify(token: string): Promise<IssuedAccessToken | undefined> {
     try {
-      const { payload } = await jwtVerify(token, jwks, { issuer, typ: 'at+jwt' });
+      const verified = await verifySignature(token);
+      if (!verified) return undefined;
+      const { payload } = verified;
       const claims = payload as IssuedAccessToken['claims'];
       const audience = firstAudience(claims.aud);
       if (typeof claims.client_id !== 'string' || typeof claims.sub !== 'string' || typeof audience !== 'string') return undefined;

@@ -1,8 +1,8 @@
 import type { SchemaObject } from 'ajv';
 import { GRANT_TYPES } from '../../domain/application-rules.ts';
 import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
-import { TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type AppType, type SigningAlg } from '../../domain/model.ts';
-import { MAX_TOKEN_LIFETIME } from '../../domain/resource-server-rules.ts';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type ApiSigningAlg, type AppType, type SigningAlg } from '../../domain/model.ts';
+import { MAX_TOKEN_LIFETIME, MIN_SIGNING_SECRET_LENGTH } from '../../domain/resource-server-rules.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
 
 /**
@@ -35,6 +35,7 @@ const displayName = (maxLength: number, description: string) => string({ minLeng
 
 const APP_TYPES = ['regular_web', 'spa', 'native', 'non_interactive'] as const satisfies readonly AppType[];
 const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const satisfies readonly SigningAlg[];
+const API_SIGNING_ALGS = [...SIGNING_ALGS, 'HS256'] as const satisfies readonly ApiSigningAlg[];
 const USER_POLICIES = ['allow_all', 'require_client_grant', 'deny_all'] as const satisfies readonly AccessPolicy[];
 const SECURITY_MODES = ['strict', 'permissive'] as const;
 const REFRESH_TOKEN_LIFETIME_MAX = 31557600;
@@ -129,7 +130,11 @@ const apiScope = object({
 const resourceServerSettings: Record<string, SchemaObject> = {
   name: displayName(200, 'Defaults to the identifier.'),
   scopes: arrayOf(apiScope, { maxItems: 1000 }),
-  signing_alg: oneOf(SIGNING_ALGS, { default: 'RS256' }),
+  signing_alg: oneOf(API_SIGNING_ALGS, { default: 'RS256', description: 'HS256: tokens are signed with the API\'s signing_secret; otherwise with Gatehouse\'s keys (JWKS).' }),
+  signing_secret: string({
+    minLength: MIN_SIGNING_SECRET_LENGTH, maxLength: 1024,
+    description: 'HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list.',
+  }),
   token_lifetime: integer(1, MAX_TOKEN_LIFETIME, { default: 86400 }),
   token_lifetime_for_web: integer(1, MAX_TOKEN_LIFETIME, { description: 'At most token_lifetime; defaults to 7200 or token_lifetime when shorter.' }),
   allow_offline_access: boolean('Whether refresh tokens may be issued for this API (default false).'),
