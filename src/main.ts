@@ -2,6 +2,7 @@ import express from 'express';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logging.ts';
+import { StoreError } from './store/ports.ts';
 
 /** The drop-in IdP: one process serving Gatehouse at the issuer root. */
 async function main(): Promise<void> {
@@ -17,7 +18,16 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   logger.info({ node: process.version, env: config.env, issuer: config.issuer }, 'Gatehouse starting');
-  const gatehouse = await createGatehouse({ config, logger });
+  let gatehouse;
+  try {
+    gatehouse = await createGatehouse({ config, logger });
+  } catch (err) {
+    if (err instanceof StoreError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   const { stores } = gatehouse;
   logger.info({ durable: stores.durable.kind, ephemeral: stores.ephemeral.kind }, 'storage ready');
   if (!stores.shareable && (config.mongodbUri || config.redisUrl)) {

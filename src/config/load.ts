@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import { decodeKey } from '../domain/ids.ts';
 import { configSchema, type Environment, type GatehouseConfig } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -40,6 +41,7 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   GATEHOUSE_ADMIN_CLIENT_ID: ['adminClientId', asString],
   GATEHOUSE_ADMIN_CLIENT_SECRET: ['adminClientSecret', asString],
   COOKIE_KEYS: ['cookieKeys', asList],
+  GATEHOUSE_KEY_ENCRYPTION_KEY: ['keyEncryptionKeys', asList],
   LOG_LEVEL: ['logLevel', asString],
   GEOIP_DATABASE: ['aclSignals.geoip_database', asString],
   GEOIP_ASN_DATABASE: ['aclSignals.asn_database', asString],
@@ -49,6 +51,9 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   ACL_JA3_HEADER: ['aclSignals.ja3_header', asString],
   ACL_JA4_HEADER: ['aclSignals.ja4_header', asString],
 };
+
+/** Settings whose values never appear in an error message. */
+const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys']);
 
 /** How an operator names a setting in messages: its key, and the environment variable that sets it, if any. */
 export function settingName(key: ConfigKey): string {
@@ -128,7 +133,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
     const topKey = key.split('.')[0] ?? key;
     const variable = origin[key] ?? origin[topKey];
     const setting = variable ? `${variable} (${key})` : key;
-    throw new ConfigError(setting, `${error?.message ?? 'is invalid'} (got ${JSON.stringify(valueAt(merged, key))})`);
+    const got = SECRET_SETTINGS.has(topKey) ? 'a value not shown, since it is a secret' : JSON.stringify(valueAt(merged, key));
+    throw new ConfigError(setting, `${error?.message ?? 'is invalid'} (got ${got})`);
   }
   checkEnvironmentRules(merged, origin);
   return merged;
@@ -146,6 +152,13 @@ function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, s
   if ((config.adminClientId === null || config.adminClientId === undefined) !== (config.adminClientSecret === null || config.adminClientSecret === undefined)) {
     throw new ConfigError(name('adminClientSecret', 'GATEHOUSE_ADMIN_CLIENT_SECRET'), 'must be set together with GATEHOUSE_ADMIN_CLIENT_ID');
   }
+  config.keyEncryptionKeys.forEach((key) => {
+    try {
+      decodeKey(key);
+    } catch (err) {
+      throw new ConfigError(name('keyEncryptionKeys', 'GATEHOUSE_KEY_ENCRYPTION_KEY'), (err as Error).message);
+    }
+  });
   for (const key of ['geoip_database', 'asn_database'] as const) {
     const file = config.aclSignals[key];
     if (file && !existsSync(file)) throw new ConfigError(settingName(`aclSignals.${key}`), `names ${file}, which does not exist`);
@@ -154,4 +167,7 @@ function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, s
   if (!config.issuer.startsWith('https://')) throw new ConfigError(name('issuer', 'ISSUER'), 'must be an https:// URL in production');
   if (config.cookieKeys.length === 0) throw new ConfigError(name('cookieKeys', 'COOKIE_KEYS'), 'must list at least one key of 32+ characters in production');
   if (!config.adminClientId) throw new ConfigError(name('adminClientId', 'GATEHOUSE_ADMIN_CLIENT_ID'), 'must be set in production');
+  if (config.keyEncryptionKeys.length === 0) {
+    throw new ConfigError(name('keyEncryptionKeys', 'GATEHOUSE_KEY_ENCRYPTION_KEY'), 'must be set in production: signing keys are encrypted at rest with it (make one with: openssl rand -base64 32)');
+  }
 }

@@ -35,6 +35,12 @@ export interface GatehouseConfig {
   adminClientId: string | null;
   adminClientSecret: string | null;
   cookieKeys: string[];
+  /**
+   * Key-encryption keys (32 bytes in base64, e.g. `openssl rand -base64 32`): the first seals the signing keys, cookie
+   * keys and other secrets at rest; every one listed can open them (to replace a key, list the new one first). Required
+   * in production.
+   */
+  keyEncryptionKeys: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   tenant: {
     friendly_name: string;
@@ -95,7 +101,7 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'logLevel', 'tenant', 'registration', 'management', 'aclSignals', 'login', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'aclSignals', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -109,6 +115,7 @@ export const configSchema: SchemaObject = {
     adminClientId: { type: 'string', nullable: true, pattern: '^[A-Za-z0-9_.-]{8,64}$' },
     adminClientSecret: { type: 'string', nullable: true, minLength: 32 },
     cookieKeys: { ...stringArray, items: { type: 'string', minLength: 32 } },
+    keyEncryptionKeys: stringArray,
     logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     tenant: {
       type: 'object',

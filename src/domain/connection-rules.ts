@@ -24,9 +24,3 @@ export function draftConnection(input: ConnectionCreate, id: string, now: string
     updated_at: now,
   };
 }
-
-export const withoutClient = (connection: Connection, clientId: string, now: string): Connection => ({
-  ...connection,
-  enabled_clients: connection.enabled_clients.filter((id) => id !== clientId),
-  updated_at: now,
-});

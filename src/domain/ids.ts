@@ -30,5 +30,28 @@ export function secretMatches(secret: string, storedHash: string): boolean {
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
+/** A 256-bit key given as base64 or base64url text (key-encryption keys, the artifact key); throws a RangeError otherwise. */
+export function decodeKey(text: string): Buffer {
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) throw new RangeError(`must be 32 bytes in base64 (got ${key.length} bytes); make one with: openssl rand -base64 32`);
+  return key;
+}
+
 export const newId = (prefix: string, length = 16) => `${prefix}${randomAlphanumeric(length)}`;
 export const newHexId = () => randomBytes(12).toString('hex');
+
+let lastMillis = 0;
+let sequence = 0;
+
+/**
+ * Ids that sort by creation time, as strings: 12 hex digits of milliseconds, a per-process sequence within the same
+ * millisecond, then randomness (for ids made by several processes at once). Newest-first pages and retention rely on it.
+ */
+export function newTimeOrderedId(now = Date.now()): string {
+  sequence = now === lastMillis ? sequence + 1 : 0;
+  lastMillis = now;
+  return `${now.toString(16).padStart(12, '0')}${(sequence & 0xffff).toString(16).padStart(4, '0')}${randomBytes(8).toString('hex')}`;
+}
+
+/** The smallest time-ordered id made at or after `time` (ms): every older id sorts before it. */
+export const timeOrderedIdAt = (time: number) => time.toString(16).padStart(12, '0');

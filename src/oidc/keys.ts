@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import type { KeyMaterial, SigningKey } from '../domain/model.ts';
-import { DuplicateKeyError, type Collection } from '../store/ports.ts';
+import type { Collection } from '../store/ports.ts';
 
 /** One RSA key (RS256, RS512, PS256) and one P-256 key (ES256): every signing_alg an API may choose. */
 const KEY_ALGORITHMS = ['RS256', 'ES256'] as const;
@@ -25,13 +25,8 @@ export async function ensureKeyMaterial(keys: Collection<KeyMaterial>): Promise<
   const existing = await keys.get('keys');
   if (existing) return existing;
   const material: KeyMaterial = { id: 'keys', signing: await generateSigningKeys(), cookies: [newCookieKey()] };
-  try {
-    await keys.insert(material);
-    return material;
-  } catch (err) {
-    if (!(err instanceof DuplicateKeyError)) throw err;
-    return (await keys.get('keys')) as KeyMaterial;
-  }
+  if (await keys.insertIfAbsent(material)) return material;
+  return (await keys.get('keys')) as KeyMaterial;
 }
 
 /** New keys go first, so they sign; older keys stay published so tokens they signed still verify. */

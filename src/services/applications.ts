@@ -2,12 +2,11 @@ import {
   checkChangeable, checkRotatable, draftApplication, patchApplication, type ApplicationCreate, type ApplicationDraft, type ApplicationPatch,
 } from '../domain/application-rules.ts';
 import { isConfidential, isStrictThirdParty } from '../domain/applications.ts';
-import { withoutClient } from '../domain/connection-rules.ts';
 import { hashSecret, newClientId, newClientSecret } from '../domain/ids.ts';
 import type { Application } from '../domain/model.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
-import { findPage, getOrThrow, now, type Page, type PageRequest } from './entities.ts';
-import { revokeUserGrant } from './grants.ts';
+import { editEntity, findPage, getOrThrow, missing, now, type Page, type PageRequest } from './entities.ts';
+import { revokeOidcGrants } from './grants.ts';
 import { readTenantSettings } from './tenant.ts';
 
 /** An application with the clear secret, which exists only in the response to create and rotate-secret. */
@@ -16,8 +15,9 @@ export interface IssuedApplication {
   secret: string | undefined;
 }
 
-export const findApplication = (store: DurableStore, clientId: string) =>
-  getOrThrow(store.applications, clientId, 'inexistent_client', `The client ${clientId} does not exist`);
+const noSuchApplication = (clientId: string) => missing('inexistent_client', `The client ${clientId} does not exist`);
+
+export const findApplication = (store: DurableStore, clientId: string) => getOrThrow(store.applications, clientId, noSuchApplication(clientId));
 
 /** Gives a new application its id (`tpc_` for strict third-party ones) and, when confidential, a secret shown once. */
 export async function issueApplication(store: DurableStore, draft: ApplicationDraft): Promise<IssuedApplication> {
@@ -40,33 +40,33 @@ export function listApplications(store: DurableStore, filter: Pick<Partial<Appli
   return findPage(store.applications, filter, page);
 }
 
-export async function updateApplication(store: DurableStore, clientId: string, patch: ApplicationPatch): Promise<Application> {
-  const application = patchApplication(await findApplication(store, clientId), patch, now());
-  await store.applications.replace(application);
-  return application;
+export function updateApplication(store: DurableStore, clientId: string, patch: ApplicationPatch): Promise<Application> {
+  return editEntity(store.applications, clientId, noSuchApplication(clientId), (existing) => patchApplication(existing, patch, now()));
 }
 
 /** The old secret stops working at once. */
 export async function rotateApplicationSecret(store: DurableStore, clientId: string): Promise<IssuedApplication> {
-  const existing = await findApplication(store, clientId);
-  checkRotatable(existing);
+  checkRotatable(await findApplication(store, clientId));
   const secret = newClientSecret();
-  const application: Application = { ...existing, client_secret_hash: hashSecret(secret), updated_at: now() };
-  await store.applications.replace(application);
+  const application = await store.applications.update(clientId, { set: { client_secret_hash: hashSecret(secret), updated_at: now() } });
+  if (!application) throw noSuchApplication(clientId)();
   return { application, secret };
 }
 
 /**
- * The application goes first, so that it cannot obtain anything new; then what referred to it: its client grants,
- * the consents users gave it (with every token issued under them) and its place in connections.
+ * The application and what refers to it, in one transaction: its client grants, the consents users gave it and its
+ * place in connections. Then the tokens issued under those consents; were that to fail, they would be useless anyway,
+ * since every use of a token loads its application.
  */
 export async function deleteApplication(stores: Stores, clientId: string): Promise<void> {
   const { durable } = stores;
   checkChangeable(await findApplication(durable, clientId));
-  await durable.applications.delete(clientId);
-  await durable.clientGrants.deleteMany({ client_id: clientId });
-  for (const grant of await durable.userGrants.find({ clientID: clientId })) await revokeUserGrant(stores, grant);
-  for (const connection of await durable.connections.find({ enabled_clients: clientId })) {
-    await durable.connections.replace(withoutClient(connection, clientId, now()));
-  }
+  const consents = await durable.userGrants.find({ clientID: clientId });
+  await durable.transaction((tx) => {
+    tx.clientGrants.deleteMany({ client_id: clientId });
+    tx.userGrants.deleteMany({ clientID: clientId });
+    tx.connections.updateMany({ enabled_clients: clientId }, { pull: { enabled_clients: [clientId] }, set: { updated_at: now() } });
+    tx.applications.delete(clientId);
+  });
+  await revokeOidcGrants(stores, consents.flatMap((consent) => consent.oidc_grant_ids));
 }

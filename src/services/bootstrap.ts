@@ -7,18 +7,10 @@ import type { Application, ResourceServer } from '../domain/model.ts';
 import { draftResourceServer } from '../domain/resource-server-rules.ts';
 import { MANAGEMENT_API_SCOPES, managementAudience, systemResourceServer, SYSTEM_API_ID } from '../domain/system-api.ts';
 import { draftUser, normalizeEmail } from '../domain/user-rules.ts';
-import { DuplicateKeyError, type DurableStore } from '../store/ports.ts';
+import { changeBetween } from '../store/changes.ts';
+import type { DurableStore } from '../store/ports.ts';
 import { hashPassword } from './passwords.ts';
 import { ensureTenantSettings } from './tenant.ts';
-
-/** Inserts unless an equivalent entry exists; another process winning the race is not an error. */
-async function insertIfAbsent(insert: () => Promise<void>): Promise<void> {
-  try {
-    await insert();
-  } catch (err) {
-    if (!(err instanceof DuplicateKeyError)) throw err;
-  }
-}
 
 /**
  * Registers (or re-points, when the issuer or the scopes changed) the Management API: a system API whose only
@@ -28,13 +20,12 @@ export async function registerSystemApi(store: DurableStore, issuer: string): Pr
   const existing = await store.resourceServers.get(SYSTEM_API_ID);
   const api = systemResourceServer(issuer, existing?.created_at ?? new Date().toISOString());
   if (!existing) {
-    await insertIfAbsent(() => store.resourceServers.insert(api));
+    await store.resourceServers.insertIfAbsent(api);
     return api;
   }
   if (existing.identifier === api.identifier && existing.scopes.length === api.scopes.length) return existing;
   const repointed = { ...api, token_lifetime: existing.token_lifetime, token_lifetime_for_web: existing.token_lifetime_for_web, updated_at: new Date().toISOString() };
-  await store.resourceServers.replace(repointed);
-  return repointed;
+  return (await store.resourceServers.update(api.id, changeBetween(existing, repointed))) ?? repointed;
 }
 
 export interface AdminCredentials {
@@ -78,9 +69,8 @@ export async function ensureAccountApplication(store: DurableStore, issuer: stri
     callbacks: [accountCallback(issuer)],
     grant_types: ['authorization_code'],
   }, ACCOUNT_APPLICATION_ID, now);
-  const app = existing ? { ...drafted, created_at: existing.created_at } : drafted;
-  if (existing) await store.applications.replace(app);
-  else await insertIfAbsent(() => store.applications.insert(app));
+  if (existing) await store.applications.update(ACCOUNT_APPLICATION_ID, changeBetween(existing, { ...drafted, created_at: existing.created_at }));
+  else await store.applications.insertIfAbsent(drafted);
 }
 
 /**
@@ -93,8 +83,8 @@ export async function bootstrapAdminApplication(store: DurableStore, config: Gat
   if (config.adminClientId && config.adminClientSecret) {
     const existing = await store.applications.get(config.adminClientId);
     const secretHash = hashSecret(config.adminClientSecret);
-    if (!existing) await insertIfAbsent(() => store.applications.insert(adminApplication(config.adminClientId!, secretHash, now)));
-    else if (existing.client_secret_hash !== secretHash) await store.applications.replace({ ...existing, client_secret_hash: secretHash, updated_at: now });
+    if (!existing) await store.applications.insertIfAbsent(adminApplication(config.adminClientId, secretHash, now));
+    else if (existing.client_secret_hash !== secretHash) await store.applications.update(existing.client_id, { set: { client_secret_hash: secretHash, updated_at: now } });
     credentials = { client_id: config.adminClientId };
   } else {
     const existing = (await store.applications.find({ registration_type: 'system' })).find((app) => app.client_id !== ACCOUNT_APPLICATION_ID);
@@ -110,7 +100,7 @@ export async function bootstrapAdminApplication(store: DurableStore, config: Gat
     { client_id: credentials.client_id, audience: managementAudience(config.issuer), scope: [...MANAGEMENT_API_SCOPES], allow_all_scopes: true, subject_type: 'client' },
     systemResourceServer(config.issuer, now), undefined, newId('cgr_'), now,
   );
-  await insertIfAbsent(() => store.clientGrants.insert({ ...grant, is_system: true }));
+  await store.clientGrants.insertIfAbsent({ ...grant, is_system: true });
   return credentials;
 }
 
@@ -120,19 +110,19 @@ export async function seed(store: DurableStore, config: GatehouseConfig): Promis
   await ensureTenantSettings(store, config.tenant);
   for (const { default_third_party_scopes, ...seeded } of config.seed.resource_servers) {
     const api = draftResourceServer(seeded, newHexId(), now);
-    await insertIfAbsent(() => store.resourceServers.insert(api));
+    await store.resourceServers.insertIfAbsent(api);
     if (default_third_party_scopes) {
       const grant = draftClientGrant({ default_for: 'third_party_clients', audience: api.identifier, scope: default_third_party_scopes, subject_type: 'user' }, api, undefined, newId('cgr_'), now);
-      await insertIfAbsent(() => store.clientGrants.insert(grant));
+      await store.clientGrants.insertIfAbsent(grant);
     }
   }
   for (const seeded of config.seed.connections) {
-    await insertIfAbsent(() => store.connections.insert(draftConnection({ ...seeded, strategy: 'auth0' }, newId('con_'), now)));
+    await store.connections.insertIfAbsent(draftConnection({ ...seeded, strategy: 'auth0' }, newId('con_'), now));
   }
   if (config.env === 'production') return;
   for (const seeded of config.seed.development_users) {
     if ((await store.users.find({ email: normalizeEmail(seeded.email), connection: seeded.connection }, { limit: 1 })).length) continue;
     const user = draftUser({ ...seeded, email_verified: true }, `auth0|${newHexId()}`, await hashPassword(seeded.password), now);
-    await insertIfAbsent(() => store.users.insert(user));
+    await store.users.insertIfAbsent(user);
   }
 }

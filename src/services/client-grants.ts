@@ -6,7 +6,7 @@ import { newId } from '../domain/ids.ts';
 import type { ClientGrant } from '../domain/model.ts';
 import type { DurableStore, Filter } from '../store/index.ts';
 import { findApplication } from './applications.ts';
-import { findPage, getOrThrow, now, writeUnique, type Page, type PageRequest } from './entities.ts';
+import { editEntity, findPage, getOrThrow, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 import { findApiByIdentifier } from './access.ts';
 
 async function findApi(store: DurableStore, audience: string) {
@@ -15,8 +15,9 @@ async function findApi(store: DurableStore, audience: string) {
   return api;
 }
 
-export const findClientGrant = (store: DurableStore, id: string) =>
-  getOrThrow(store.clientGrants, id, 'inexistent_client_grant', `The client grant ${id} does not exist`);
+const noSuchClientGrant = (id: string) => missing('inexistent_client_grant', `The client grant ${id} does not exist`);
+
+export const findClientGrant = (store: DurableStore, id: string) => getOrThrow(store.clientGrants, id, noSuchClientGrant(id));
 
 export async function createClientGrant(store: DurableStore, input: ClientGrantCreate): Promise<ClientGrant> {
   const holder = grantHolder(input);
@@ -36,10 +37,7 @@ export function listClientGrants(store: DurableStore, filter: Filter<ClientGrant
 }
 
 export async function updateClientGrant(store: DurableStore, id: string, patch: ClientGrantPatch): Promise<ClientGrant> {
-  const existing = await findClientGrant(store, id);
-  const grant = patchClientGrant(existing, patch, await findApi(store, existing.audience), now());
-  await store.clientGrants.replace(grant);
-  return grant;
+  return editEntity(store.clientGrants, id, noSuchClientGrant(id), async (existing) => patchClientGrant(existing, patch, await findApi(store, existing.audience), now()));
 }
 
 export async function deleteClientGrant(store: DurableStore, id: string): Promise<void> {

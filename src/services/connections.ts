@@ -4,11 +4,12 @@ import { newId } from '../domain/ids.ts';
 import type { Connection } from '../domain/model.ts';
 import { applyPatch } from '../domain/updates.ts';
 import type { DurableStore, Filter, Stores } from '../store/index.ts';
-import { findPage, getOrThrow, now, writeUnique, type Page, type PageRequest } from './entities.ts';
+import { editEntity, findPage, getOrThrow, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 import { deleteUserRecords } from './users.ts';
 
-export const findConnection = (store: DurableStore, id: string) =>
-  getOrThrow(store.connections, id, 'inexistent_connection', `The connection ${id} does not exist`);
+const noSuchConnection = (id: string) => missing('inexistent_connection', `The connection ${id} does not exist`);
+
+export const findConnection = (store: DurableStore, id: string) => getOrThrow(store.connections, id, noSuchConnection(id));
 
 async function checkClientsExist(store: DurableStore, clientIds: readonly string[] | undefined): Promise<void> {
   for (const clientId of clientIds ?? []) {
@@ -30,16 +31,14 @@ export function listConnections(store: DurableStore, filter: Filter<Connection>,
 }
 
 export async function updateConnection(store: DurableStore, id: string, patch: ConnectionPatch): Promise<Connection> {
-  const existing = await findConnection(store, id);
   await checkClientsExist(store, patch.enabled_clients);
-  const connection = applyPatch(existing, patch, now());
-  await store.connections.replace(connection);
-  return connection;
+  return editEntity(store.connections, id, noSuchConnection(id), (existing) => applyPatch(existing, patch, now()));
 }
 
 /** As in Auth0, a connection takes its users with it (and their consents, with the tokens issued under them). */
 export async function deleteConnection(stores: Stores, id: string): Promise<void> {
   const connection = await findConnection(stores.durable, id);
+  const users = await stores.durable.users.find({ connection: connection.name });
+  await deleteUserRecords(stores, users.map((user) => user.user_id));
   await stores.durable.connections.delete(id);
-  for (const user of await stores.durable.users.find({ connection: connection.name })) await deleteUserRecords(stores, user.user_id);
 }

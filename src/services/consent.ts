@@ -57,14 +57,17 @@ export async function linkConsent(stores: Stores, issuer: string, subject: Conse
   const audiences = Object.keys(accepted.resourceScopes);
   const now = new Date().toISOString();
   for (const audience of audiences.length ? audiences : [userinfoAudience(issuer)]) {
-    const [previous] = await userGrants.find({ user_id: subject.userId, clientID: subject.clientId, audience }, { limit: 1 });
-    const scope = consentedScopes(previous, [...(accepted.resourceScopes[audience] ?? []), ...accepted.oidcScopes]);
-    if (previous?.oidc_grant_ids.includes(grantId) && scope.length === previous.scope.length) continue; // nothing new to record
-    const oidcGrantIds = [...new Set([...(previous?.oidc_grant_ids ?? []).filter((id) => id !== grantId), grantId])];
-    const record: UserGrant = previous
-      ? { ...previous, scope, oidc_grant_ids: oidcGrantIds, updated_at: now }
-      : { id: newHexId(), user_id: subject.userId, clientID: subject.clientId, audience, scope, oidc_grant_ids: oidcGrantIds, created_at: now, updated_at: now };
-    if (previous) await userGrants.replace(record);
-    else await userGrants.insert(record);
+    const which = { user_id: subject.userId, clientID: subject.clientId, audience };
+    const scopes = [...(accepted.resourceScopes[audience] ?? []), ...accepted.oidcScopes];
+    let [previous] = await userGrants.find(which, { limit: 1 });
+    if (!previous) {
+      const record: UserGrant = { id: newHexId(), ...which, scope: consentedScopes(undefined, scopes), oidc_grant_ids: [grantId], created_at: now, updated_at: now };
+      if (await userGrants.insertIfAbsent(record)) continue;
+      [previous] = await userGrants.find(which, { limit: 1 }); // recorded by a concurrent request meanwhile: extend it
+      if (!previous) continue;
+    }
+    if (previous.oidc_grant_ids.includes(grantId) && consentedScopes(previous, scopes).length === previous.scope.length) continue; // nothing new to record
+    // Merged by the store, so that two consents recorded at once both count.
+    await userGrants.update(previous.id, { addToSet: { scope: scopes, oidc_grant_ids: [grantId] }, set: { updated_at: now } });
   }
 }

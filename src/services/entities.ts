@@ -1,27 +1,51 @@
-import { conflict, notFound } from '../domain/errors.ts';
+import { conflict, notFound, type RuleError } from '../domain/errors.ts';
+import { changeBetween, definedFields } from '../store/changes.ts';
 import { DuplicateKeyError, type Collection, type Filter } from '../store/ports.ts';
 
 export const now = () => new Date().toISOString();
 
-export async function getOrThrow<T>(collection: Collection<T>, key: string, errorCode: string, message: string): Promise<T> {
+/** How an entity that does not exist is reported: Auth0's error code and message. */
+export type Missing = () => RuleError;
+export const missing = (errorCode: string, message: string): Missing => () => notFound(errorCode, message);
+
+export async function getOrThrow<T>(collection: Collection<T>, key: string, whenMissing: Missing): Promise<T> {
   const found = await collection.get(key);
-  if (!found) throw notFound(errorCode, message);
+  if (!found) throw whenMissing();
   return found;
 }
 
 /** Runs an insert or replace, turning a unique-constraint violation into Auth0's 409. */
-export async function writeUnique(write: () => Promise<unknown>, conflictMessage: string, errorCode?: string): Promise<void> {
+export async function writeUnique<R>(write: () => Promise<R>, conflictMessage: string | (() => string), errorCode?: string): Promise<R> {
   try {
-    await write();
+    return await write();
   } catch (err) {
-    if (err instanceof DuplicateKeyError) throw conflict(conflictMessage, errorCode);
+    if (err instanceof DuplicateKeyError) throw conflict(typeof conflictMessage === 'string' ? conflictMessage : conflictMessage(), errorCode);
     throw err;
   }
 }
 
-/** Drops filter fields that were not asked for: some backends would match an undefined value against null. */
-export function compact<T>(filter: Filter<T>): Filter<T> {
-  return Object.fromEntries(Object.entries(filter).filter(([, value]) => value !== undefined)) as Filter<T>;
+const EDIT_ATTEMPTS = 3;
+
+/**
+ * A rule-checked edit of a stored entity: `edit` computes the new document from the one read (applying the domain's
+ * rules to the whole of it), and only the fields that changed are written, on condition that nobody wrote the entity
+ * in between (its `updated_at` is unchanged); otherwise it is read and edited again. Concurrent writers of other
+ * fields (a sign-in counting logins) are never undone.
+ */
+export async function editEntity<T extends { updated_at: string }>(
+  collection: Collection<T>, key: string, whenMissing: Missing, edit: (existing: T) => T | Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; attempt < EDIT_ATTEMPTS; attempt += 1) {
+    const existing = await collection.get(key);
+    if (!existing) throw whenMissing();
+    const next = await edit(existing);
+    const change = changeBetween(existing, next);
+    const changed = Object.keys(change.set ?? {}).some((field) => field !== 'updated_at') || change.unset;
+    if (!changed) return existing;
+    const updated = await collection.update(key, change, { updated_at: existing.updated_at } as Filter<T>);
+    if (updated) return updated;
+  }
+  throw conflict('The resource was changed by another request at the same time; try again');
 }
 
 /** Auth0's offset pagination: `page` counts from 0. */
@@ -40,7 +64,7 @@ export interface Page<T> {
 }
 
 export async function findPage<T>(collection: Collection<T>, filter: Filter<T>, request: PageRequest): Promise<Page<T>> {
-  const wanted = compact(filter);
+  const wanted = definedFields(filter);
   const start = request.page * request.per_page;
   const [items, total] = await Promise.all([
     collection.find(wanted, { skip: start, limit: request.per_page }),

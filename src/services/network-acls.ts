@@ -5,27 +5,37 @@ import {
   draftNetworkAcl, patchNetworkAcl, replaceNetworkAcl, type NetworkAclInput, type NetworkAclPatch, type SignalAvailability,
 } from '../domain/network-acl-rules.ts';
 import type { DurableStore } from '../store/index.ts';
-import { findPage, getOrThrow, now, writeUnique, type Page, type PageRequest } from './entities.ts';
+import { editEntity, findPage, getOrThrow, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 
-export const findNetworkAcl = (store: DurableStore, id: string) =>
-  getOrThrow(store.networkAcls, id, 'inexistent_network_acl', `The network ACL ${id} does not exist`);
+const noSuchNetworkAcl = (id: string) => missing('inexistent_network_acl', `The network ACL ${id} does not exist`);
+
+export const findNetworkAcl = (store: DurableStore, id: string) => getOrThrow(store.networkAcls, id, noSuchNetworkAcl(id));
 
 /** Rules are evaluated in priority order, so two rules cannot share one. */
-async function save(acl: NetworkAcl, write: (acl: NetworkAcl) => Promise<unknown>): Promise<NetworkAcl> {
-  await writeUnique(() => write(acl), `Another network ACL has the priority ${acl.priority}`);
+const priorityTaken = (priority: number | undefined) => `Another network ACL has the priority ${priority}`;
+
+export async function createNetworkAcl(store: DurableStore, input: NetworkAclInput, signals: SignalAvailability): Promise<NetworkAcl> {
+  const acl = draftNetworkAcl(input, newId('acl_'), now(), signals);
+  await writeUnique(() => store.networkAcls.insert(acl), priorityTaken(acl.priority));
   return acl;
 }
 
-export const createNetworkAcl = (store: DurableStore, input: NetworkAclInput, signals: SignalAvailability) =>
-  save(draftNetworkAcl(input, newId('acl_'), now(), signals), (acl) => store.networkAcls.insert(acl));
-
 export const listNetworkAcls = (store: DurableStore, page: PageRequest): Promise<Page<NetworkAcl>> => findPage(store.networkAcls, {}, page);
 
-export const replaceNetworkAclById = async (store: DurableStore, id: string, input: NetworkAclInput, signals: SignalAvailability) =>
-  save(replaceNetworkAcl(await findNetworkAcl(store, id), input, now(), signals), (acl) => store.networkAcls.replace(acl));
+async function editNetworkAcl(store: DurableStore, id: string, edit: (existing: NetworkAcl) => NetworkAcl): Promise<NetworkAcl> {
+  let priority: number | undefined;
+  return writeUnique(() => editEntity(store.networkAcls, id, noSuchNetworkAcl(id), (existing) => {
+    const next = edit(existing);
+    priority = next.priority;
+    return next;
+  }), () => priorityTaken(priority));
+}
 
-export const patchNetworkAclById = async (store: DurableStore, id: string, patch: NetworkAclPatch, signals: SignalAvailability) =>
-  save(patchNetworkAcl(await findNetworkAcl(store, id), patch, now(), signals), (acl) => store.networkAcls.replace(acl));
+export const replaceNetworkAclById = (store: DurableStore, id: string, input: NetworkAclInput, signals: SignalAvailability) =>
+  editNetworkAcl(store, id, (existing) => replaceNetworkAcl(existing, input, now(), signals));
+
+export const patchNetworkAclById = (store: DurableStore, id: string, patch: NetworkAclPatch, signals: SignalAvailability) =>
+  editNetworkAcl(store, id, (existing) => patchNetworkAcl(existing, patch, now(), signals));
 
 export async function deleteNetworkAcl(store: DurableStore, id: string): Promise<void> {
   await findNetworkAcl(store, id);

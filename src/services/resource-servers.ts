@@ -3,16 +3,17 @@ import type { ResourceServer } from '../domain/model.ts';
 import {
   checkNotSystem, draftResourceServer, patchResourceServer, type ResourceServerCreate, type ResourceServerPatch,
 } from '../domain/resource-server-rules.ts';
-import { notFound } from '../domain/errors.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
-import { findPage, now, writeUnique, type Page, type PageRequest } from './entities.ts';
-import { revokeUserGrant } from './grants.ts';
+import { editEntity, findPage, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
+import { revokeOidcGrants } from './grants.ts';
 import { findApiByIdentifier } from './access.ts';
+
+const noSuchApi = (idOrIdentifier: string) => missing('inexistent_resource_server', `The resource server ${idOrIdentifier} does not exist`);
 
 /** Auth0 accepts an API's id or its (URL-encoded) identifier in the path. */
 export async function findResourceServer(store: DurableStore, idOrIdentifier: string): Promise<ResourceServer> {
   const api = (await store.resourceServers.get(idOrIdentifier)) ?? (await findApiByIdentifier(store, idOrIdentifier));
-  if (!api) throw notFound('inexistent_resource_server', `The resource server ${idOrIdentifier} does not exist`);
+  if (!api) throw noSuchApi(idOrIdentifier)();
   return api;
 }
 
@@ -33,17 +34,20 @@ export async function listResourceServers(store: DurableStore, identifiers: stri
 }
 
 export async function updateResourceServer(store: DurableStore, idOrIdentifier: string, patch: ResourceServerPatch): Promise<ResourceServer> {
-  const api = patchResourceServer(await findResourceServer(store, idOrIdentifier), patch, now(), newSigningSecret);
-  await store.resourceServers.replace(api);
-  return api;
+  const { id } = await findResourceServer(store, idOrIdentifier);
+  return editEntity(store.resourceServers, id, noSuchApi(idOrIdentifier), (existing) => patchResourceServer(existing, patch, now(), newSigningSecret));
 }
 
-/** Grants for a deleted API would never apply again; consents to it go with the tokens issued under them. */
+/** Grants for a deleted API would never apply again; consents to it go too (one transaction), then their tokens. */
 export async function deleteResourceServer(stores: Stores, idOrIdentifier: string): Promise<void> {
   const { durable } = stores;
   const api = await findResourceServer(durable, idOrIdentifier);
   checkNotSystem(api);
-  await durable.resourceServers.delete(api.id);
-  await durable.clientGrants.deleteMany({ audience: api.identifier });
-  for (const grant of await durable.userGrants.find({ audience: api.identifier })) await revokeUserGrant(stores, grant);
+  const consents = await durable.userGrants.find({ audience: api.identifier });
+  await durable.transaction((tx) => {
+    tx.clientGrants.deleteMany({ audience: api.identifier });
+    tx.userGrants.deleteMany({ audience: api.identifier });
+    tx.resourceServers.delete(api.id);
+  });
+  await revokeOidcGrants(stores, consents.flatMap((consent) => consent.oidc_grant_ids));
 }

@@ -80,9 +80,11 @@ export function passwordSignIn(store: DurableStore, lockout: LoginLockout) {
     }
     const passwordOk = await verifyPassword(attempt.password, user?.password_hash || undefined);
     if (!user || !passwordOk || user.blocked) return { ok: false, reason: 'wrong_credentials' };
+    // Counted only if the account is still as verified: blocked or given a new password meanwhile, the sign-in fails.
+    const signedIn = await store.users.update(user.user_id, { inc: { logins_count: 1 }, set: { last_login: new Date().toISOString() } },
+      { blocked: false, password_hash: user.password_hash });
+    if (!signedIn) return { ok: false, reason: 'wrong_credentials' };
     await Promise.all([lockout.account.reset(email), lockout.address.forgive(attempt.address)]);
-    const signedIn = { ...user, logins_count: user.logins_count + 1, last_login: new Date().toISOString() };
-    await store.users.replace(signedIn);
     return { ok: true, user: signedIn };
   };
 }

@@ -4,11 +4,10 @@ import type { Stores } from '../store/index.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { deleteApplication } from './applications.ts';
 
-/** Notes that an application just got a token (re-read first, so a concurrent administrator change is not lost). */
+/** Notes that an application just got a token: one field written, so a concurrent administrator change is kept. */
 export async function recordUse(store: DurableStore, app: Application, now = Date.now()): Promise<void> {
   if (!useWorthRecording(app, now)) return;
-  const fresh = await store.applications.get(app.client_id);
-  if (fresh) await store.applications.replace({ ...fresh, last_used_at: new Date(now).toISOString() });
+  await store.applications.update(app.client_id, { set: { last_used_at: new Date(now).toISOString() } });
 }
 
 /** Deletes idle dynamically registered applications (with their grants and tokens); returns their ids. */

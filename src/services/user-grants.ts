@@ -1,6 +1,6 @@
 import type { UserGrant } from '../domain/model.ts';
 import type { DurableStore, Filter, Stores } from '../store/index.ts';
-import { findPage, getOrThrow, type Page, type PageRequest } from './entities.ts';
+import { findPage, getOrThrow, missing, type Page, type PageRequest } from './entities.ts';
 import { revokeUserGrant } from './grants.ts';
 
 export function listUserGrants(store: DurableStore, filter: Filter<UserGrant>, page: PageRequest): Promise<Page<UserGrant>> {
@@ -8,7 +8,7 @@ export function listUserGrants(store: DurableStore, filter: Filter<UserGrant>, p
 }
 
 export async function revokeUserGrantById(stores: Stores, id: string): Promise<void> {
-  await revokeUserGrant(stores, await getOrThrow(stores.durable.userGrants, id, 'inexistent_grant', `The grant ${id} does not exist`));
+  await revokeUserGrant(stores, await getOrThrow(stores.durable.userGrants, id, missing('inexistent_grant', `The grant ${id} does not exist`)));
 }
 
 /** Every consent the user gave, with the tokens issued under them; none is not an error. */

@@ -1,37 +1,45 @@
-import type {
-  Application, ClientGrant, Connection, KeyMaterial, NetworkAcl, ResourceServer, User, UserGrant,
-} from '../domain/model.ts';
-import type { SettingsDocument } from './ports.ts';
+import type { DurableEntities } from './ports.ts';
 
 /**
- * What every backend must know about a collection: its key field, the field sets that must be unique (a set is
- * only checked when all of its fields are present), and the fields queries filter on (to be indexed).
+ * What every backend must know about a collection: its key field, the field sets that must be unique (a set is only
+ * checked when all of its fields are present), the fields queries filter on (to be indexed), the array fields (a filter
+ * on them means "contains"), and the fields sealed at rest with the key-encryption key.
  */
 export interface CollectionSpec<T> {
   name: string;
   key: keyof T & string;
   unique: readonly (readonly (keyof T & string)[])[];
   indexed: readonly (keyof T & string)[];
+  arrays: readonly (keyof T & string)[];
+  sealed: readonly (keyof T & string)[];
 }
 
-const spec = <T>(s: CollectionSpec<T>) => s;
+type Specs = { [K in keyof DurableEntities]: CollectionSpec<DurableEntities[K]> };
 
-export const COLLECTIONS = {
-  applications: spec<Application>({ name: 'applications', key: 'client_id', unique: [], indexed: ['is_first_party', 'app_type', 'registration_type'] }),
-  resourceServers: spec<ResourceServer>({ name: 'resource_servers', key: 'id', unique: [['identifier']], indexed: ['identifier'] }),
-  clientGrants: spec<ClientGrant>({
+/** Every durable collection. The embedded store's schema migrations (src/store/embedded/migrations.ts) follow it. */
+export const COLLECTIONS: Specs = {
+  applications: { name: 'applications', key: 'client_id', unique: [], indexed: ['is_first_party', 'app_type', 'registration_type'], arrays: [], sealed: [] },
+  resourceServers: { name: 'resource_servers', key: 'id', unique: [['identifier']], indexed: ['identifier'], arrays: [], sealed: [] },
+  clientGrants: {
     name: 'client_grants',
     key: 'id',
     unique: [['client_id', 'audience', 'subject_type'], ['default_for', 'audience', 'subject_type']],
     indexed: ['client_id', 'default_for', 'audience'],
-  }),
-  connections: spec<Connection>({ name: 'connections', key: 'id', unique: [['name']], indexed: ['name', 'is_domain_connection'] }),
-  users: spec<User>({ name: 'users', key: 'user_id', unique: [['connection', 'email']], indexed: ['email'] }),
-  userGrants: spec<UserGrant>({ name: 'user_grants', key: 'id', unique: [['user_id', 'clientID', 'audience']], indexed: ['user_id', 'clientID', 'audience'] }),
-  networkAcls: spec<NetworkAcl>({ name: 'network_acls', key: 'id', unique: [['priority']], indexed: [] }),
-  settings: spec<SettingsDocument>({ name: 'settings', key: 'id', unique: [], indexed: [] }),
-  keys: spec<KeyMaterial>({ name: 'keys', key: 'id', unique: [], indexed: [] }),
+    arrays: [],
+    sealed: [],
+  },
+  connections: { name: 'connections', key: 'id', unique: [['name']], indexed: ['name', 'is_domain_connection'], arrays: ['enabled_clients'], sealed: [] },
+  users: { name: 'users', key: 'user_id', unique: [['connection', 'email']], indexed: ['email', 'connection'], arrays: [], sealed: [] },
+  userGrants: {
+    name: 'user_grants', key: 'id', unique: [['user_id', 'clientID', 'audience']], indexed: ['user_id', 'clientID', 'audience'], arrays: [], sealed: [],
+  },
+  networkAcls: { name: 'network_acls', key: 'id', unique: [['priority']], indexed: [], arrays: [], sealed: [] },
+  settings: { name: 'settings', key: 'id', unique: [], indexed: [], arrays: [], sealed: [] },
+  keys: { name: 'keys', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['signing', 'cookies'] },
+  secrets: { name: 'secrets', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['value'] },
 };
+
+export const COLLECTION_NAMES = Object.keys(COLLECTIONS) as (keyof DurableEntities)[];
 
 /** oidc-provider models kept in the durable store; every other model is short-lived. */
 export const DURABLE_OIDC_MODELS = new Set(['Grant']);

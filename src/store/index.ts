@@ -1,10 +1,16 @@
-import type { Adapter } from 'oidc-provider';
 import type { Redis } from 'ioredis';
+import type { Adapter } from 'oidc-provider';
+import { artifactSealer, protectArtifacts } from './artifacts.ts';
 import { DURABLE_OIDC_MODELS } from './collections.ts';
-import { openEmbeddedStore } from './embedded/index.ts';
+import { openEmbeddedStore, type EmbeddedStore } from './embedded/index.ts';
+import { importJournal, journalAwaitingImport } from './embedded/journal-import.ts';
+import { lockDataDir } from './embedded/lock.ts';
 import { openMongoStore } from './mongo/index.ts';
-import type { DurableStore, EphemeralStore } from './ports.ts';
+import { StoreError, type DurableStore, type EphemeralStore } from './ports.ts';
 import { openRedisStore } from './redis/index.ts';
+import { resealAtRest, sealAtRest } from './sealed-at-rest.ts';
+import { decodeKey } from '../domain/ids.ts';
+import { createSealer, type Sealer } from './sealing.ts';
 
 export * from './ports.ts';
 
@@ -26,37 +32,85 @@ export interface StoreSettings {
   mongodbUri: string | null;
   redisUrl: string | null;
   redisKeyPrefix?: string;
+  /** Key-encryption keys (base64, 32 bytes): the first seals keys at rest, every one opens. */
+  keyEncryptionKeys?: readonly string[];
 }
 
-export function combineStores(durable: DurableStore, ephemeral: EphemeralStore, redis?: Redis): Stores {
+/** Every backend's oidc-provider artifacts, with ids hashed and payloads sealed (src/store/artifacts.ts). */
+export function combineStores(durable: DurableStore, ephemeral: EphemeralStore, redis?: Redis, onClose?: () => void): Stores {
+  const sealer = artifactSealer(durable.secrets);
+  const adapters = new Map<string, Adapter>();
   return {
     durable,
     ephemeral,
     redis,
     shareable: durable.kind === 'mongodb' && ephemeral.kind === 'redis',
-    oidcAdapter: (model) => (DURABLE_OIDC_MODELS.has(model) ? durable : ephemeral).oidcAdapter(model),
+    oidcAdapter(model) {
+      let adapter = adapters.get(model);
+      if (!adapter) adapters.set(model, (adapter = protectArtifacts((DURABLE_OIDC_MODELS.has(model) ? durable : ephemeral).oidcAdapter(model), sealer)));
+      return adapter;
+    },
     async ping() {
       await Promise.all([durable.ping(), ephemeral.ping()]);
     },
     async close() {
       await Promise.all([...new Set<DurableStore | EphemeralStore>([durable, ephemeral])].map((store) => store.close()));
+      onClose?.();
     },
   };
 }
 
-/** The durable store alone (for offline tools such as key rotation). */
-export async function openDurableStore(settings: Pick<StoreSettings, 'dataDir' | 'mongodbUri'>): Promise<DurableStore> {
-  return settings.mongodbUri ? openMongoStore(settings.mongodbUri) : openEmbeddedStore({ dataDir: settings.dataDir });
+function keyEncryption(settings: Pick<StoreSettings, 'keyEncryptionKeys'>): Sealer | undefined {
+  const keys = settings.keyEncryptionKeys ?? [];
+  return keys.length ? createSealer(keys.map(decodeKey)) : undefined;
 }
 
-/** MONGODB_URI switches durable entities to MongoDB, REDIS_URL short-lived artifacts to Redis; the rest is embedded. */
+/** The durable store with its keys sealed at rest, brought under the current key-encryption key. */
+async function openSealed(store: DurableStore, settings: Pick<StoreSettings, 'keyEncryptionKeys'>): Promise<DurableStore> {
+  const sealed = sealAtRest(store, keyEncryption(settings));
+  try {
+    await resealAtRest(sealed);
+    return sealed;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** The durable store alone, for offline tools (key rotation, backup): no lock, so it works beside a running server. */
+export async function openDurableStore(settings: Pick<StoreSettings, 'dataDir' | 'mongodbUri' | 'keyEncryptionKeys'>): Promise<DurableStore> {
+  if (settings.mongodbUri) return openSealed(await openMongoStore(settings.mongodbUri), settings);
+  if (settings.dataDir && journalAwaitingImport(settings.dataDir)) {
+    throw new StoreError(`${settings.dataDir} holds data of Gatehouse 0.1.0 that was not imported yet: start Gatehouse once (it imports it), then run this again.`);
+  }
+  return openSealed(openEmbeddedStore({ dataDir: settings.dataDir }), settings);
+}
+
+/**
+ * MONGODB_URI switches durable entities to MongoDB, REDIS_URL short-lived artifacts to Redis; the rest is embedded
+ * (SQLite files in DATA_DIR). A server takes the data folder's lock, and imports a 0.1.0 journal found there.
+ */
 export async function openStores(settings: StoreSettings): Promise<Stores> {
-  const embedded = !settings.mongodbUri || !settings.redisUrl
-    ? openEmbeddedStore({ dataDir: settings.mongodbUri ? null : settings.dataDir })
-    : undefined;
-  const durable = settings.mongodbUri ? await openMongoStore(settings.mongodbUri) : embedded!;
-  const redis = settings.redisUrl
-    ? openRedisStore({ url: settings.redisUrl, ...(settings.redisKeyPrefix ? { keyPrefix: settings.redisKeyPrefix } : {}) })
-    : undefined;
-  return combineStores(durable, redis ?? embedded!, redis?.client);
+  const embeddedDir = settings.mongodbUri ? null : settings.dataDir;
+  const release = embeddedDir ? lockDataDir(embeddedDir) : undefined;
+  let embedded: EmbeddedStore | undefined;
+  try {
+    embedded = !settings.mongodbUri || !settings.redisUrl ? openEmbeddedStore({ dataDir: embeddedDir }) : undefined;
+    const durable = await openSealed(settings.mongodbUri ? await openMongoStore(settings.mongodbUri) : embedded!, settings);
+    const redis = settings.redisUrl
+      ? openRedisStore({ url: settings.redisUrl, ...(settings.redisKeyPrefix ? { keyPrefix: settings.redisKeyPrefix } : {}) })
+      : undefined;
+    const stores = combineStores(durable, redis ?? embedded!, redis?.client, release);
+    if (embeddedDir) {
+      await importJournal(embeddedDir, durable, (model) => stores.oidcAdapter(model)).catch(async (err: unknown) => {
+        await stores.close();
+        throw err;
+      });
+    }
+    return stores;
+  } catch (err) {
+    await embedded?.close();
+    release?.();
+    throw err;
+  }
 }

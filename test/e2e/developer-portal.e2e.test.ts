@@ -12,7 +12,7 @@ if (chromiumMissing) process.stdout.write(`[e2e] developer portal skipped: ${chr
 
 async function setRegistration(stores: Stores, enabled: boolean) {
   const settings = (await stores.durable.settings.get('tenant'))!;
-  await stores.durable.settings.replace({ ...settings, support_email: 'apis@acme.example', flags: { ...settings.flags, enable_dynamic_client_registration: enabled } });
+  await stores.durable.settings.update('tenant', { set: { support_email: 'apis@acme.example', flags: { ...settings.flags, enable_dynamic_client_registration: enabled } } });
 }
 
 suite(`developer portal in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMissing}` : ''}`, () => {

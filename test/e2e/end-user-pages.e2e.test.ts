@@ -30,7 +30,7 @@ suite(`end-user pages in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMi
     live = await startLiveGatehouse({ tenant: { friendly_name: 'Acme Notes', default_audience: '', allow_permissive_third_party_clients: false } });
     const { stores } = live.gatehouse;
     const settings = (await stores.durable.settings.get('tenant'))!;
-    await stores.durable.settings.replace({ ...settings, flags: { enable_dynamic_client_registration: true } });
+    await stores.durable.settings.update('tenant', { set: { flags: { ...settings.flags, enable_dynamic_client_registration: true } } });
     const api = await createApi(stores, { name: 'Acme Notes API' });
     apiIdentifier = api.identifier;
     await createGrant(stores, { default_for: 'third_party_clients', audience: api.identifier, scope: ['read:notes', 'write:notes'] });
@@ -274,7 +274,7 @@ suite(`end-user pages in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMi
     const { durable } = live.gatehouse.stores;
     const settings = (await durable.settings.get('tenant'))!;
     // Written around the Management API (which refuses them): white text on gold is 1.4:1.
-    await durable.settings.replace({ ...settings, branding: { primary_color: '#ffd700', page_background: '#ffffff' } });
+    await durable.settings.update('tenant', { set: { branding: { primary_color: '#ffd700', page_background: '#ffffff' } } });
     try {
       const { client_id } = await registerClient();
       const page = await phonePage(browser);
@@ -293,13 +293,13 @@ suite(`end-user pages in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMi
       expect(contrastRatio(opaqueHex(colours.buttonText), opaqueHex(colours.button))).toBeGreaterThanOrEqual(4.5);
       await checkPage(page, 'login-unreadable-branding');
 
-      await durable.settings.replace({ ...settings, branding: { primary_color: '#aa3300', page_background: '#fff4ec' } });
+      await durable.settings.update('tenant', { set: { branding: { primary_color: '#aa3300', page_background: '#fff4ec' } } });
       await page.goto(`${live.origin}/`);
       expect(opaqueHex(await page.evaluate<string>("getComputedStyle(document.querySelector('.destinations a')).color"))).toBe('#aa3300');
       await checkPage(page, 'home-branded');
       await page.context().close();
     } finally {
-      await durable.settings.replace(settings);
+      await durable.settings.update('tenant', { set: settings });
     }
   });
 });

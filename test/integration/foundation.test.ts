@@ -201,7 +201,7 @@ describe('signing keys', () => {
     expect(test.gatehouse.adminCredentials).toEqual({ client_id });
     const jwks = await request(test.app).get('/.well-known/jwks.json');
     expect(jwks.body.keys.map((k: { kid: string }) => k.kid)).toContain(oldKid);
-    await stores.durable.keys.replace(await rotateSigningKeys(test.gatehouse.keys));
+    await stores.durable.keys.update('keys', { set: { signing: (await rotateSigningKeys(test.gatehouse.keys)).signing } });
     await test.close();
     await stores.close();
 

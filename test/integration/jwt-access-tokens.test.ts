@@ -60,7 +60,7 @@ describe('JWT access tokens for APIs at Gatehouse\'s own endpoints', () => {
       })], { stdio: ['ignore', 'pipe', 'inherit'] });
       const [line] = await once(createInterface({ input: rp.stdout! }), 'line') as [string];
       rpOrigin = (JSON.parse(line) as { origin: string }).origin;
-      await stores().durable.applications.replace({ ...app, callbacks: [`${rpOrigin}/callback`] });
+      await stores().durable.applications.update(app.client_id, { set: { callbacks: [`${rpOrigin}/callback`] } });
     });
     afterAll(() => {
       rp?.kill();
@@ -116,7 +116,7 @@ describe('JWT access tokens for APIs at Gatehouse\'s own endpoints', () => {
       const { token, user } = await passwordTokens('openid email read:notes');
       const res = await userinfo(token);
       expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { sub: user.user_id, email: user.email, email_verified: true } });
-      await stores().durable.users.replace({ ...user, blocked: true });
+      await stores().durable.users.update(user.user_id, { set: { blocked: true } });
       expect((await userinfo(token)).status).toBe(401);
     });
   });
@@ -153,7 +153,7 @@ describe('JWT access tokens for APIs at Gatehouse\'s own endpoints', () => {
       expect((await introspect(deleted.token, { client_id: deleted.app.client_id, secret: deleted.secret })).body).toEqual({ active: false });
 
       const blocked = await passwordTokens('read:notes');
-      await stores().durable.users.replace({ ...blocked.user, blocked: true });
+      await stores().durable.users.update(blocked.user.user_id, { set: { blocked: true } });
       expect((await introspect(blocked.token, { client_id: blocked.app.client_id, secret: blocked.secret })).body).toEqual({ active: false });
 
       const { app: machine, secret } = await insertApplication(stores(), { app_type: 'non_interactive', grant_types: ['client_credentials'], callbacks: [] });

@@ -156,14 +156,14 @@ describe('end-user pages', () => {
   describe('branding', () => {
     it('themes the pages from tenant settings, ignoring anything but colours and https logos', async () => {
       const settings = (await stores().durable.settings.get('tenant'))!;
-      await stores().durable.settings.replace({ ...settings, friendly_name: 'Acme Notes', branding: { primary_color: '#aa3300', page_background: 'red;}body{display:none', logo_url: 'http://insecure.example/logo.png' } });
+      await stores().durable.settings.update('tenant', { set: { friendly_name: 'Acme Notes', branding: { primary_color: '#aa3300', page_background: 'red;}body{display:none', logo_url: 'http://insecure.example/logo.png' } } });
       const css = await request(test.app).get('/u/theme.css');
       expect(css.text).toContain('--primary: #aa3300;');
       expect(css.text).not.toContain('display:none');
       const login = pageOf(await new Browser(test.app).open(authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }).path));
       expect(login.text).toContain('Acme Notes');
       expect(login.text).not.toContain('insecure.example');
-      await stores().durable.settings.replace(settings);
+      await stores().durable.settings.update('tenant', { set: settings });
     });
   });
 
@@ -179,7 +179,7 @@ describe('end-user pages', () => {
 
     it('offers a next step when an application has no way to sign in, and names who can fix it', async () => {
       const [domainLevel] = await stores().durable.connections.find({ is_domain_connection: true });
-      await stores().durable.connections.replace({ ...domainLevel!, is_domain_connection: false });
+      await stores().durable.connections.update(domainLevel!.id, { set: { is_domain_connection: false } });
       try {
         const res = await new Browser(test.app).open(authorizeQuery(app, { audience: api.identifier, scope: 'read:notes' }).path);
         const page = pageOf(res);
@@ -188,19 +188,19 @@ describe('end-user pages', () => {
         expect(page.text).toContain('Tell the administrator of this service');
         expect(page.text).toContain('href="/">Go to the start page</a>');
       } finally {
-        await stores().durable.connections.replace(domainLevel!);
+        await stores().durable.connections.update(domainLevel!.id, { set: domainLevel! });
       }
     });
 
     it('links the tenant\'s help page and email from every page, when set', async () => {
       const settings = (await stores().durable.settings.get('tenant'))!;
-      await stores().durable.settings.replace({ ...settings, support_url: 'https://help.acme.example/sign-in', support_email: 'help@acme.example' });
+      await stores().durable.settings.update('tenant', { set: { support_url: 'https://help.acme.example/sign-in', support_email: 'help@acme.example' } });
       const page = (await request(test.app).get('/nope').set('Accept', 'text/html')).text;
       expect(page).toContain('href="https://help.acme.example/sign-in"');
       expect(page).toContain('href="mailto:help@acme.example"');
-      await stores().durable.settings.replace({ ...settings, support_url: 'javascript:alert(1)' }); // written around the API's schema
+      await stores().durable.settings.update('tenant', { set: { support_url: 'javascript:alert(1)' } }); // written around the API's schema
       expect((await request(test.app).get('/nope').set('Accept', 'text/html')).text).not.toContain('javascript:');
-      await stores().durable.settings.replace(settings);
+      await stores().durable.settings.update('tenant', { set: settings, unset: ['support_url', 'support_email'] });
     });
   });
 });

@@ -14,10 +14,11 @@ const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 10
 
 async function setTenant(stores: Stores, changes: { registration?: boolean; support_email?: string }) {
   const settings = (await stores.durable.settings.get('tenant'))!;
-  await stores.durable.settings.replace({
-    ...settings,
-    ...(changes.support_email ? { support_email: changes.support_email } : {}),
-    flags: { ...settings.flags, enable_dynamic_client_registration: changes.registration ?? settings.flags.enable_dynamic_client_registration },
+  await stores.durable.settings.update('tenant', {
+    set: {
+      ...(changes.support_email ? { support_email: changes.support_email } : {}),
+      flags: { ...settings.flags, enable_dynamic_client_registration: changes.registration ?? settings.flags.enable_dynamic_client_registration },
+    },
   });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../support/backends.ts';
 
@@ -24,7 +24,7 @@ function startProcess(env: Record<string, string>) {
 
 describe('the gatehouse process', () => {
   it('starts on a fresh data folder, serves discovery, prints generated admin credentials once, and stops cleanly on SIGTERM', async () => {
-    const dataDir = tempDir();
+    const dataDir = path.join(tempDir(), 'data'); // created by Gatehouse
     const first = startProcess({ PORT: '0', DATA_DIR: dataDir });
     const port = await first.listening;
     const discovery = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`);
@@ -38,13 +38,64 @@ describe('the gatehouse process', () => {
 
     const rotate = spawnSync(NODE, ['scripts/rotate-keys.ts'], { cwd: root, env: { ...process.env, NODE_ENV: 'development', DATA_DIR: dataDir }, encoding: 'utf8' });
     expect(rotate.stdout).toContain('Rotated signing keys');
-    expect(readFileSync(path.join(dataDir, 'gatehouse.jsonl'), 'utf8')).toContain('"keys"');
+    // Only the owner may read the data folder and the databases.
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    for (const file of ['gatehouse.db', 'gatehouse-sessions.db']) expect(statSync(path.join(dataDir, file)).mode & 0o777).toBe(0o600);
 
     const second = startProcess({ PORT: '0', DATA_DIR: dataDir });
     const port2 = await second.listening;
     const jwks = await (await fetch(`http://127.0.0.1:${port2}/.well-known/jwks.json`)).json() as { keys: unknown[] };
     expect(jwks.keys).toHaveLength(4);
     expect(second.output()).not.toContain('GATEHOUSE_ADMIN_CLIENT_SECRET=');
+    const exited2 = new Promise((resolve) => second.child.on('exit', resolve));
+    second.child.kill('SIGTERM');
+    await exited2;
+  });
+
+  it('keeps every write it answered with 2xx when it is killed (SIGKILL) in the middle of a burst', async () => {
+    const dataDir = tempDir();
+    const configFile = path.join(dataDir, 'burst.json'); // a burst well above the Management API's rate limit
+    writeFileSync(configFile, JSON.stringify({ management: { rate_limit_per_second: 100000 } }));
+    const first = startProcess({ PORT: '0', DATA_DIR: dataDir, CONFIG_FILE: configFile });
+    const port = await first.listening;
+    const base = `http://127.0.0.1:${port}`;
+    const clientId = /GATEHOUSE_ADMIN_CLIENT_ID=(\S+)/.exec(first.output())?.[1] as string;
+    const clientSecret = /GATEHOUSE_ADMIN_CLIENT_SECRET=(\S+)/.exec(first.output())?.[1] as string;
+    const tokenRes = await fetch(`${base}/oauth/token`, {
+      method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, audience: 'http://localhost:0/api/v2/' }),
+    });
+    const { access_token: token } = await tokenRes.json() as { access_token: string };
+    expect(token).toEqual(expect.any(String));
+    const answered: string[] = [];
+    const create = async (i: number) => {
+      const res = await fetch(`${base}/api/v2/clients`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `burst ${i}` }),
+      }).catch(() => undefined); // cut off by the kill
+      if (res?.status === 201) answered.push(((await res.json()) as { client_id: string }).client_id);
+    };
+    const exited = new Promise((resolve) => first.child.on('exit', resolve));
+    const workers = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = w; i < 400 && !first.child.killed; i += 8) {
+        if (answered.length >= 60) first.child.kill('SIGKILL');
+        else await create(i);
+      }
+    });
+    await Promise.all(workers);
+    first.child.kill('SIGKILL'); // in case fewer than 60 writes were answered: the assertion below says so
+    await exited;
+    expect(answered.length).toBeGreaterThanOrEqual(60);
+
+    const second = startProcess({ PORT: '0', DATA_DIR: dataDir, CONFIG_FILE: configFile, GATEHOUSE_ADMIN_CLIENT_ID: clientId, GATEHOUSE_ADMIN_CLIENT_SECRET: clientSecret });
+    const base2 = `http://127.0.0.1:${await second.listening}`;
+    const token2 = (await (await fetch(`${base2}/oauth/token`, {
+      method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, audience: 'http://localhost:0/api/v2/' }),
+    })).json() as { access_token: string }).access_token;
+    const missing: string[] = [];
+    for (const id of answered) {
+      const res = await fetch(`${base2}/api/v2/clients/${id}`, { headers: { authorization: `Bearer ${token2}` } });
+      if (res.status !== 200) missing.push(id);
+    }
+    expect(missing).toEqual([]);
     const exited2 = new Promise((resolve) => second.child.on('exit', resolve));
     second.child.kill('SIGTERM');
     await exited2;

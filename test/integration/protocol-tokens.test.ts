@@ -132,7 +132,7 @@ describe('the token endpoint', () => {
 
     it('stop at once when the user consent is revoked, and follow a narrowed client grant', async () => {
       const { app, grant, tokens } = await thirdPartyTokens();
-      await stores().durable.clientGrants.replace({ ...grant, scope: ['read:notes'] });
+      await stores().durable.clientGrants.update(grant.id, { set: { scope: ['read:notes'] } });
       const narrowed = await refresh(app, tokens.refresh_token as string);
       expect(decodeJwt(narrowed.body.access_token).scope).toBe('read:notes');
       const [consent] = await stores().durable.userGrants.find({ clientID: app.client_id });
@@ -159,7 +159,7 @@ describe('the token endpoint', () => {
       const { app: permissive, secret: s1 } = await thirdPartyApp(stores(), { third_party_security_mode: 'permissive', client_id: `pp_${Date.now()}` });
       // Stored past the Management API's rules (which refuse it): the grant refuses it all the same.
       const thirdParty = { ...permissive, grant_types: ['password'] };
-      await stores().durable.applications.replace(thirdParty);
+      await stores().durable.applications.update(thirdParty.client_id, { set: { grant_types: thirdParty.grant_types } });
       const { app: plain, secret: s2 } = await thirdPartyApp(stores(), { is_first_party: true, third_party_security_mode: undefined, client_id: `np_${Date.now()}` });
       for (const [app, secret] of [[thirdParty, s1], [plain, s2]] as const) {
         const res = await post({ grant_type: 'password', username: EMAIL, password: PASSWORD, client_id: app.client_id, client_secret: secret });

@@ -15,7 +15,7 @@ const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 10
 
 async function enableRegistration(stores: Stores, enabled = true) {
   const settings = (await stores.durable.settings.get('tenant'))!;
-  await stores.durable.settings.replace({ ...settings, flags: { ...settings.flags, enable_dynamic_client_registration: enabled } });
+  await stores.durable.settings.update('tenant', { set: { flags: { ...settings.flags, enable_dynamic_client_registration: enabled } } });
 }
 
 const register = (app: Express, body: unknown) => request(app).post('/oidc/register').set('Content-Type', 'application/json').send(JSON.stringify(body));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
+import { combineStores } from '../../src/store/index.ts';
 import { openMongoStore } from '../../src/store/mongo/index.ts';
 import { openRedisStore } from '../../src/store/redis/index.ts';
 import type { DurableStore, EphemeralStore } from '../../src/store/ports.ts';
@@ -26,14 +27,31 @@ const mongoUri = () => {
 };
 
 export const durableBackends: Backend<DurableStore>[] = [
-  { name: 'embedded (memory)', open: async () => openEmbeddedStore({ dataDir: null }) },
-  { name: 'embedded (journal)', open: async () => openEmbeddedStore({ dataDir: tempDir() }) },
+  { name: 'embedded SQLite (memory)', open: async () => openEmbeddedStore({ dataDir: null }) },
+  { name: 'embedded SQLite (files)', open: async () => openEmbeddedStore({ dataDir: tempDir() }) },
   { name: 'MongoDB', ...(mongoSkip ? { skipReason: mongoSkip } : {}), open: () => openMongoStore(mongoUri()) },
 ];
 
+const redisStore = () => openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: `test:${randomUUID()}:`, graceSeconds: 0 });
+
+/**
+ * A backend as Gatehouse uses it: every artifact passes through the layer that hashes ids and seals payloads
+ * (src/store/artifacts.ts), whose key lives in a durable store.
+ */
+function protectedBackend(ephemeral: () => EphemeralStore): () => Promise<EphemeralStore> {
+  return async () => {
+    const durable = openEmbeddedStore({ dataDir: null, graceSeconds: 0 });
+    const inner = ephemeral();
+    const stores = combineStores(durable, inner);
+    return { kind: inner.kind, oidcAdapter: (model) => stores.oidcAdapter(model), ping: () => stores.ping(), close: () => stores.close() };
+  };
+}
+
 export const oidcBackends: Backend<EphemeralStore | DurableStore>[] = [
-  { name: 'embedded', open: async () => openEmbeddedStore({ dataDir: null, graceSeconds: 0 }) },
-  { name: 'Redis', open: async () => openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: `test:${randomUUID()}:`, graceSeconds: 0 }) },
+  { name: 'embedded SQLite', open: async () => openEmbeddedStore({ dataDir: null, graceSeconds: 0 }) },
+  { name: 'embedded SQLite, ids hashed and payloads sealed', open: protectedBackend(() => openEmbeddedStore({ dataDir: null, graceSeconds: 0 })) },
+  { name: 'Redis', open: async () => redisStore() },
+  { name: 'Redis, ids hashed and payloads sealed', open: protectedBackend(redisStore) },
   { name: 'MongoDB', ...(mongoSkip ? { skipReason: mongoSkip } : {}), open: () => openMongoStore(mongoUri()) },
 ];
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
 
 const load = (env: Record<string, string>) => loadConfig({ env: { NODE_ENV: 'test', ...env } });
@@ -48,7 +49,22 @@ describe('configuration', () => {
     expect(() => load(production)).toThrow(/ISSUER \(issuer\) must be an https/);
     expect(() => load({ ...production, ISSUER: 'https://id.example.com' })).toThrow(/COOKIE_KEYS/);
     expect(() => load({ ...production, ISSUER: 'https://id.example.com', COOKIE_KEYS: 'k'.repeat(32) })).toThrow(/GATEHOUSE_ADMIN_CLIENT_ID/);
-    expect(load({ ...production, ISSUER: 'https://id.example.com', COOKIE_KEYS: 'k'.repeat(32), GATEHOUSE_ADMIN_CLIENT_ID: 'admin-client', GATEHOUSE_ADMIN_CLIENT_SECRET: 's'.repeat(40) }).env).toBe('production');
+    const complete = { ...production, ISSUER: 'https://id.example.com', COOKIE_KEYS: 'k'.repeat(32), GATEHOUSE_ADMIN_CLIENT_ID: 'admin-client', GATEHOUSE_ADMIN_CLIENT_SECRET: 's'.repeat(40) };
+    expect(() => load(complete)).toThrow(/GATEHOUSE_KEY_ENCRYPTION_KEY \(keyEncryptionKeys\) must be set in production/);
+    expect(load({ ...complete, GATEHOUSE_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') }).env).toBe('production');
+  });
+
+  it('refuses a key-encryption key that is not 32 bytes, without showing it', () => {
+    const error = (() => {
+      try {
+        load({ GATEHOUSE_KEY_ENCRYPTION_KEY: 'c2hvcnQtc2VjcmV0LXZhbHVl' });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    })();
+    expect(error).toMatch(/GATEHOUSE_KEY_ENCRYPTION_KEY must be 32 bytes in base64 \(got 18 bytes\)/);
+    expect(error).not.toContain('c2hvcnQtc2VjcmV0LXZhbHVl');
   });
 
   it('names a missing CONFIG_FILE', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { draftConnection, withoutClient } from '../../src/domain/connection-rules.ts';
+import { draftConnection } from '../../src/domain/connection-rules.ts';
 import { draftUser, normalizeEmail, patchUser } from '../../src/domain/user-rules.ts';
 import { outcome } from '../support/rules.ts';
 
@@ -13,11 +13,6 @@ describe('connections', () => {
     });
     expect(draftConnection({ name: 'db', strategy: 'auth0', is_domain_connection: true, display_name: 'DB' }, 'con_1', now))
       .toMatchObject({ is_domain_connection: true, display_name: 'DB' });
-  });
-
-  it('forget a deleted application', () => {
-    const connection = draftConnection({ name: 'db', strategy: 'auth0', enabled_clients: ['a', 'b'] }, 'con_1', now);
-    expect(withoutClient(connection, 'a', later)).toEqual({ ...connection, enabled_clients: ['b'], updated_at: later });
   });
 });
 

@@ -1,170 +1,160 @@
+import type { SQLInputValue } from 'node:sqlite';
+import { applyChange, matches } from '../changes.ts';
 import type { CollectionSpec } from '../collections.ts';
-import { DuplicateKeyError, type Collection, type Filter, type Page } from '../ports.ts';
-import type { EmbeddedEngine } from './engine.ts';
+import { DuplicateKeyError, type Change, type Collection, type Filter, type Page, type TransactionWriter } from '../ports.ts';
+import type { EmbeddedDatabase } from './database.ts';
+import { fieldExpression, uniqueIndexName } from './migrations.ts';
 
 type Doc = Record<string, unknown>;
 
-const indexKey = (value: unknown) => JSON.stringify(value);
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function matches(doc: Doc, filter: Doc): boolean {
-  return Object.entries(filter).every(([field, wanted]) => {
-    if (wanted === undefined) return true;
-    const actual = doc[field];
-    return Array.isArray(actual) ? actual.includes(wanted) : actual === wanted;
-  });
-}
+/** SQLite has no boolean: JSON true and false read back as 1 and 0. */
+const sqlValue = (value: unknown): SQLInputValue => (typeof value === 'boolean' ? Number(value) : value as SQLInputValue);
 
-/** A collection of the embedded engine, with in-memory unique and secondary indexes rebuilt at start. */
+/**
+ * A collection in its own table: the key, and the document as JSON text. Filters on declared fields use the same
+ * `json_extract` expressions as the indexes the migrations create, so SQLite answers them from an index.
+ */
 export class EmbeddedCollection<T> implements Collection<T> {
-  private readonly uniques: Map<string, string>[];
-  private readonly indexes = new Map<string, Map<string, Set<string>>>();
-  /** The JSON of documents read since their last write (see copyOf). */
-  private readonly json = new Map<string, string>();
-
-  private readonly engine: EmbeddedEngine;
+  private readonly database: EmbeddedDatabase;
   private readonly spec: CollectionSpec<T>;
+  private readonly table: string;
+  private readonly uniqueFields = new Map<string, readonly string[]>();
 
-  constructor(engine: EmbeddedEngine, spec: CollectionSpec<T>) {
-    this.engine = engine;
+  constructor(database: EmbeddedDatabase, spec: CollectionSpec<T>) {
+    this.database = database;
     this.spec = spec;
-    this.uniques = spec.unique.map(() => new Map());
-    for (const field of spec.indexed) this.indexes.set(field, new Map());
-    for (const [key, entry] of engine.table(spec.name)) this.index(key, entry.value as Doc);
+    this.table = spec.name;
+    for (const fields of spec.unique) this.uniqueFields.set(uniqueIndexName(spec.name, fields), fields);
   }
 
   async get(key: string): Promise<T | undefined> {
-    return this.copyOf(key);
+    return this.read(key);
   }
 
   async find(filter: Filter<T> = {}, page: Page = {}): Promise<T[]> {
-    const skip = page.skip ?? 0;
+    const where = this.where(filter as Doc);
     const desc = page.order === 'desc';
-    let keys = this.matchingKeys(filter as Doc).sort();
-    if (desc) keys.reverse();
-    const { after } = page;
-    if (after !== undefined) keys = keys.filter((key) => (desc ? key < after : key > after));
-    const selected = page.limit === undefined ? keys.slice(skip) : keys.slice(skip, skip + page.limit);
-    return selected.map((key) => this.copyOf(key) as T);
+    if (page.after !== undefined) {
+      where.clauses.push(desc ? 'key < ?' : 'key > ?');
+      where.values.push(page.after);
+    }
+    const sql = `SELECT doc FROM ${this.table}${where.sql()} ORDER BY key${desc ? ' DESC' : ''} LIMIT ? OFFSET ?`;
+    const rows = this.database.statement(sql).all(...where.values, page.limit ?? -1, page.skip ?? 0) as { doc: string }[];
+    return rows.map((row) => JSON.parse(row.doc) as T);
   }
 
   async count(filter: Filter<T> = {}): Promise<number> {
-    return this.countFromIndex(filter as Doc) ?? this.matchingKeys(filter as Doc).length;
+    const where = this.where(filter as Doc);
+    return (this.database.statement(`SELECT count(*) AS n FROM ${this.table}${where.sql()}`).get(...where.values) as { n: number }).n;
   }
 
   async insert(doc: T): Promise<void> {
-    const key = this.keyOf(doc);
-    if (this.engine.get(this.spec.name, key) !== undefined) throw new DuplicateKeyError(this.spec.name, [this.spec.key]);
-    this.checkUnique(doc as Doc, key);
-    this.write(key, doc);
+    this.writer.insert(doc);
   }
 
-  async replace(doc: T): Promise<boolean> {
-    const key = this.keyOf(doc);
-    const previous = this.engine.get(this.spec.name, key) as Doc | undefined;
-    if (previous === undefined) return false;
-    this.checkUnique(doc as Doc, key);
-    this.unindex(key, previous);
-    this.write(key, doc);
-    return true;
+  async insertIfAbsent(doc: T): Promise<boolean> {
+    const { changes } = this.database.statement(`INSERT INTO ${this.table} (key, doc) VALUES (?, ?) ON CONFLICT DO NOTHING`).run(this.keyOf(doc), JSON.stringify(doc));
+    return changes > 0;
+  }
+
+  async update(key: string, change: Change<T>, condition?: Filter<T>): Promise<T | undefined> {
+    return this.database.transaction(() => {
+      const current = this.read(key);
+      if (current === undefined || (condition && !matches(current as Doc, condition as Doc))) return undefined;
+      return this.rewrite(key, current, change);
+    });
   }
 
   async delete(key: string): Promise<boolean> {
-    const previous = this.engine.get(this.spec.name, key) as Doc | undefined;
-    if (previous === undefined) return false;
-    this.unindex(key, previous);
-    this.json.delete(key);
-    return this.engine.delete(this.spec.name, key);
+    return this.database.statement(`DELETE FROM ${this.table} WHERE key = ?`).run(key).changes > 0;
   }
 
   async deleteMany(filter: Filter<T>): Promise<number> {
-    const keys = this.matchingKeys(filter as Doc);
-    for (const key of keys) await this.delete(key);
-    return keys.length;
+    return this.removeWhere(filter);
+  }
+
+  async deleteBefore(key: string): Promise<number> {
+    return Number(this.database.statement(`DELETE FROM ${this.table} WHERE key < ?`).run(key).changes);
+  }
+
+  /** Synchronous writes, for transactions (src/store/embedded/index.ts runs them inside one). */
+  readonly writer: TransactionWriter<T> = {
+    insert: (doc) => {
+      this.write(() => this.database.statement(`INSERT INTO ${this.table} (key, doc) VALUES (?, ?)`).run(this.keyOf(doc), JSON.stringify(doc)));
+    },
+    update: (key, change) => {
+      const current = this.read(key);
+      if (current !== undefined) this.rewrite(key, current, change);
+    },
+    updateMany: (filter, change) => {
+      const where = this.where(filter as Doc);
+      const rows = this.database.statement(`SELECT key, doc FROM ${this.table}${where.sql()}`).all(...where.values) as { key: string; doc: string }[];
+      for (const row of rows) this.rewrite(row.key, JSON.parse(row.doc) as T, change);
+    },
+    delete: (key) => {
+      this.database.statement(`DELETE FROM ${this.table} WHERE key = ?`).run(key);
+    },
+    deleteMany: (filter) => {
+      this.removeWhere(filter);
+    },
+  };
+
+  private removeWhere(filter: Filter<T>): number {
+    const where = this.where(filter as Doc);
+    return Number(this.database.statement(`DELETE FROM ${this.table}${where.sql()}`).run(...where.values).changes);
+  }
+
+  private read(key: string): T | undefined {
+    const row = this.database.statement(`SELECT doc FROM ${this.table} WHERE key = ?`).get(key) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as T) : undefined;
+  }
+
+  private rewrite(key: string, current: T, change: Change<T>): T {
+    const next = applyChange(current, change);
+    if (this.keyOf(next) !== key) throw new TypeError(`${this.table}: a change cannot move a document to another key`);
+    this.write(() => this.database.statement(`UPDATE ${this.table} SET doc = ? WHERE key = ?`).run(JSON.stringify(next), key));
+    return next;
   }
 
   private keyOf(doc: T): string {
     const key = (doc as Doc)[this.spec.key];
-    if (typeof key !== 'string' || key === '') throw new TypeError(`${this.spec.name}: documents need a string ${this.spec.key}`);
+    if (typeof key !== 'string' || key === '') throw new TypeError(`${this.table}: documents need a string ${this.spec.key}`);
     return key;
   }
 
-  private write(key: string, doc: T): void {
-    const copy = JSON.parse(JSON.stringify(doc)) as Doc;
-    this.engine.set(this.spec.name, key, copy);
-    this.index(key, copy);
-    this.json.delete(key);
-  }
-
-  /**
-   * A copy of a stored document, parsed from its JSON: documents are JSON by design (the journal stores them so), and
-   * parsing a kept string is several times cheaper than structuredClone. The string is kept once a document is read,
-   * so the hot documents (applications, APIs, client grants on the token path) are serialized once per write at most.
-   */
-  private copyOf(key: string): T | undefined {
-    const doc = this.engine.get(this.spec.name, key);
-    if (doc === undefined) return undefined;
-    let json = this.json.get(key);
-    if (json === undefined) this.json.set(key, (json = JSON.stringify(doc)));
-    return JSON.parse(json) as T;
-  }
-
-  private uniqueKey(doc: Doc, fields: readonly string[]): string | undefined {
-    const values = fields.map((field) => doc[field]);
-    return values.some((value) => value === undefined || value === null) ? undefined : indexKey(values);
-  }
-
-  private checkUnique(doc: Doc, key: string): void {
-    this.spec.unique.forEach((fields, i) => {
-      const unique = this.uniqueKey(doc, fields);
-      const holder = unique === undefined ? undefined : this.uniques[i]?.get(unique);
-      if (holder !== undefined && holder !== key) throw new DuplicateKeyError(this.spec.name, fields);
-    });
-  }
-
-  private index(key: string, doc: Doc): void {
-    this.spec.unique.forEach((fields, i) => {
-      const unique = this.uniqueKey(doc, fields);
-      if (unique !== undefined) this.uniques[i]?.set(unique, key);
-    });
-    for (const [field, index] of this.indexes) {
-      const value = indexKey(doc[field]);
-      let keys = index.get(value);
-      if (!keys) index.set(value, (keys = new Set()));
-      keys.add(key);
+  /** Runs a statement, turning SQLite's unique-constraint failure into the port's DuplicateKeyError. */
+  private write(run: () => unknown): void {
+    try {
+      run();
+    } catch (err) {
+      const message = (err as Error).message ?? '';
+      if (!message.startsWith('UNIQUE constraint failed')) throw err;
+      const index = /index '([^']+)'/.exec(message)?.[1];
+      throw new DuplicateKeyError(this.table, (index && this.uniqueFields.get(index)) || [this.spec.key]);
     }
   }
 
-  private unindex(key: string, doc: Doc): void {
-    this.spec.unique.forEach((fields, i) => {
-      const unique = this.uniqueKey(doc, fields);
-      if (unique !== undefined && this.uniques[i]?.get(unique) === key) this.uniques[i]?.delete(unique);
-    });
-    for (const [field, index] of this.indexes) index.get(indexKey(doc[field]))?.delete(key);
-  }
-
-  /**
-   * The count, without visiting documents, when an index answers the filter alone: no field (the table's size), or
-   * one indexed field with a primitive value (its index entry). Registration counts dynamic applications on every request.
-   */
-  private countFromIndex(filter: Doc): number | undefined {
-    const fields = Object.keys(filter).filter((field) => filter[field] !== undefined);
-    if (fields.length === 0) return this.engine.table(this.spec.name).size;
-    const [field] = fields as [string];
-    const wanted = filter[field];
-    if (fields.length > 1 || (typeof wanted === 'object' && wanted !== null)) return undefined;
-    return this.indexes.get(field)?.get(indexKey(wanted))?.size ?? (this.indexes.has(field) ? 0 : undefined);
-  }
-
-  private matchingKeys(filter: Doc): string[] {
-    const indexedField = Object.keys(filter).find((field) => filter[field] !== undefined && this.indexes.has(field));
-    const candidates = indexedField
-      ? this.indexes.get(indexedField)?.get(indexKey(filter[indexedField])) ?? new Set<string>()
-      : this.engine.table(this.spec.name).keys();
-    const keys: string[] = [];
-    for (const key of candidates) {
-      const doc = this.engine.get(this.spec.name, key) as Doc | undefined;
-      if (doc !== undefined && matches(doc, filter)) keys.push(key);
+  private where(filter: Doc) {
+    const clauses: string[] = [];
+    const values: SQLInputValue[] = [];
+    for (const [field, wanted] of Object.entries(filter)) {
+      if (wanted === undefined) continue;
+      if (!FIELD_NAME.test(field)) throw new TypeError(`${this.table}: cannot filter on ${JSON.stringify(field)}`);
+      if (field === this.spec.key) {
+        clauses.push('key = ?');
+        values.push(sqlValue(wanted));
+      } else if ((this.spec.arrays as readonly string[]).includes(field)) {
+        clauses.push(`EXISTS (SELECT 1 FROM json_each(doc, '$.${field}') WHERE value = ?)`);
+        values.push(sqlValue(wanted));
+      } else if (wanted === null) {
+        clauses.push(`${fieldExpression(field)} IS NULL`);
+      } else {
+        clauses.push(`${fieldExpression(field)} = ?`);
+        values.push(sqlValue(wanted));
+      }
     }
-    return keys;
+    return { clauses, values, sql: () => (clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '') };
   }
 }

@@ -1,42 +1,77 @@
+import path from 'node:path';
 import type { Adapter } from 'oidc-provider';
-import { COLLECTIONS } from '../collections.ts';
-import type { DurableStore, EphemeralStore } from '../ports.ts';
+import { COLLECTION_NAMES, COLLECTIONS, DURABLE_OIDC_MODELS } from '../collections.ts';
+import type { DurableEntities, DurableStore, EphemeralStore, Transaction } from '../ports.ts';
 import { EmbeddedCollection } from './collection.ts';
-import { EmbeddedEngine } from './engine.ts';
-import { EmbeddedOidcAdapter } from './oidc-adapter.ts';
+import { openDatabase, type EmbeddedDatabase } from './database.ts';
+import { ARTIFACT_MIGRATIONS, DURABLE_MIGRATIONS } from './migrations.ts';
+import { EmbeddedOidcAdapter, sweepExpired } from './oidc-adapter.ts';
 
 export interface EmbeddedStoreOptions {
-  /** Where the journal lives; null keeps everything in memory only. */
+  /** The data folder; null keeps everything in memory only (tests). */
   dataDir: string | null;
   graceSeconds?: number;
 }
 
-/** The embedded store serves both roles (durable and ephemeral) in one process, from one engine. */
-export type EmbeddedStore = DurableStore & EphemeralStore & { readonly kind: 'embedded' };
+/** The embedded store serves both roles (durable and ephemeral) in one process. */
+export type EmbeddedStore = DurableStore & EphemeralStore & {
+  readonly kind: 'embedded';
+  /** The durable database, for backups. */
+  readonly database: EmbeddedDatabase;
+};
 
+/** Durable entities (and oidc-provider's durable Grant model): every commit on disk before it is answered. */
+export const DURABLE_FILE = 'gatehouse.db';
+/** Sessions, interactions, codes and tokens: written often, never backed up (a restore signs everyone out). */
+export const ARTIFACTS_FILE = 'gatehouse-sessions.db';
+
+const GATEHOUSE_APPLICATION_ID = 0x47617465; // "Gate"
+
+type Collections = { [K in keyof DurableEntities]: EmbeddedCollection<DurableEntities[K]> };
+
+/**
+ * The default store: SQLite through Node's built-in `node:sqlite` (no native build, no download), two files in the data
+ * folder. Statements are synchronous and fast (an indexed read is a few microseconds); durable commits wait for the disk.
+ */
 export function openEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStore {
-  const engine = new EmbeddedEngine(options.dataDir);
-  const adapters = new Map<string, Adapter>();
+  const file = (name: string) => (options.dataDir ? path.resolve(options.dataDir, name) : null);
+  const durable = openDatabase(file(DURABLE_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'FULL', secureDelete: true, migrations: DURABLE_MIGRATIONS });
+  let artifacts: EmbeddedDatabase;
+  try {
+    artifacts = openDatabase(file(ARTIFACTS_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'NORMAL', secureDelete: false, migrations: ARTIFACT_MIGRATIONS });
+  } catch (err) {
+    durable.close();
+    throw err;
+  }
+  const collections = Object.fromEntries(COLLECTION_NAMES.map((name) => [name, new EmbeddedCollection(durable, COLLECTIONS[name] as never)])) as Collections;
   const graceSeconds = options.graceSeconds ?? 15;
+  const adapters = new Map<string, Adapter>();
+  const sweeper = setInterval(() => {
+    for (const database of [durable, artifacts]) void sweepExpired(database).catch(() => {}); // retried next minute
+  }, 60_000);
+  sweeper.unref();
+
   return {
     kind: 'embedded',
-    applications: new EmbeddedCollection(engine, COLLECTIONS.applications),
-    resourceServers: new EmbeddedCollection(engine, COLLECTIONS.resourceServers),
-    clientGrants: new EmbeddedCollection(engine, COLLECTIONS.clientGrants),
-    connections: new EmbeddedCollection(engine, COLLECTIONS.connections),
-    users: new EmbeddedCollection(engine, COLLECTIONS.users),
-    userGrants: new EmbeddedCollection(engine, COLLECTIONS.userGrants),
-    networkAcls: new EmbeddedCollection(engine, COLLECTIONS.networkAcls),
-    settings: new EmbeddedCollection(engine, COLLECTIONS.settings),
-    keys: new EmbeddedCollection(engine, COLLECTIONS.keys),
+    database: durable,
+    ...collections,
+    async transaction(record: (tx: Transaction) => void): Promise<void> {
+      const tx = Object.fromEntries(COLLECTION_NAMES.map((name) => [name, collections[name].writer])) as Transaction;
+      durable.transaction(() => record(tx));
+    },
     oidcAdapter(model: string): Adapter {
       let adapter = adapters.get(model);
-      if (!adapter) adapters.set(model, (adapter = new EmbeddedOidcAdapter(engine, model, graceSeconds)));
+      if (!adapter) adapters.set(model, (adapter = new EmbeddedOidcAdapter(DURABLE_OIDC_MODELS.has(model) ? durable : artifacts, model, graceSeconds)));
       return adapter;
     },
-    async ping() {},
+    async ping() {
+      durable.statement('SELECT 1').get();
+      artifacts.statement('SELECT 1').get();
+    },
     async close() {
-      engine.close();
+      clearInterval(sweeper);
+      durable.close();
+      artifacts.close();
     },
   };
 }

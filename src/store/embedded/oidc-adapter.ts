@@ -1,90 +1,86 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { GRANTABLE_OIDC_MODELS } from '../collections.ts';
-import type { EmbeddedEngine } from './engine.ts';
+import type { EmbeddedDatabase } from './database.ts';
+
+interface Row {
+  payload: string;
+  consumed: number | null;
+}
+
+const LIVE = '(expires_at IS NULL OR expires_at > ?)';
 
 /**
- * oidc-provider models on the embedded engine. Entries live `expiresIn + graceSeconds`, because the provider itself
- * accepts tokens within its clock tolerance.
+ * oidc-provider models in the `oidc` table. Entries live `expiresIn + graceSeconds`, because the provider itself accepts
+ * tokens within its clock tolerance; expired rows are invisible at once and swept by the store.
  */
 export class EmbeddedOidcAdapter implements Adapter {
-  private readonly table: string;
-  private readonly byUid = new Map<string, string>();
-  private readonly byUserCode = new Map<string, string>();
-  private readonly byGrantId = new Map<string, Set<string>>();
-
-  private readonly engine: EmbeddedEngine;
+  private readonly database: EmbeddedDatabase;
   private readonly model: string;
   private readonly graceSeconds: number;
 
-  constructor(engine: EmbeddedEngine, model: string, graceSeconds: number) {
-    this.engine = engine;
+  constructor(database: EmbeddedDatabase, model: string, graceSeconds: number) {
+    this.database = database;
     this.model = model;
     this.graceSeconds = graceSeconds;
-    this.table = `oidc:${model}`;
-    for (const [id, entry] of engine.table(this.table)) this.index(id, entry.value as AdapterPayload);
-    engine.watchExpiry(this.table, (id, payload) => this.unindex(id, payload as AdapterPayload));
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    const previous = this.engine.get(this.table, id) as AdapterPayload | undefined;
-    if (previous) this.unindex(id, previous);
-    const expiresAt = expiresIn ? Date.now() + (expiresIn + this.graceSeconds) * 1000 : undefined;
-    this.engine.set(this.table, id, structuredClone(payload), expiresAt);
-    this.index(id, payload);
+    const expiresAt = expiresIn ? Date.now() + (expiresIn + this.graceSeconds) * 1000 : null;
+    const grantId = payload.grantId && GRANTABLE_OIDC_MODELS.has(this.model) ? payload.grantId : null;
+    this.database.statement(
+      'INSERT INTO oidc (model, id, payload, expires_at, consumed, uid, user_code, grant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) '
+        + 'ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at, consumed = excluded.consumed, '
+        + 'uid = excluded.uid, user_code = excluded.user_code, grant_id = excluded.grant_id',
+    ).run(this.model, id, JSON.stringify(payload), expiresAt, payload.consumed ?? null, payload.uid ?? null, payload.userCode ?? null, grantId);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const payload = this.engine.get(this.table, id) as AdapterPayload | undefined;
-    return payload && structuredClone(payload);
+    return this.payloadOf(this.database.statement(`SELECT payload, consumed FROM oidc WHERE model = ? AND id = ? AND ${LIVE}`).get(this.model, id, Date.now()));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const id = this.byUid.get(uid);
-    return id === undefined ? undefined : this.find(id);
+    return this.payloadOf(this.database.statement(`SELECT payload, consumed FROM oidc WHERE model = ? AND uid = ? AND ${LIVE}`).get(this.model, uid, Date.now()));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    const id = this.byUserCode.get(userCode);
-    return id === undefined ? undefined : this.find(id);
+    return this.payloadOf(this.database.statement(`SELECT payload, consumed FROM oidc WHERE model = ? AND user_code = ? AND ${LIVE}`).get(this.model, userCode, Date.now()));
   }
 
   /** Marks the payload consumed; a second consume throws, so that two racing redemptions never both succeed. */
   async consume(id: string): Promise<void> {
-    const entry = this.engine.table(this.table).get(id);
-    const payload = this.engine.get(this.table, id) as AdapterPayload | undefined;
-    if (!entry || !payload) return;
-    if (payload.consumed) throw new errors.InvalidGrant(`${this.model} was already used`); // the loser of a race gets invalid_grant, not a 500
-    this.engine.set(this.table, id, { ...payload, consumed: Math.floor(Date.now() / 1000) }, entry.expiresAt);
+    const now = Date.now();
+    const { changes } = this.database.statement(`UPDATE oidc SET consumed = ? WHERE model = ? AND id = ? AND consumed IS NULL AND ${LIVE}`)
+      .run(Math.floor(now / 1000), this.model, id, now);
+    if (changes === 0 && (await this.find(id))) throw new errors.InvalidGrant(`${this.model} was already used`); // the loser of a race gets invalid_grant, not a 500
   }
 
   async destroy(id: string): Promise<void> {
-    const payload = this.engine.get(this.table, id) as AdapterPayload | undefined;
-    if (payload) this.unindex(id, payload);
-    this.engine.delete(this.table, id);
+    this.database.statement('DELETE FROM oidc WHERE model = ? AND id = ?').run(this.model, id);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    for (const id of [...(this.byGrantId.get(grantId) ?? [])]) await this.destroy(id);
-    this.byGrantId.delete(grantId);
+    this.database.statement('DELETE FROM oidc WHERE model = ? AND grant_id = ?').run(this.model, grantId);
   }
 
-  private index(id: string, payload: AdapterPayload): void {
-    if (payload.uid) this.byUid.set(payload.uid, id);
-    if (payload.userCode) this.byUserCode.set(payload.userCode, id);
-    if (payload.grantId && GRANTABLE_OIDC_MODELS.has(this.model)) {
-      let ids = this.byGrantId.get(payload.grantId);
-      if (!ids) this.byGrantId.set(payload.grantId, (ids = new Set()));
-      ids.add(id);
-    }
+  private payloadOf(row: unknown): AdapterPayload | undefined {
+    if (!row) return undefined;
+    const { payload, consumed } = row as Row;
+    const parsed = JSON.parse(payload) as AdapterPayload;
+    return consumed ? { ...parsed, consumed } : parsed;
   }
+}
 
-  private unindex(id: string, payload: AdapterPayload): void {
-    if (payload.uid && this.byUid.get(payload.uid) === id) this.byUid.delete(payload.uid);
-    if (payload.userCode && this.byUserCode.get(payload.userCode) === id) this.byUserCode.delete(payload.userCode);
-    if (payload.grantId) {
-      const ids = this.byGrantId.get(payload.grantId);
-      ids?.delete(id);
-      if (ids?.size === 0) this.byGrantId.delete(payload.grantId);
-    }
+const SWEEP_BATCH = 1000;
+
+/** Deletes expired artifacts a batch at a time, yielding between batches so that requests are not held up. */
+export async function sweepExpired(database: EmbeddedDatabase, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const { changes } = database.statement(
+      'DELETE FROM oidc WHERE (model, id) IN (SELECT model, id FROM oidc WHERE expires_at <= ? LIMIT ?)',
+    ).run(now, SWEEP_BATCH);
+    removed += Number(changes);
+    if (Number(changes) < SWEEP_BATCH) return removed;
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -1,7 +1,25 @@
-import { MongoClient, MongoServerError, type Db, type Document } from 'mongodb';
+import { MongoClient, MongoServerError, type ClientSession, type Db, type Document } from 'mongodb';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { COLLECTIONS, type CollectionSpec } from '../collections.ts';
-import { DuplicateKeyError, type Collection, type DurableStore, type Filter, type Page } from '../ports.ts';
+import { COLLECTION_NAMES, COLLECTIONS, type CollectionSpec } from '../collections.ts';
+import {
+  DuplicateKeyError, type Change, type Collection, type DurableEntities, type DurableStore, type Filter, type Page, type Transaction, type TransactionWriter,
+} from '../ports.ts';
+
+const MONGO_OPERATOR = { set: '$set', inc: '$inc' } as const;
+
+/** A port change as a MongoDB update document. */
+function toUpdate<T>(change: Change<T>): Document {
+  const update: Document = {};
+  for (const operation of ['set', 'inc'] as const) {
+    if (change[operation] && Object.keys(change[operation]).length) update[MONGO_OPERATOR[operation]] = change[operation];
+  }
+  if (change.unset?.length) update.$unset = Object.fromEntries(change.unset.map((field) => [field, '']));
+  const each = (values: object) => Object.fromEntries(Object.entries(values).map(([field, list]) => [field, { $each: list }]));
+  const all = (values: object) => Object.fromEntries(Object.entries(values).map(([field, list]) => [field, { $in: list }]));
+  if (change.addToSet && Object.keys(change.addToSet).length) update.$addToSet = each(change.addToSet);
+  if (change.pull && Object.keys(change.pull).length) update.$pull = all(change.pull);
+  return update;
+}
 
 /**
  * Kept deliberately thin: each call maps to one driver call, so that the shared contract suite is a faithful check
@@ -15,7 +33,7 @@ class MongoCollection<T> implements Collection<T> {
     this.spec = spec;
   }
 
-  private get collection() {
+  get collection() {
     return this.db.collection<Document>(this.spec.name);
   }
 
@@ -36,13 +54,14 @@ class MongoCollection<T> implements Collection<T> {
     return rest as T;
   }
 
-  private toDb(doc: T): Document {
+  toDb(doc: T): Document {
     return { _id: (doc as Document)[this.spec.key], ...(doc as Document) };
   }
 
-  private async write(action: () => Promise<unknown>): Promise<void> {
+  /** Runs a write, turning a duplicate-key error into the port's DuplicateKeyError. */
+  async write<R>(action: () => Promise<R>): Promise<R> {
     try {
-      await action();
+      return await action();
     } catch (err) {
       if (err instanceof MongoServerError && err.code === 11000) {
         throw new DuplicateKeyError(this.spec.name, Object.keys(err.keyPattern ?? { [this.spec.key]: 1 }).map((f) => (f === '_id' ? this.spec.key : f)));
@@ -67,16 +86,23 @@ class MongoCollection<T> implements Collection<T> {
     return this.collection.countDocuments(filter as Document);
   }
 
-  insert(doc: T) {
-    return this.write(() => this.collection.insertOne(this.toDb(doc)));
+  async insert(doc: T) {
+    await this.write(() => this.collection.insertOne(this.toDb(doc)));
   }
 
-  async replace(doc: T) {
-    let matched = false;
-    await this.write(async () => {
-      matched = (await this.collection.replaceOne({ _id: (doc as Document)[this.spec.key] }, this.toDb(doc))).matchedCount === 1;
-    });
-    return matched;
+  async insertIfAbsent(doc: T) {
+    try {
+      await this.insert(doc);
+      return true;
+    } catch (err) {
+      if (err instanceof DuplicateKeyError) return false;
+      throw err;
+    }
+  }
+
+  async update(key: string, change: Change<T>, condition: Filter<T> = {}) {
+    const updated = await this.write(() => this.collection.findOneAndUpdate({ ...condition, _id: key as never }, toUpdate(change), { returnDocument: 'after' }));
+    return this.fromDb(updated);
   }
 
   async delete(key: string) {
@@ -85,6 +111,22 @@ class MongoCollection<T> implements Collection<T> {
 
   async deleteMany(filter: Filter<T>) {
     return (await this.collection.deleteMany(filter as Document)).deletedCount;
+  }
+
+  async deleteBefore(key: string) {
+    return (await this.collection.deleteMany({ _id: { $lt: key as never } })).deletedCount;
+  }
+
+  /** A transaction's writes on this collection, run in `session` (a transaction) or alone. */
+  writer(steps: ((session?: ClientSession) => Promise<unknown>)[]): TransactionWriter<T> {
+    const options = (session?: ClientSession) => (session ? { session } : {});
+    return {
+      insert: (doc) => steps.push((session) => this.write(() => this.collection.insertOne(this.toDb(doc), options(session)))),
+      update: (key, change) => steps.push((session) => this.write(() => this.collection.updateOne({ _id: key as never }, toUpdate(change), options(session)))),
+      updateMany: (filter, change) => steps.push((session) => this.write(() => this.collection.updateMany(filter as Document, toUpdate(change), options(session)))),
+      delete: (key) => steps.push((session) => this.collection.deleteOne({ _id: key as never }, options(session))),
+      deleteMany: (filter) => steps.push((session) => this.collection.deleteMany(filter as Document, options(session))),
+    };
   }
 }
 
@@ -155,22 +197,20 @@ class MongoOidcAdapter implements Adapter {
 
 export type MongoStore = DurableStore & { readonly kind: 'mongodb' };
 
+/** Whether the deployment runs transactions: a replica set or a sharded cluster (a standalone server does not). */
+async function supportsTransactions(db: Db): Promise<boolean> {
+  const hello = await db.admin().command({ hello: 1 });
+  return Boolean(hello.setName) || hello.msg === 'isdbgrid';
+}
+
 export async function openMongoStore(uri: string): Promise<MongoStore> {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
   await client.connect();
   const db = client.db();
-  const collections = {
-    applications: new MongoCollection(db, COLLECTIONS.applications),
-    resourceServers: new MongoCollection(db, COLLECTIONS.resourceServers),
-    clientGrants: new MongoCollection(db, COLLECTIONS.clientGrants),
-    connections: new MongoCollection(db, COLLECTIONS.connections),
-    users: new MongoCollection(db, COLLECTIONS.users),
-    userGrants: new MongoCollection(db, COLLECTIONS.userGrants),
-    networkAcls: new MongoCollection(db, COLLECTIONS.networkAcls),
-    settings: new MongoCollection(db, COLLECTIONS.settings),
-    keys: new MongoCollection(db, COLLECTIONS.keys),
-  };
+  const collections = Object.fromEntries(COLLECTION_NAMES.map((name) => [name, new MongoCollection(db, COLLECTIONS[name] as never)])) as
+    { [K in keyof DurableEntities]: MongoCollection<DurableEntities[K]> };
   for (const collection of Object.values(collections)) await collection.ensureIndexes();
+  const transactions = await supportsTransactions(db);
   const adapters = new Map<string, MongoOidcAdapter>();
   const grantAdapter = new MongoOidcAdapter(db, 'Grant');
   await grantAdapter.ensureIndexes();
@@ -178,6 +218,17 @@ export async function openMongoStore(uri: string): Promise<MongoStore> {
   return {
     kind: 'mongodb',
     ...collections,
+    async transaction(record: (tx: Transaction) => void) {
+      const steps: ((session?: ClientSession) => Promise<unknown>)[] = [];
+      record(Object.fromEntries(COLLECTION_NAMES.map((name) => [name, collections[name].writer(steps)])) as Transaction);
+      if (!transactions) {
+        for (const step of steps) await step();
+        return;
+      }
+      await client.withSession((session) => session.withTransaction(async () => {
+        for (const step of steps) await step(session);
+      }));
+    },
     oidcAdapter(model: string): Adapter {
       let adapter = adapters.get(model);
       if (!adapter) adapters.set(model, (adapter = new MongoOidcAdapter(db, model)));

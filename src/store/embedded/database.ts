@@ -1,0 +1,139 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { StoreError } from '../ports.ts';
+
+/** What one database file holds and how carefully it is written. */
+export interface DatabaseSchema {
+  /** PRAGMA application_id: marks the file as Gatehouse's, so that another program's database is never migrated. */
+  applicationId: number;
+  /**
+   * FULL: every commit reaches the disk before the write is answered (durable entities). NORMAL: safe against a crash
+   * of the process, while a power loss may lose the last commits, never corrupt the file (short-lived artifacts).
+   */
+  synchronous: 'FULL' | 'NORMAL';
+  /** Overwrite what is deleted or replaced, so that a value sealed later leaves no copy in clear in free pages. */
+  secureDelete: boolean;
+  migrations: readonly (readonly string[])[];
+}
+
+const BUSY_TIMEOUT_MS = 2000;
+
+/** An open SQLite database with cached statements and nestable transactions. */
+export class EmbeddedDatabase {
+  readonly db: DatabaseSync;
+  /** The file, or null in memory. */
+  readonly file: string | null;
+  private readonly statements = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync, file: string | null) {
+    this.db = db;
+    this.file = file;
+  }
+
+  statement(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
+  /**
+   * Runs `work` in a write transaction, or inside the one already open. Statements are synchronous, so nothing else in
+   * this process runs in between; IMMEDIATE takes the write lock at once, for other processes (backup, key rotation).
+   */
+  transaction<R>(work: () => R): R {
+    if (this.db.isTransaction) return work();
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /** Folds the write-ahead log into the file (and empties it) before closing, when the file is usable. */
+  close(): void {
+    if (!this.db.isOpen) return;
+    try {
+      if (this.file) this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+const describe = (file: string) => `The database ${file}`;
+
+/**
+ * Opens (creating when missing) a database file readable by its owner only, in a folder created 0700; sets WAL mode
+ * and a busy timeout; refuses a damaged file or one from a newer version; runs the migrations this version lacks.
+ */
+export function openDatabase(file: string | null, schema: DatabaseSchema): EmbeddedDatabase {
+  if (file) prepareFile(file);
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(file ?? ':memory:');
+  } catch (err) {
+    throw new StoreError(`${describe(file as string)} cannot be opened (${(err as Error).message}). Check that it exists and that this user may read and write it.`);
+  }
+  const database = new EmbeddedDatabase(db, file);
+  try {
+    checkIdentity(database, schema, file);
+    if (file) db.exec('PRAGMA journal_mode = WAL');
+    db.exec(`PRAGMA synchronous = ${schema.synchronous}; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = OFF; `
+      + `PRAGMA secure_delete = ${schema.secureDelete ? 'ON' : 'OFF'}`);
+    migrate(database, schema, file ?? ':memory:');
+  } catch (err) {
+    db.close();
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`${describe(file ?? ':memory:')} is damaged or not a Gatehouse database (${(err as Error).message}). `
+      + 'Stop Gatehouse, move the file aside and restore your latest backup (README, "Backup and restore").');
+  }
+  return database;
+}
+
+/** The data folder, created readable by its owner only. */
+export function ensureDataDir(dir: string): void {
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+function prepareFile(file: string): void {
+  ensureDataDir(path.dirname(file));
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+}
+
+/** A file that holds another program's data (or garbage) is never migrated, and a damaged one is never used. */
+function checkIdentity(database: EmbeddedDatabase, schema: DatabaseSchema, file: string | null): void {
+  const { db } = database;
+  const applicationId = (db.prepare('PRAGMA application_id').get() as { application_id: number }).application_id;
+  const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+  if (applicationId === 0 && tables === 0) {
+    db.exec(`PRAGMA application_id = ${schema.applicationId}`);
+    return;
+  }
+  if (applicationId !== schema.applicationId) {
+    throw new StoreError(`${describe(file ?? ':memory:')} is not a Gatehouse database (application id ${applicationId}). Point DATA_DIR at Gatehouse's data folder.`);
+  }
+  const check = (db.prepare('PRAGMA quick_check').all() as { quick_check: string }[]).map((row) => row.quick_check);
+  if (check[0] !== 'ok') throw new Error(check.slice(0, 3).join('; '));
+}
+
+function migrate(database: EmbeddedDatabase, schema: DatabaseSchema, name: string): void {
+  const { db } = database;
+  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  const known = schema.migrations.length;
+  if (version > known) {
+    throw new StoreError(`${describe(name)} was written by a newer version of Gatehouse (schema version ${version}; this version knows up to ${known}). `
+      + 'Run that newer version, or restore a backup made by this one.');
+  }
+  schema.migrations.slice(version).forEach((steps, i) => {
+    database.transaction(() => {
+      for (const sql of steps) db.exec(sql);
+      db.exec(`PRAGMA user_version = ${version + i + 1}`);
+    });
+  });
+}

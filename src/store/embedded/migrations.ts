@@ -1,0 +1,59 @@
+import { COLLECTIONS, type CollectionSpec } from '../collections.ts';
+import type { DurableEntities } from '../ports.ts';
+
+/** The SQL expression of a document field: indexes and queries must spell it the same way for SQLite to use an index. */
+export const fieldExpression = (field: string) => `json_extract(doc, '$.${field}')`;
+
+export const uniqueIndexName = (table: string, fields: readonly string[]) => `${table}__unique__${fields.join('__')}`;
+
+type Name = keyof DurableEntities;
+const spec = (name: Name) => COLLECTIONS[name] as CollectionSpec<unknown>;
+
+const table = (name: Name) => `CREATE TABLE ${spec(name).name} (key TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID`;
+
+const index = (name: Name, field: string) => {
+  const { name: t } = spec(name);
+  return `CREATE INDEX ${t}__by__${field} ON ${t} (${fieldExpression(field)})`;
+};
+
+/** A unique constraint holds only where all of its fields are present (MongoDB's partial unique index, the same rule). */
+const unique = (name: Name, fields: readonly string[]) => {
+  const { name: t } = spec(name);
+  return `CREATE UNIQUE INDEX ${uniqueIndexName(t, fields)} ON ${t} (${fields.map(fieldExpression).join(', ')}) `
+    + `WHERE ${fields.map((field) => `${fieldExpression(field)} IS NOT NULL`).join(' AND ')}`;
+};
+
+/** oidc-provider models: ids, uids and user codes arrive hashed, payloads sealed (src/store/artifacts.ts). */
+const OIDC_TABLE = [
+  'CREATE TABLE oidc (model TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL, expires_at INTEGER, consumed INTEGER, '
+    + 'uid TEXT, user_code TEXT, grant_id TEXT, PRIMARY KEY (model, id)) WITHOUT ROWID',
+  'CREATE INDEX oidc__by__uid ON oidc (model, uid) WHERE uid IS NOT NULL',
+  'CREATE INDEX oidc__by__user_code ON oidc (model, user_code) WHERE user_code IS NOT NULL',
+  'CREATE INDEX oidc__by__grant_id ON oidc (model, grant_id) WHERE grant_id IS NOT NULL',
+  'CREATE INDEX oidc__by__expires_at ON oidc (expires_at) WHERE expires_at IS NOT NULL',
+];
+
+/**
+ * Versioned schema changes, applied in order at start (PRAGMA user_version counts those applied). Append a new step
+ * for every change, never edit a released one: test/unit/embedded-schema.test.ts checks that the indexes the
+ * collection specs declare all exist once every step has run (a unique index serves as the index of its first field).
+ */
+export const DURABLE_MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    table('applications'), index('applications', 'is_first_party'), index('applications', 'app_type'), index('applications', 'registration_type'),
+    table('resourceServers'), unique('resourceServers', ['identifier']),
+    table('clientGrants'), unique('clientGrants', ['client_id', 'audience', 'subject_type']), unique('clientGrants', ['default_for', 'audience', 'subject_type']),
+    index('clientGrants', 'client_id'), index('clientGrants', 'default_for'), index('clientGrants', 'audience'),
+    table('connections'), unique('connections', ['name']), index('connections', 'is_domain_connection'),
+    table('users'), unique('users', ['connection', 'email']), index('users', 'email'),
+    table('userGrants'), unique('userGrants', ['user_id', 'clientID', 'audience']), index('userGrants', 'clientID'),
+    index('userGrants', 'audience'),
+    table('networkAcls'), unique('networkAcls', ['priority']),
+    table('settings'),
+    table('keys'),
+    table('secrets'),
+    ...OIDC_TABLE,
+  ],
+];
+
+export const ARTIFACT_MIGRATIONS: readonly (readonly string[])[] = [OIDC_TABLE];

@@ -1,0 +1,41 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+/** AES-256-GCM with a ring of keys: the first seals, any opens (so that a key can be replaced without losing data). */
+export interface Sealer {
+  seal(plaintext: string): string;
+  open(sealed: string): string;
+  /** Whether a value was sealed with the first key (else it should be sealed again). */
+  sealedWithCurrentKey(sealed: string): boolean;
+}
+
+const keyId = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 8);
+
+export class SealingKeyError extends Error {}
+
+export function createSealer(keys: readonly Buffer[]): Sealer {
+  if (!keys.length) throw new SealingKeyError('a sealer needs at least one key');
+  const ring = new Map(keys.map((key) => [keyId(key), key]));
+  const [current] = keys as [Buffer];
+  const currentId = keyId(current);
+  return {
+    seal(plaintext) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', current, iv);
+      const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+      return `${currentId}.${iv.toString('base64url')}.${body.toString('base64url')}`;
+    },
+    open(sealed) {
+      const [id, iv, body] = sealed.split('.');
+      const key = id === undefined ? undefined : ring.get(id);
+      if (!key || !iv || !body) throw new SealingKeyError(`sealed with a key that is not configured (key id ${id})`);
+      const bytes = Buffer.from(body, 'base64url');
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+      return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString('utf8');
+    },
+    sealedWithCurrentKey: (sealed) => sealed.startsWith(`${currentId}.`),
+  };
+}
+
+/** A SHA-256 digest (base64url): how ids that work as bearer secrets are stored. */
+export const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
