@@ -2,6 +2,8 @@ import express from 'express';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logging.ts';
+import { issuerUrl } from './domain/issuer.ts';
+import { managementAudience } from './domain/system-api.ts';
 import { StoreError } from './store/ports.ts';
 
 /** The drop-in IdP: one process serving Gatehouse at the issuer root. */
@@ -40,14 +42,14 @@ async function main(): Promise<void> {
   app.use(gatehouse.router);
   const server = app.listen(config.port, () => {
     const address = server.address();
-    logger.info({ port: typeof address === 'object' && address ? address.port : config.port, discovery: `${config.issuer}/.well-known/openid-configuration` }, 'Gatehouse listening');
+    logger.info({ port: typeof address === 'object' && address ? address.port : config.port, discovery: issuerUrl(config.issuer, '.well-known/openid-configuration') }, 'Gatehouse listening');
     const { client_id, client_secret } = gatehouse.adminCredentials;
     if (client_secret) {
       // Printed once, on the terminal only (never through the logger): the secret is stored hashed and cannot be shown again.
       process.stdout.write(`\nA Management API application was created for you. Save its secret now; it will not be shown again.\n`
         + `  GATEHOUSE_ADMIN_CLIENT_ID=${client_id}\n  GATEHOUSE_ADMIN_CLIENT_SECRET=${client_secret}\n`
-        + `Get a token: curl -s ${config.issuer}/oauth/token -d grant_type=client_credentials -d client_id=${client_id} `
-        + `-d client_secret=... -d audience=${config.issuer}/api/v2/\n\n`);
+        + `Get a token: curl -s ${issuerUrl(config.issuer, 'oauth/token')} -d grant_type=client_credentials -d client_id=${client_id} `
+        + `-d client_secret=... -d audience=${managementAudience(config.issuer)}\n\n`);
     }
   });
 

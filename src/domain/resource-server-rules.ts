@@ -1,11 +1,13 @@
 import { invalidBody, notSupported } from './errors.ts';
 import { applyPatch } from './updates.ts';
-import type { ResourceServer } from './model.ts';
+import type { ResourceServer, TokenDialect } from './model.ts';
+import { DEFAULT_TOKEN_DIALECT } from './tokens.ts';
 
 /** What an administrator may set on an API; `identifier` only at creation (it is what tokens carry as `aud`). */
 export type ResourceServerSettings = Pick<ResourceServer,
   'name' | 'scopes' | 'signing_alg' | 'signing_secret' | 'token_lifetime' | 'token_lifetime_for_web' | 'allow_offline_access' | 'skip_consent_for_verifiable_first_party_clients'
 > & {
+  token_dialect: TokenDialect;
   /** Each subject type's policy may be sent on its own. */
   subject_type_authorization: Partial<ResourceServer['subject_type_authorization']>;
 };
@@ -34,6 +36,7 @@ export function draftResourceServer(input: ResourceServerCreate, id: string, now
     signing_alg: input.signing_alg ?? 'RS256',
     token_lifetime: tokenLifetime,
     token_lifetime_for_web: input.token_lifetime_for_web ?? Math.min(DEFAULT_TOKEN_LIFETIME_FOR_WEB, tokenLifetime),
+    token_dialect: input.token_dialect ?? DEFAULT_TOKEN_DIALECT,
     allow_offline_access: input.allow_offline_access ?? false,
     skip_consent_for_verifiable_first_party_clients: input.skip_consent_for_verifiable_first_party_clients ?? false,
     subject_type_authorization: {

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
-import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import type { KeyMaterial } from '../domain/model.ts';
 import { managementAudience, type ManagementScope } from '../domain/system-api.ts';
-import { publicJwks } from '../oidc/keys.ts';
+import { currentPublicKeys } from '../oidc/keys.ts';
 import type { ManagementAccess } from '../services/access.ts';
 import { sendBearerError } from './errors.ts';
 
@@ -23,8 +23,8 @@ declare module 'express-serve-static-core' {
  * locally (our own public keys), from an application that still exists and still holds its client grant (`access`,
  * remembered per process for at most a second). The token's scopes count only as far as the grant still allows them.
  */
-export function managementAuthentication(issuer: string, keys: KeyMaterial, access: ManagementAccess): RequestHandler {
-  const jwks = createLocalJWKSet(publicJwks(keys));
+export function managementAuthentication(issuer: string, keys: () => KeyMaterial, access: ManagementAccess): RequestHandler {
+  const currentJwks = currentPublicKeys(keys);
   const audience = managementAudience(issuer);
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
@@ -32,7 +32,7 @@ export function managementAuthentication(issuer: string, keys: KeyMaterial, acce
     if (!match?.[1]) return sendBearerError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], jwks, { issuer, audience, typ: 'at+jwt' }));
+      ({ payload } = await jwtVerify(match[1], currentJwks(), { issuer, audience, typ: 'at+jwt' }));
     } catch (err) {
       const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
       return sendBearerError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);

@@ -6,6 +6,7 @@ import {
   type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey,
 } from 'jose';
 import { DPOP_PROOF_ALGORITHMS } from '../domain/access-tokens.ts';
+import { issuerUrl } from '../domain/issuer.ts';
 import { authChallenge } from './www-authenticate.ts';
 
 /** What `requireAccessToken` puts on the request once a token is verified. */
@@ -31,7 +32,7 @@ export interface RequireAccessTokenOptions {
   audience: string;
   /** Scopes every request needs (all of them). */
   scopes?: string[];
-  /** Where Gatehouse's public keys are; defaults to `${issuer}/.well-known/jwks.json`. Ignored when `jwks` is given. */
+  /** Where Gatehouse's public keys are; defaults to `<issuer>/.well-known/jwks.json`. Ignored when `jwks` is given. */
   jwksUri?: string;
   /** Fixed keys (tests, or a process that embeds Gatehouse): no fetching. */
   jwks?: JSONWebKeySet;
@@ -157,7 +158,7 @@ function proofUri(htu: unknown): string | undefined {
 export function requireAccessToken(options: RequireAccessTokenOptions): RequestHandler {
   const keys = options.jwks
     ? createLocalJWKSet(options.jwks)
-    : createRemoteJWKSet(new URL(options.jwksUri ?? `${options.issuer}/.well-known/jwks.json`), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
+    : createRemoteJWKSet(new URL(options.jwksUri ?? issuerUrl(options.issuer, '.well-known/jwks.json')), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
   const secret = options.secret === undefined ? undefined : new TextEncoder().encode(options.secret);
   const getKey: JWTVerifyGetKey = secret ? (header, token) => (header.alg === 'HS256' ? secret : keys(header, token)) : keys;
   const verifyOptions = {

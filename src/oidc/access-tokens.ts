@@ -1,5 +1,5 @@
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { apiTokenServesUserinfo, GRANT_ID_CLAIM } from '../domain/access-tokens.ts';
 import { IDENTITY_SCOPES } from '../domain/authorization.ts';
 import type { KeyMaterial } from '../domain/model.ts';
@@ -7,7 +7,7 @@ import { findApiByIdentifier } from '../services/access.ts';
 import { tokenGrantIsValid, type IssuedTokenSubject } from '../services/token-grants.ts';
 import type { Stores } from '../store/index.ts';
 import { applicationOf } from './context.ts';
-import { publicJwks } from './keys.ts';
+import { currentPublicKeys } from './keys.ts';
 
 type AccessTokenModel = InstanceType<Provider['AccessToken']>;
 type JwtCustomizer = NonNullable<NonNullable<NonNullable<Configuration['formats']>['customizers']>['jwt']>;
@@ -26,12 +26,12 @@ const firstAudience = (aud: unknown): string | undefined => (Array.isArray(aud) 
  * JWT access tokens as oidc-provider issues them for our APIs (`src/oidc/resource-hooks.ts`), and what Gatehouse
  * itself does with them: the grant they name, their verification, introspection (RFC 7662) and /userinfo.
  */
-export function jwtAccessTokens(stores: Stores, issuer: string, keys: KeyMaterial) {
-  const jwks = createLocalJWKSet(publicJwks(keys));
+export function jwtAccessTokens(stores: Stores, issuer: string, keys: () => KeyMaterial) {
+  const jwks = currentPublicKeys(keys);
 
   /** The signature: the HS256 API the token names verifies it with its secret, every other token with our keys. */
   async function verifySignature(token: string) {
-    if (decodeProtectedHeader(token).alg !== 'HS256') return jwtVerify(token, jwks, { issuer, typ: 'at+jwt' });
+    if (decodeProtectedHeader(token).alg !== 'HS256') return jwtVerify(token, jwks(), { issuer, typ: 'at+jwt' });
     const audience = firstAudience(decodeJwt(token).aud);
     const api = typeof audience === 'string' ? await findApiByIdentifier(stores.durable, audience) : undefined;
     if (api?.signing_alg !== 'HS256' || !api.signing_secret) return undefined;

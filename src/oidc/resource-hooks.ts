@@ -3,7 +3,7 @@ import type { ApiAccessDecision } from '../domain/access.ts';
 import type { ResourceServer } from '../domain/model.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../services/access.ts';
 import type { Stores } from '../store/index.ts';
-import { applicationOf, rawParameters, subjectTypeOf } from './context.ts';
+import { applicationOf, rawParameters, rememberApi, subjectTypeOf } from './context.ts';
 
 /** How an API's tokens are signed: with the API's own secret for HS256, else with Gatehouse's key for its algorithm. */
 function signingOf(api: ResourceServer) {
@@ -53,6 +53,7 @@ export function resourceIndicatorHooks(stores: Stores) {
     async getResourceServerInfo(ctx: KoaContextWithOIDC, resourceIndicator: string) {
       const api = await findApiByIdentifier(durable, resourceIndicator);
       if (!api) throw new errors.InvalidTarget(`Service not found: ${resourceIndicator}`);
+      rememberApi(ctx, api);
       const application = await applicationOf(ctx, stores);
       const subjectType = subjectTypeOf(ctx);
       const decision = await decideAccess(durable, application, api, subjectType);

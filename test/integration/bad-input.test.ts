@@ -18,7 +18,7 @@ describe('bad input', () => {
   const types = ['application/json', 'application/x-www-form-urlencoded', 'text/plain'];
 
   /** How a surface may answer junk: the statuses, and the format (RFC 6749/7591 JSON, a page, or a redirect to sign in first). */
-  type Answer = 'oauth' | 'page' | 'sign-in';
+  type Answer = 'oauth' | 'page' | 'sign-in' | 'auto-post';
   const oauth: { statuses: number[]; answers: Answer[] } = { statuses: [400], answers: ['oauth'] };
   /** Too large a form is a 413 page; anything else fails on its merits (no interaction, no visitor cookie, no session). */
   const page = (status: number, answer: Answer = 'page') => ({ statuses: [status, 413], answers: [answer, 'page' as const] });
@@ -27,10 +27,14 @@ describe('bad input', () => {
     // Registration is closed here, and its per-second limit may answer first (429, in the same format).
     '/oidc/register': { statuses: [400, 429], answers: ['oauth'] },
     '/u/login': page(400), '/u/consent': page(400), '/developers/register': page(403), '/u/apps/remove': page(303, 'sign-in'),
+    '/oauth/device/code': oauth, '/authorize': page(400), '/activate': page(400),
+    // Without a session there is nobody to ask: oidc-provider posts the sign-out confirmation on by itself.
+    '/oidc/logout': { statuses: [200, 400], answers: ['oauth', 'auto-post'] },
   };
   const answerOf = (res: request.Response): string => {
     if (res.status === 303 && String(res.headers.location).startsWith('/authorize?client_id=gatehouse_account')) return 'sign-in';
     if (res.type === 'text/html' && res.text.includes('<h1')) return 'page';
+    if (res.type === 'text/html' && /<form method="post"[^>]*>/.test(res.text) && res.text.includes('.submit()')) return 'auto-post';
     if (res.type === 'application/json' && typeof res.body.error === 'string' && typeof res.body.error_description === 'string') return 'oauth';
     return `${res.type}: ${res.text.slice(0, 80)}`;
   };
@@ -38,6 +42,7 @@ describe('bad input', () => {
   it.each([
     ['post', '/oauth/token'], ['post', '/oauth/revoke'], ['post', '/oauth/introspect'], ['post', '/oidc/register'], ['post', '/u/login'],
     ['post', '/u/consent'], ['post', '/u/apps/remove'], ['post', '/developers/register'], ['post', '/oauth/par'],
+    ['post', '/authorize'], ['post', '/oidc/logout'], ['post', '/oauth/device/code'], ['post', '/activate'],
   ] as const)('%s %s', async (method, path) => {
     const expected = EXPECTED[path]!;
     for (const body of junk) {
@@ -55,6 +60,8 @@ describe('bad input', () => {
     '/authorize', '/authorize?client_id=', '/authorize?client_id=x&client_id=y', '/authorize?response_type=code&client_id=%00',
     '/authorize/unknown-uid', '/u/login', '/u/login?state=nope', '/u/consent?state=nope', '/u/apps/callback?error=x',
     '/userinfo', '/.well-known/oauth-authorization-server/extra', '/oidc/logout?id_token_hint=garbage', '/developers?x[y]=z',
+    '/activate', '/activate?user_code=%00', '/activate/unknown-uid', '/v2/logout', '/v2/logout?client_id=nope&returnTo=javascript:x',
+    '/v2/logout?client_id=a&client_id=b&returnTo[x]=y', '/authorize?client_id=x&response_mode=web_message',
   ])('GET %s', async (path) => {
     const res = await request(test.app).get(path);
     expect(res.status).toBeLessThan(500);

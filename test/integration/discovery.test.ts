@@ -51,8 +51,10 @@ describe('discovery advertises what applications can use', () => {
     expect(viaAssertion.body.error).toBe('invalid_client');
   });
 
-  it('lists the grant types applications can be configured for (password and implicit: first-party only, tested with their flows)', () => {
-    expect(metadata.grant_types_supported).toEqual(['authorization_code', 'implicit', 'refresh_token', 'client_credentials', 'password']);
+  it('lists the grant types applications can be configured for (password, implicit and device code: first-party only, tested with their flows)', () => {
+    expect([...metadata.grant_types_supported as string[]].sort()).toEqual(
+      ['authorization_code', 'client_credentials', 'implicit', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+    );
   });
 
   it('lists the DPoP proof algorithms that the token endpoint and requireAccessToken both accept', async () => {

@@ -13,7 +13,8 @@ import { openRedisStore } from '../../src/store/redis/index.ts';
 import { createApi, createGrant } from '../support/fixtures.ts';
 import { Browser, callbackOf, createUser, signIn } from '../support/flow.ts';
 import { insertApplication, ISSUER, startGatehouse, type TestGatehouse } from '../support/harness.ts';
-import { discover, insecure, serveGatehouse, type ServedGatehouse } from '../support/served.ts';
+import { startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
+import { discover, insecure } from '../support/oauth4webapi.ts';
 
 const EMAIL = 'dee@example.com';
 const PASSWORD = 'dee password 123';
@@ -32,7 +33,7 @@ async function handmadeProof(keys: KeyPair, claims: { htm: string; htu: string; 
 }
 
 describe('DPoP-bound access tokens at a resource server (requireAccessToken)', () => {
-  let gatehouse: ServedGatehouse;
+  let gatehouse: LiveGatehouse;
   let api: ResourceServer;
   let m2m: { app: Application; secret: string };
   let as: oauth.AuthorizationServer;
@@ -48,7 +49,7 @@ describe('DPoP-bound access tokens at a resource server (requireAccessToken)', (
       redisClients.push(client);
       return client;
     };
-    gatehouse = await serveGatehouse({
+    gatehouse = await startLiveGatehouse({}, {
       before: (app, { config }) => {
         const protect = (extra: Partial<RequireAccessTokenOptions> = {}) => requireAccessToken({ issuer: config.issuer, audience: AUDIENCE, scopes: ['read:notes'], ...extra });
         app.get('/api/notes', protect(), answer);

@@ -14,13 +14,14 @@ import { actionOf, FetchBrowser, hidden } from '../support/fetch-browser.ts';
 import { authorizeQuery, createApi, createGrant, thirdPartyApp } from '../support/fixtures.ts';
 import { Browser, callbackOf, codeFlowTokens, createUser, signIn } from '../support/flow.ts';
 import { insertApplication } from '../support/harness.ts';
-import { discover, insecure, serveGatehouse, type ServedGatehouse } from '../support/served.ts';
+import { startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
+import { discover, insecure } from '../support/oauth4webapi.ts';
 
 const PASSWORD = 'erin password 123';
 const LOOPBACK = 'http://127.0.0.1:';
 
 describe('JWT access tokens for APIs at Gatehouse\'s own endpoints', () => {
-  let gatehouse: ServedGatehouse;
+  let gatehouse: LiveGatehouse;
   let api: ResourceServer;
   let as: oauth.AuthorizationServer;
   const stores = () => gatehouse.gatehouse.stores;
@@ -28,7 +29,7 @@ describe('JWT access tokens for APIs at Gatehouse\'s own endpoints', () => {
   const newUser = () => createUser(stores(), `erin${(users += 1)}@example.com`, PASSWORD);
 
   beforeAll(async () => {
-    gatehouse = await serveGatehouse();
+    gatehouse = await startLiveGatehouse();
     api = await createApi(stores());
     as = await discover(gatehouse.origin);
   });

@@ -11,7 +11,7 @@ describe('draftResourceServer', () => {
   it('applies Auth0\'s defaults: RS256, a day, no refresh tokens, user access for all, client access per grant', () => {
     expect(draftResourceServer({ identifier: 'https://api.example.com/' }, 'rs1', now)).toEqual({
       id: 'rs1', identifier: 'https://api.example.com/', name: 'https://api.example.com/', is_system: false, scopes: [],
-      signing_alg: 'RS256', token_lifetime: 86400, token_lifetime_for_web: 7200, allow_offline_access: false,
+      signing_alg: 'RS256', token_lifetime: 86400, token_lifetime_for_web: 7200, token_dialect: 'access_token', allow_offline_access: false,
       skip_consent_for_verifiable_first_party_clients: false,
       subject_type_authorization: { user: { policy: 'allow_all' }, client: { policy: 'require_client_grant' } },
       created_at: now, updated_at: now,

@@ -27,7 +27,8 @@ const EMPTY_QUERY = { type: 'object', additionalProperties: false } as const;
 
 export interface ManagementDeps {
   issuer: string;
-  keys: KeyMaterial;
+  /** The key material as this process uses it now. */
+  keys: () => KeyMaterial;
   stores: Stores;
   /** The sign-in lockout that user blocks read and lift. */
   lockout: LoginLockout;

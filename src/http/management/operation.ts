@@ -54,11 +54,18 @@ export interface ListQuery {
   page: number;
   per_page: number;
   include_totals: boolean;
+  /** Checkpoint pagination, on the lists where Auth0 has it. */
+  from?: string;
+  take?: number;
 }
 
-/** Auth0's list shapes: a plain array, or with include_totals `{start, limit, length, total, <plural>}`. */
+/**
+ * Auth0's list shapes: a plain array, with include_totals `{start, limit, length, total, <plural>}`, and for a
+ * checkpoint page `{<plural>, next}`.
+ */
 export function listReply<T>(plural: string, page: Page<T>, serialize: (item: T) => unknown): Reply {
   const items = page.items.map(serialize);
+  if ('checkpoint' in page) return reply({ [plural]: items, ...(page.next === undefined ? {} : { next: page.next }) });
   if (page.total === undefined) return reply(items);
   return reply({ start: page.start, limit: page.limit, length: items.length, total: page.total, [plural]: items });
 }

@@ -1,8 +1,9 @@
 import type { SchemaObject } from 'ajv';
 import { GRANT_TYPES } from '../../domain/application-rules.ts';
 import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
-import { TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type ApiSigningAlg, type AppType, type SigningAlg } from '../../domain/model.ts';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type ApiSigningAlg, type AppType, type SigningAlg, type TokenDialect } from '../../domain/model.ts';
 import { MAX_TOKEN_LIFETIME, MIN_SIGNING_SECRET_LENGTH } from '../../domain/resource-server-rules.ts';
+import { DEFAULT_TOKEN_DIALECT } from '../../domain/tokens.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
 
 /**
@@ -37,6 +38,7 @@ const APP_TYPES = ['regular_web', 'spa', 'native', 'non_interactive'] as const s
 const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const satisfies readonly SigningAlg[];
 const API_SIGNING_ALGS = [...SIGNING_ALGS, 'HS256'] as const satisfies readonly ApiSigningAlg[];
 const USER_POLICIES = ['allow_all', 'require_client_grant', 'deny_all'] as const satisfies readonly AccessPolicy[];
+const TOKEN_DIALECTS = ['access_token', 'access_token_authz', 'rfc9068_profile', 'rfc9068_profile_authz'] as const satisfies readonly TokenDialect[];
 const SECURITY_MODES = ['strict', 'permissive'] as const;
 const REFRESH_TOKEN_LIFETIME_MAX = 31557600;
 
@@ -52,16 +54,24 @@ const paging: Record<string, SchemaObject> = {
   },
 };
 
-export const listQuery = (filters: Record<string, SchemaObject> = {}) => object({ ...filters, ...paging });
+/** Where Auth0's API has it (client grants, connections): results after a checkpoint. */
+const checkpointPaging: Record<string, SchemaObject> = {
+  from: string({ minLength: 1, maxLength: 200, description: 'Checkpoint pagination: the `next` value of the previous page. page and per_page are then ignored.' }),
+  take: integer(1, 100, { description: 'Checkpoint pagination: number of results per page (per_page\'s default, 50, when only from is sent). page and per_page are then ignored.' }),
+};
 
-/** A plain array, or with include_totals `{start, limit, length, total, <plural>}`. */
-export const listResponse = (plural: string, item: SchemaObject): SchemaObject => ({
+export const listQuery = (filters: Record<string, SchemaObject> = {}, options: { checkpoint?: boolean } = {}) =>
+  object({ ...filters, ...paging, ...(options.checkpoint ? checkpointPaging : {}) });
+
+/** A plain array, with include_totals `{start, limit, length, total, <plural>}`, and with checkpoint pagination `{<plural>, next}`. */
+export const listResponse = (plural: string, item: SchemaObject, options: { checkpoint?: boolean } = {}): SchemaObject => ({
   oneOf: [
     arrayOf(item),
     object(
       { start: { type: 'integer' }, limit: { type: 'integer' }, length: { type: 'integer' }, total: { type: 'integer' }, [plural]: arrayOf(item) },
       ['start', 'limit', 'length', 'total', plural],
     ),
+    ...(options.checkpoint ? [object({ [plural]: arrayOf(item), next: string({ description: 'The from value of the next page; absent on the last page.' }) }, [plural])] : []),
   ],
 });
 
@@ -104,6 +114,10 @@ const clientSettings: Record<string, SchemaObject> = {
   },
   oidc_conformant: trueOnly('Always true in Gatehouse.'),
   cross_origin_authentication: boolean('Not available for strict third-party applications.'),
+  oidc_logout: object({
+    backchannel_logout_urls: arrayOf(webUrl('Where Gatehouse posts a logout token (OpenID Back-Channel Logout) when the user signs out.'), { maxItems: 1, description: 'One URL.' }),
+    backchannel_logout_initiators: object({ mode: oneOf(['all'], { description: 'Every sign-out notifies the application.' }) }, ['mode']),
+  }, ['backchannel_logout_urls'], { description: 'Back-channel logout, for first-party applications only.' }),
 };
 
 export const clientCreateBody = object(clientSettings, ['name']);
@@ -137,6 +151,10 @@ const resourceServerSettings: Record<string, SchemaObject> = {
   }),
   token_lifetime: integer(1, MAX_TOKEN_LIFETIME, { default: 86400 }),
   token_lifetime_for_web: integer(1, MAX_TOKEN_LIFETIME, { description: 'At most token_lifetime; defaults to 7200 or token_lifetime when shorter.' }),
+  token_dialect: oneOf(TOKEN_DIALECTS, {
+    default: DEFAULT_TOKEN_DIALECT,
+    description: 'Access token profile: access_token (Auth0\'s: adds azp, and gty for client credentials) or rfc9068_profile; the _authz variants add a permissions claim listing the granted scopes. Tokens are always RFC 9068 JWTs (typ at+jwt, client_id, jti).',
+  }),
   allow_offline_access: boolean('Whether refresh tokens may be issued for this API (default false).'),
   skip_consent_for_verifiable_first_party_clients: boolean(),
   subject_type_authorization: object({
@@ -181,7 +199,7 @@ export const clientGrantPatchBody = patchOf({
 });
 export const clientGrantListQuery = listQuery({
   audience: string({ minLength: 1 }), client_id: string({ minLength: 1 }), subject_type: oneOf(['user', 'client']), default_for: defaultFor,
-});
+}, { checkpoint: true });
 export const clientGrantResponse = object({
   id: string(),
   client_id: string(),
@@ -206,7 +224,7 @@ const strategy = oneOf(['auth0'], { description: 'Database connections only.' })
 
 export const connectionCreateBody = object({ name: connectionName, strategy, ...connectionSettings }, ['name', 'strategy']);
 export const connectionPatchBody = patchOf(connectionSettings);
-export const connectionListQuery = listQuery({ name: string({ minLength: 1 }), strategy });
+export const connectionListQuery = listQuery({ name: string({ minLength: 1 }), strategy }, { checkpoint: true });
 export const connectionResponse = object({ id: string(), name: string(), strategy, ...connectionSettings, ...timestamps }, ['id', 'name', 'strategy']);
 
 // Users.

@@ -11,6 +11,7 @@ import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
 import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage } from './render.ts';
+import { issuerBasePath } from '../../domain/issuer.ts';
 
 export interface AppsPageDeps {
   provider: Provider;
@@ -32,7 +33,7 @@ interface AppAccess {
 export function appsRouter(deps: AppsPageDeps): Router {
   const { provider, stores, issuer, csrfKey } = deps;
   const { durable } = stores;
-  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const base = issuerBasePath(issuer);
   const router = Router();
 
   async function signedInSession(req: Request, res: Response) {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { DurableStore } from '../../store/ports.ts';
 import { errorPageData, EXPIRED_SIGN_IN, renderPage } from './render.ts';
+import { issuerBasePath } from '../../domain/issuer.ts';
 
 /** A client error raised by Express or body-parser (malformed or oversized body…): its status is between 400 and 499. */
 const clientErrorStatus = (err: { status?: unknown }) =>
@@ -15,7 +16,7 @@ const clientErrorStatus = (err: { status?: unknown }) =>
  * their 4xx; only the unexpected is a 500, and only that is logged as an error.
  */
 export function pageErrorHandler(store: DurableStore, issuer: string, logger: Logger): ErrorRequestHandler {
-  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const base = issuerBasePath(issuer);
   return async (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const clientStatus = clientErrorStatus(err);
