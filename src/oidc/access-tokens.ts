@@ -14,7 +14,7 @@ type JwtCustomizer = NonNullable<NonNullable<NonNullable<Configuration['formats'
 type IntrospectionPolicy = NonNullable<NonNullable<NonNullable<Configuration['features']>['introspection']>['allowedPolicy']>;
 
 /** A JWT access token Gatehouse issued, verified: its claims, and whom it was issued for. */
-export interface IssuedAccessToken {
+interface IssuedAccessToken {
   claims: JWTPayload & { client_id?: string; scope?: string; cnf?: { jkt?: string }; [GRANT_ID_CLAIM]?: string };
   subject: IssuedTokenSubject;
 }
@@ -110,5 +110,5 @@ export function jwtAccessTokens(stores: Stores, issuer: string, keys: () => KeyM
     };
   }
 
-  return { verify, customizeJwt, acceptAtUserinfo, introspection };
+  return { customizeJwt, acceptAtUserinfo, introspection };
 }
