@@ -102,6 +102,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const provider = createProvider({
       issuer: config.issuer, stores, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
+      // Asked only while serving requests, after liveKeys below exists (the watcher needs the provider).
+      currentKeys: () => liveKeys.material,
     });
     const liveKeys = options.signingKeys
       ? fixedKeys(keys)

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { RuleError, type RuleErrorKind } from '../domain/errors.ts';
 import { StoreUnavailableError } from '../store/index.ts';
+import { authChallenge } from './www-authenticate.ts';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict',
@@ -52,6 +53,19 @@ export function unreadableBody(err: unknown): { status: number; description: str
     case 'entity.parse.failed': return { status, description: 'the body does not parse as its Content-Type says' };
     default: return { status, description: 'the body could not be read: check that it matches its Content-Type and Content-Encoding' };
   }
+}
+
+/** The RFC 6750 §3.1 error code behind each of the guard's refusals; a request without a token gets none. */
+const BEARER_ERRORS = { missing_token: undefined, invalid_token: 'invalid_token', token_expired: 'invalid_token', insufficient_scope: 'insufficient_scope' } as const;
+
+/**
+ * A refusal by the Management API's guard: Auth0's body, and the RFC 6750 challenge that says what was wrong with the
+ * token (`scope` names the scope needed).
+ */
+export function sendBearerError(res: Response, statusCode: 401 | 403, errorCode: keyof typeof BEARER_ERRORS, message: string, scope?: string): void {
+  const error = BEARER_ERRORS[errorCode];
+  res.set('WWW-Authenticate', authChallenge('Bearer', { error, error_description: error && message, scope }));
+  sendApiError(res, statusCode, errorCode, message);
 }
 
 /** Auth0 answers an operation it does not perform (changing a system API, for one) with a 400, like a bad payload. */

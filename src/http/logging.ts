@@ -5,7 +5,7 @@ import { pinoHttp } from 'pino-http';
 /** Paths that may carry credentials anywhere in a log line; pino replaces their values. */
 const REDACT = [
   'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
-  '*.client_secret', '*.password', '*.access_token', '*.refresh_token', '*.id_token', '*.code_verifier',
+  '*.client_secret', '*.signing_secret', '*.password', '*.access_token', '*.refresh_token', '*.id_token', '*.code_verifier',
 ];
 
 export function createLogger(level: string): Logger {

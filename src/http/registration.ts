@@ -4,6 +4,7 @@ import { RegistrationError, registrationResponse, type RegistrationRequest } fro
 import type { LimitResult } from '../services/rate-limits.ts';
 import type { RegistrationService } from '../services/registration.ts';
 import { unreadableBody } from './errors.ts';
+import { NO_STORE } from './no-store.ts';
 
 export interface RegistrationOptions {
   registration: RegistrationService;
@@ -74,7 +75,7 @@ export function registrationRouter({ registration, clientAddress }: Registration
     }
     try {
       const { application, secret } = await registration.register(req.body, { ip: clientAddress(req) });
-      return void res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(registrationResponse(application, secret));
+      return void res.status(201).set(NO_STORE).json(registrationResponse(application, secret));
     } catch (err) {
       if (err instanceof RegistrationError) return oauthError(res, 400, err.error, err.message);
       throw err;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import type { KeyMaterial, SigningKey } from '../domain/model.ts';
 import { signingKids, stageSigningKeys } from '../domain/signing-keys.ts';
 import type { Collection } from '../store/ports.ts';
@@ -44,6 +44,19 @@ export function providerJwks(material: KeyMaterial, now = Date.now()) {
   const signing = signingKids(material, now);
   return {
     keys: material.signing.map(({ created_at: _created, activates_at: _activates, ...jwk }) => (signing.has(jwk.kid) ? jwk : { ...jwk, key_ops: ['verify'] })),
+  };
+}
+
+/**
+ * Our public keys for jose's `jwtVerify`, as they are now: `keys` gives the live key material, and the key set is built
+ * again only when it changes (a rotation reaching this process).
+ */
+export function currentPublicKeys(keys: () => KeyMaterial): () => ReturnType<typeof createLocalJWKSet> {
+  let built: { material: KeyMaterial; jwks: ReturnType<typeof createLocalJWKSet> } | undefined;
+  return () => {
+    const material = keys();
+    if (built?.material !== material) built = { material, jwks: createLocalJWKSet(publicJwks(material)) };
+    return built.jwks;
   };
 }
 

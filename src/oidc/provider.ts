@@ -1,15 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import Provider, { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
+import { DPOP_PROOF_ALGORITHMS } from '../domain/access-tokens.ts';
 import { corsOriginAllowed, DEVICE_CODE_GRANT, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
 import { IDENTITY_CLAIMS } from '../domain/authorization.ts';
 import { secretMatches } from '../domain/ids.ts';
 import { mayIntrospect } from '../domain/tokens.ts';
-import type { Application, KeyMaterial } from '../domain/model.ts';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type Application, type KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
 import { mapAdapterErrors, StoreUnavailableError, type Stores } from '../store/index.ts';
+import { jwtAccessTokens } from './access-tokens.ts';
 import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
 import { loadedApplicationOf, rememberApplication } from './context.ts';
@@ -24,6 +26,8 @@ export interface ProviderOptions {
   issuer: string;
   stores: Stores;
   keys: KeyMaterial;
+  /** The key material as this process uses it now (it follows rotations), for verifying the tokens Gatehouse issued. */
+  currentKeys: () => KeyMaterial;
   cookieKeys: string[];
   /** Gatehouse's one reading of the client's address, scheme and host (src/http/client-address.ts). */
   requestOrigin: RequestOrigin;
@@ -146,6 +150,23 @@ function outageAsTemporarilyUnavailable(err: unknown): unknown {
   return answer;
 }
 
+/** RFC 6749 §5.1: responses carrying tokens (or personal data) are not cached, for HTTP/1.0 caches too. */
+async function pragmaBesideNoStore(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (ctx.response.get('Cache-Control') === 'no-store') ctx.set('Pragma', 'no-cache');
+}
+
+const DPOP_REPLAY = 'DPoP proof JWT Replay detected';
+
+/**
+ * RFC 9449 §11.1: a replayed DPoP proof at the token endpoint is `invalid_dpop_proof`. oidc-provider (pinned version)
+ * answers `invalid_grant` and keeps the reason in `error_detail`; its error event fires after the body is set and
+ * before it is sent, so the answer is rewritten there. The DPoP tests pin the message.
+ */
+function dpopReplayAsInvalidProof(ctx: KoaContextWithOIDC, err: { error_detail?: string }): void {
+  if (err.error_detail === DPOP_REPLAY && typeof ctx.body === 'object') ctx.body = { error: 'invalid_dpop_proof', error_description: DPOP_REPLAY };
+}
+
 /** Discovery lists the registration endpoint only while the tenant allows dynamic registration (read per request). */
 function advertiseRegistration(stores: Stores, issuer: string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
@@ -195,6 +216,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const issuerPath = issuerBasePath(issuer);
   const tokens = tokenHooks(stores);
   const { pages } = options;
+  const accessTokens = jwtAccessTokens(stores, issuer, options.currentKeys);
 
   const configuration: Configuration = {
     adapter: (model: string) => mapAdapterErrors(model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model), outageAsTemporarilyUnavailable),
@@ -236,6 +258,10 @@ export function createProvider(options: ProviderOptions): Provider {
       web_origins: (client['web_origins'] as string[] | undefined) ?? [],
     }, origin),
     responseTypes: ['code', 'id_token token', 'id_token'],
+    // Discovery advertises only what applications can use: secrets are stored hashed (no client_secret_jwt) and
+    // applications register no keys (no private_key_jwt).
+    clientAuthMethods: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    enabledJWA: { dPoPSigningAlgValues: DPOP_PROOF_ALGORITHMS },
     pkce: {
       required: (_ctx, client) => client.clientAuthMethod === 'none' || isStrictThirdParty(client as unknown as Application),
     },
@@ -243,6 +269,7 @@ export function createProvider(options: ProviderOptions): Provider {
       policy: interactionPolicyFor(stores),
       url: (_ctx, interaction) => `${interactionPath(issuer, interaction.prompt.name === 'login' ? 'login' : 'consent')}?state=${interaction.uid}`,
     },
+    formats: { customizers: { jwt: accessTokens.customizeJwt } },
     loadExistingGrant: loadExistingGrant(stores, issuer),
     issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
     rotateRefreshToken: tokens.rotateRefreshToken,
@@ -296,9 +323,13 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.use(advertiseResponseModes(['web_message']));
   provider.use(laxCookiesOverPlainHttp);
   provider.use(grantTypeErrorAsRfc6749);
+  provider.use(pragmaBesideNoStore);
   provider.use(devicePollInterval(options.devicePollIntervalSeconds));
   provider.use(advertiseRegistration(stores, issuer));
+  provider.use(accessTokens.introspection(configuration.features?.introspection?.allowedPolicy));
+  accessTokens.acceptAtUserinfo(provider);
   installOpenRedirectProtection(provider);
+  provider.on('grant.error', dpopReplayAsInvalidProof);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
   provider.on('backchannel.error', (_ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => logger.warn({ client_id: client.clientId, reason: err.message }, 'back-channel logout failed'));
   provider.on('device_authorization.success', (ctx: KoaContextWithOIDC) => logger.info({ client_id: ctx.oidc.client?.clientId }, 'device authorization started'));

@@ -44,6 +44,11 @@ describe('signing key rotation across two running processes', () => {
   const kidOf = async (instance: TestGatehouse) => String(decodeProtectedHeader(await tokenFrom(instance)).kid);
   const published = async (instance: TestGatehouse) => ((await request(instance.app).get('/.well-known/jwks.json')).body.keys as { kid: string }[]).map((k) => k.kid);
   const management = (instance: TestGatehouse, token: string) => request(instance.app).get('/api/v2/clients').set('Authorization', `Bearer ${token}`);
+  /** Whether this process's introspection finds the token active (the admin application asks about its own token). */
+  const activeAt = async (instance: TestGatehouse, token: string) => {
+    const { client_id, client_secret } = a.gatehouse.adminCredentials;
+    return (await request(instance.app).post('/oauth/introspect').type('form').send({ token, client_id, client_secret })).body.active as boolean;
+  };
 
   beforeAll(async () => {
     // One data folder shared by both, as processes share MongoDB; each re-reads the keys every second.
@@ -86,6 +91,7 @@ describe('signing key rotation across two running processes', () => {
     await management(b, await tokenFrom(a)).expect(200);
     await management(a, oldToken).expect(200);
     await management(b, oldToken).expect(200);
+    expect([await activeAt(a, await tokenFrom(b)), await activeAt(b, oldToken)]).toEqual([true, true]);
 
     expect(rotateKeys(dataDir, '--retire')).toContain(`Retired signing keys: ${oldKid}`);
     await eventually('both processes stop publishing the retired keys', async () => {
@@ -94,5 +100,6 @@ describe('signing key rotation across two running processes', () => {
     });
     await management(a, oldToken).expect(401);
     await management(b, oldToken).expect(401);
+    expect(await activeAt(a, oldToken)).toBe(false);
   });
 });
