@@ -42,7 +42,7 @@ export async function createConnection(store: DurableStore, issuer: string, inpu
 }
 
 export function listConnections(store: DurableStore, filter: Filter<Connection>, page: PageRequest): Promise<Page<Connection>> {
-  return findPage(store.connections, filter, page);
+  return findPage(store.connections, filter, page, 'id');
 }
 
 export async function updateConnection(store: DurableStore, issuer: string, id: string, patch: ConnectionPatch): Promise<Connection> {

@@ -1,5 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { issuerBasePath } from '../../domain/issuer.ts';
 import { TICKET_PAGES, type TicketKind } from '../../domain/links.ts';
 import { passwordPolicyOf, policyRequirements } from '../../domain/password-policy.ts';
 import type { AccountService, Ticket } from '../../services/accounts.ts';
@@ -25,7 +26,7 @@ export interface AccountLinkDeps {
 export function accountLinksRouter(deps: AccountLinkDeps): Router {
   const { stores, issuer, csrfKey, accounts } = deps;
   const { durable } = stores;
-  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const base = issuerBasePath(issuer);
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 }));
 

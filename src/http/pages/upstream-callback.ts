@@ -3,6 +3,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { connectionUsableBy } from '../../domain/connections.ts';
+import { issuerBasePath } from '../../domain/issuer.ts';
 import { upstreamCallbackUrl } from '../../domain/links.ts';
 import type { Connection } from '../../domain/model.ts';
 import { upstreamEndpoints, type UpstreamProfile } from '../../domain/upstream.ts';
@@ -16,11 +17,9 @@ import { csrfValid, EXPIRED_SIGN_IN, renderPage, type NextLink, type NextStep, t
 /** The cookie that binds a sign-in at a provider to the browser that started it (the state's HMAC). */
 export const UPSTREAM_COOKIE = 'gatehouse_upstream';
 
-const issuerPath = (issuer: string) => new URL(issuer).pathname.replace(/\/$/, '');
-
 /** Sent to the callback only, for as long as a sign-in at a provider may take; Lax, so that the provider's redirect carries it. */
 export const upstreamCookieOptions = (issuer: string) => ({
-  httpOnly: true, sameSite: 'lax' as const, secure: issuer.startsWith('https://'), path: `${issuerPath(issuer)}/login/callback`, maxAge: UPSTREAM_LOGIN_TTL_SECONDS * 1000,
+  httpOnly: true, sameSite: 'lax' as const, secure: issuer.startsWith('https://'), path: new URL(upstreamCallbackUrl(issuer)).pathname, maxAge: UPSTREAM_LOGIN_TTL_SECONDS * 1000,
 });
 
 interface FailureWords {
@@ -92,7 +91,7 @@ export interface UpstreamCallbackDeps {
 export function upstreamCallbackRouter(deps: UpstreamCallbackDeps): Router {
   const { provider, stores, issuer, csrfKey, upstream } = deps;
   const { durable } = stores;
-  const base = issuerPath(issuer);
+  const base = issuerBasePath(issuer);
   const router = Router();
   // A front-channel provider posts the ID token here (form_post).
   router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 20 }));
