@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:http';
 import request from 'supertest';
 import { upstreamCallbackUrl } from '../../src/domain/links.ts';
+import { createConnection } from '../../src/services/connections.ts';
 import type { Connection } from '../../src/domain/model.ts';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { combineStores } from '../../src/store/index.ts';
@@ -15,6 +16,8 @@ import { expectApiError, managementCaller, type ManagementCaller } from '../supp
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.ts';
 
 const CALLBACK = upstreamCallbackUrl(ISSUER);
+/** A front-channel provider posts ID tokens only to https redirect URIs. */
+const SECURE_ISSUER = 'https://gatehouse.test';
 
 /** A loopback port nothing listens on. */
 async function freePort(): Promise<number> {
@@ -35,7 +38,7 @@ describe('upstream connections', () => {
   const sealed = sealAtRest(embedded, createSealer([kek]));
 
   beforeAll(async () => {
-    idp = await startUpstreamIdp([CALLBACK]);
+    idp = await startUpstreamIdp([CALLBACK, upstreamCallbackUrl(SECURE_ISSUER)]);
     idp.accounts.set('ada', { email: 'ada@corp.example', email_verified: true, name: 'Ada Lovelace' });
     idp.accounts.set('bob', { email: 'bob@corp.example', email_verified: false, name: 'Bob' });
     idp.accounts.set('anon', { name: 'No Email' });
@@ -254,6 +257,42 @@ describe('upstream connections', () => {
         { connection: 'Username-Password-Authentication', provider: 'auth0', user_id: database.user_id.split('|')[1], isSocial: false },
         { connection: 'corp-linking', provider: 'oidc', user_id: 'bob', isSocial: false },
       ]);
+    });
+
+    it('signs in through a front-channel connection: the ID token posted back is checked, then confirmed by the browser that started', async () => {
+      const secure = await startGatehouse({ config: { issuer: SECURE_ISSUER } });
+      try {
+        const { stores } = secure.gatehouse;
+        await createConnection(stores.durable, SECURE_ISSUER, {
+          name: 'corp-posted', strategy: 'oidc', is_domain_connection: true,
+          options: { discovery_url: `${idp.issuer}/.well-known/openid-configuration`, client_id: idp.frontChannelClient.client_id, type: 'front_channel' },
+        });
+        const notes = await createApi(stores);
+        await createGrant(stores, { default_for: 'third_party_clients', audience: notes.identifier, scope: ['read:notes'] });
+        const { app } = await insertApplication(stores, { name: 'Posted App' });
+        const query = () => authorizeWith(app, { audience: notes.identifier, scope: 'read:notes' }).path;
+        idp.next.login = 'ada';
+        const browser = new Browser(secure.app);
+        const toProvider = callbackOf(await browser.submit(pageOf(await browser.open(query())), { connection: 'corp-posted', email: undefined, password: undefined }));
+        expect(Object.fromEntries(toProvider.searchParams)).toMatchObject({ response_type: 'id_token', response_mode: 'form_post' });
+        expect(toProvider.searchParams.get('code_challenge')).toBeNull();
+        const { action, fields } = await idp.authorizeFormPost(toProvider.href);
+        expect(action).toBe(upstreamCallbackUrl(SECURE_ISSUER));
+        // Posted cross-site, so without the browser's cookies; a forged ID token is refused outright.
+        const forged = await request(secure.app).post('/login/callback').type('form').send({ ...fields, id_token: `${fields.id_token!.slice(0, -4)}AAAA` });
+        expect(forged.status).toBe(502);
+        expect(forged.text).toContain('invalid_upstream_response');
+        const retry = callbackOf(await browser.submit(pageOf(await browser.open(query())), { connection: 'corp-posted', email: undefined, password: undefined }));
+        const posted = await idp.authorizeFormPost(retry.href);
+        const checked = await request(secure.app).post('/login/callback').type('form').send(posted.fields);
+        expect(checked.status).toBe(303);
+        const confirm = checked.headers.location as string;
+        expect((await request(secure.app).get(confirm)).text).toContain('state_mismatch'); // not the browser that started
+        expect(callbackOf(await browser.open(confirm)).searchParams.get('code')).toBeTruthy();
+        expect(await stores.durable.users.get('oidc|corp-posted|ada')).toMatchObject({ email: 'ada@corp.example' });
+      } finally {
+        await secure.close();
+      }
     });
 
     it('tells the person when the provider does not answer, at the start and at the callback', async () => {

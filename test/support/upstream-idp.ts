@@ -24,6 +24,8 @@ export interface UpstreamIdp {
   next: { login: string; error?: string };
   /** Follows the provider's redirects (with its cookies) from an authorization URL to where it sends the browser back. */
   authorize(url: string): Promise<URL>;
+  /** The same for `response_mode=form_post`: the form the provider's page posts back (its action and fields). */
+  authorizeFormPost(url: string): Promise<{ action: string; fields: Record<string, string> }>;
   close(): Promise<void>;
 }
 
@@ -39,7 +41,8 @@ export async function startUpstreamIdp(redirectUris: string[]): Promise<Upstream
   const configuration: Configuration = {
     clients: [
       { ...client, redirect_uris: redirectUris, grant_types: ['authorization_code'], response_types: ['code'] },
-      { ...frontChannelClient, redirect_uris: redirectUris, grant_types: ['implicit'], response_types: ['id_token'], token_endpoint_auth_method: 'none' },
+      // The implicit flow needs https redirect URIs (OpenID Connect Registration): the https ones only.
+      { ...frontChannelClient, redirect_uris: redirectUris.filter((uri) => uri.startsWith('https:')), grant_types: ['implicit'], response_types: ['id_token'], token_endpoint_auth_method: 'none' },
     ],
     jwks: { keys: [{ ...await exportJWK(privateKey), kid: 'upstream-key', alg: 'RS256', use: 'sig' }] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
@@ -64,21 +67,36 @@ export async function startUpstreamIdp(redirectUris: string[]): Promise<Upstream
   app.use(provider.callback());
   server.on('request', app);
 
+  /** Follows redirects at the provider until it sends the browser elsewhere (a URL) or answers with a page. */
+  async function follow(url: string): Promise<URL | string> {
+    const jar = new CookieJar();
+    let location = url;
+    for (let hop = 0; hop < 10; hop += 1) {
+      const res = await fetch(location, { redirect: 'manual', headers: { cookie: jar.header() } });
+      jar.store(res.headers.getSetCookie());
+      const target = res.headers.get('location');
+      if (!target) return res.text();
+      const resolved = new URL(target, location);
+      if (resolved.origin !== issuer) return resolved;
+      location = resolved.href;
+    }
+    throw new Error('too many redirects at the upstream provider');
+  }
+
   return {
     issuer, client, frontChannelClient, accounts, next,
     async authorize(url) {
-      const jar = new CookieJar();
-      let location = url;
-      for (let hop = 0; hop < 10; hop += 1) {
-        const res = await fetch(location, { redirect: 'manual', headers: { cookie: jar.header() } });
-        jar.store(res.headers.getSetCookie());
-        const target = res.headers.get('location');
-        if (!target) throw new Error(`the upstream provider stopped at ${location} with ${res.status}: ${(await res.text()).slice(0, 300)}`);
-        const resolved = new URL(target, location);
-        if (resolved.origin !== issuer) return resolved;
-        location = resolved.href;
-      }
-      throw new Error('too many redirects at the upstream provider');
+      const outcome = await follow(url);
+      if (typeof outcome === 'string') throw new Error(`the upstream provider answered with a page: ${outcome.slice(0, 300)}`);
+      return outcome;
+    },
+    async authorizeFormPost(url) {
+      const page = await follow(url);
+      if (typeof page !== 'string') throw new Error(`the upstream provider redirected to ${page.href} instead of posting`);
+      const action = /<form[^>]*action="([^"]+)"/.exec(page)?.[1];
+      if (!action) throw new Error(`no form in ${page.slice(0, 1000)}`);
+      const fields = Object.fromEntries([...page.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1] as string, m[2] as string]));
+      return { action, fields };
     },
     async close() {
       server.closeAllConnections();
