@@ -11,7 +11,9 @@ export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_post', 'clien
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 export type SubjectType = 'user' | 'client';
 export type AccessPolicy = 'allow_all' | 'require_client_grant' | 'deny_all';
-export type SigningAlg = 'RS256' | 'RS512' | 'PS256' | 'ES256';
+/** The asymmetric algorithms Gatehouse signs with: one key of its own for each (APIs and applications choose one). */
+export const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
 /** APIs may also sign their tokens with a secret of their own (HS256), which no JWKS publishes. */
 export type ApiSigningAlg = SigningAlg | 'HS256';
 /** Auth0's access token profiles: Auth0's own (`access_token`) or RFC 9068's; `_authz` adds the `permissions` claim. */
