@@ -31,9 +31,6 @@ const PRESETS: Record<'google-oauth2' | 'github' | 'windowslive', UpstreamEndpoi
   },
 };
 
-export const UPSTREAM_STRATEGIES: readonly UpstreamStrategy[] = ['oidc', 'oauth2', ...Object.keys(PRESETS) as (keyof typeof PRESETS)[]];
-export const SOCIAL_PRESETS = Object.keys(PRESETS) as (keyof typeof PRESETS)[];
-
 export const isUpstream = (connection: Pick<Connection, 'strategy'>): connection is Pick<Connection, 'strategy'> & { strategy: UpstreamStrategy } =>
   connection.strategy !== 'auth0';
 
