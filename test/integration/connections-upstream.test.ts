@@ -109,9 +109,8 @@ describe('upstream connections', () => {
   });
 
   describe('signing in', () => {
-    let corp: Connection;
     beforeAll(async () => {
-      corp = await createOidc('corp', { domain_aliases: ['corp.example'] }, { is_domain_connection: true });
+      await createOidc('corp', { domain_aliases: ['corp.example'] }, { is_domain_connection: true });
     });
 
     /** The login page's provider button, the provider, and back: where Gatehouse then sends the browser. */
