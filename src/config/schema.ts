@@ -82,6 +82,37 @@ export interface GatehouseConfig {
     ja3_header: string | null;
     ja4_header: string | null;
   };
+  /** The tenant log (`/api/v2/logs`), its streams and its stdout copy (README, "Logs, log streams and metrics"). */
+  logs: {
+    /** Keep events in the `logs` collection (the API and log streams read them there). */
+    enabled: boolean;
+    retention_days: number;
+    /** Also write every event to the process's own log, one JSON line each. */
+    to_stdout: boolean;
+    queue_size: number;
+    batch_size: number;
+    flush_interval_ms: number;
+    acl_summary_minutes: number;
+    streams: {
+      interval_ms: number;
+      timeout_ms: number;
+      retry_base_ms: number;
+      retry_max_ms: number;
+      suspend_after_failures: number;
+      settle_ms: number;
+    };
+  };
+  /** Connection activity: how often the uses counted in memory are written. */
+  activity: {
+    flush_interval_ms: number;
+  };
+  /** Prometheus metrics at GET /metrics: off unless a port or a token is set. */
+  metrics: {
+    /** Serve /metrics on this port of its own (the drop-in process), and nowhere else. */
+    port: number | null;
+    /** Serve /metrics on the main port to `Authorization: Bearer <token>` (and require it on the metrics port too). */
+    token: string | null;
+  };
   /** Brute-force protection of email-and-password sign-in (login page and password grant). */
   login: {
     max_failures_per_account: number;
@@ -101,7 +132,10 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'aclSignals', 'login', 'seed'],
+  required: [
+    'env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'aclSignals',
+    'logs', 'activity', 'metrics', 'login', 'seed',
+  ],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -153,6 +187,48 @@ export const configSchema: SchemaObject = {
         asn_database: { type: 'string', nullable: true, minLength: 1 },
         ...Object.fromEntries(['country_header', 'subdivision_header', 'asn_header', 'ja3_header', 'ja4_header']
           .map((name) => [name, { type: 'string', nullable: true, pattern: '^[A-Za-z0-9-]+$' }])),
+      },
+    },
+    logs: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['enabled', 'retention_days', 'to_stdout', 'queue_size', 'batch_size', 'flush_interval_ms', 'acl_summary_minutes', 'streams'],
+      properties: {
+        enabled: { type: 'boolean' },
+        retention_days: { type: 'integer', minimum: 1, maximum: 3650 },
+        to_stdout: { type: 'boolean' },
+        queue_size: { type: 'integer', minimum: 1 },
+        batch_size: { type: 'integer', minimum: 1, maximum: 10000 },
+        flush_interval_ms: { type: 'integer', minimum: 10 },
+        acl_summary_minutes: { type: 'integer', minimum: 1 },
+        streams: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['interval_ms', 'timeout_ms', 'retry_base_ms', 'retry_max_ms', 'suspend_after_failures', 'settle_ms'],
+          properties: {
+            interval_ms: { type: 'integer', minimum: 10 },
+            timeout_ms: { type: 'integer', minimum: 100 },
+            retry_base_ms: { type: 'integer', minimum: 1 },
+            retry_max_ms: { type: 'integer', minimum: 1 },
+            suspend_after_failures: { type: 'integer', minimum: 1 },
+            settle_ms: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
+    },
+    activity: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['flush_interval_ms'],
+      properties: { flush_interval_ms: { type: 'integer', minimum: 10 } },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port', 'token'],
+      properties: {
+        port: { type: 'integer', nullable: true, minimum: 0, maximum: 65535 },
+        token: { type: 'string', nullable: true, minLength: 16 },
       },
     },
     login: {

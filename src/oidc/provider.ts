@@ -16,6 +16,7 @@ import { loadedApplicationOf, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
+import { recordProtocolEvents } from './protocol-events.ts';
 import { resourceIndicatorHooks } from './resource-hooks.ts';
 import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
 
@@ -207,6 +208,7 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.use(advertiseRegistration(stores, issuer));
   installOpenRedirectProtection(provider);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
+  recordProtocolEvents(provider, issuer);
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const app = ctx.oidc.client && loadedApplicationOf(ctx, ctx.oidc.client.clientId);
     if (app) recordUse(stores.durable, app).catch((err) => logger.warn({ err, client_id: app.client_id }, 'could not record application use'));

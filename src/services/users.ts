@@ -45,6 +45,7 @@ export async function deleteUserRecords(stores: Stores, userIds: readonly string
   await durable.transaction((tx) => {
     for (const userId of userIds) {
       tx.userGrants.deleteMany({ user_id: userId });
+      tx.connectionActivity.deleteMany({ user_id: userId });
       tx.users.delete(userId);
     }
   });

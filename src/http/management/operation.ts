@@ -12,6 +12,7 @@ export interface OperationInput<Query, Body> {
 export interface Reply {
   status: number;
   body?: unknown;
+  headers?: Record<string, string>;
 }
 
 /**
