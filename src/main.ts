@@ -2,6 +2,7 @@ import express from 'express';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logging.ts';
+import { listenForMetrics } from './http/metrics.ts';
 import { StoreError } from './store/ports.ts';
 
 /** The drop-in IdP: one process serving Gatehouse at the issuer root. */
@@ -51,12 +52,20 @@ async function main(): Promise<void> {
     }
   });
 
+  // Metrics on a port of their own, which the proxy in front of Gatehouse does not publish (README, "Metrics").
+  const metricsServer = gatehouse.metricsRouter && config.metrics.port !== null ? await listenForMetrics(gatehouse.metricsRouter, config.metrics.port) : undefined;
+  if (metricsServer) {
+    const address = metricsServer.address();
+    logger.info({ metrics_port: typeof address === 'object' && address ? address.port : config.metrics.port }, 'metrics listening');
+  }
+
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
     const force = setTimeout(() => server.closeAllConnections(), 10_000).unref();
+    metricsServer?.close();
     server.close(async () => {
       clearTimeout(force);
       await gatehouse.close();

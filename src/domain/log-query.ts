@@ -19,8 +19,11 @@ export const LOG_EVENT_FIELDS = [
 ] as const satisfies readonly (keyof LogEvent)[];
 
 const SEARCHABLE = new Set<string>(LOG_SEARCH_FIELDS);
-/** Lucene's special characters, which a bare value may only hold escaped. */
-const SPECIAL = new Set([...'+-&|!(){}[]^"~*?:\\/']);
+/**
+ * Lucene's special characters that a bare value may only hold escaped. `-`, `+`, `|` and `&` are operators only at the
+ * start of a term or doubled, so values such as `Username-Password-Authentication` and `auth0|abc` are taken as they are.
+ */
+const SPECIAL = new Set([...'(){}[]^"~*?:\\/!']);
 
 /** Reads one value at `start` (quoted or bare, with backslash escapes); returns it and where it ends. */
 function readValue(q: string, start: number): { value: string; end: number } {

@@ -34,6 +34,8 @@ export interface AuditLog {
   noteAclMatch(acl: Pick<NetworkAcl, 'id' | 'description' | 'priority' | 'rule'>): void;
   /** Writes the pending ACL summary and every queued event now. */
   flush(): Promise<void>;
+  /** Deletes the events older than `retention_days` (every hour, and 10 s after start); says how many. */
+  applyRetention(): Promise<number>;
   /** Stops the timers after a last flush. */
   close(): Promise<void>;
   /** Events waiting in memory, and events dropped since start because the queue was full (or could not be built). */
@@ -160,12 +162,13 @@ export function createAuditLog(options: AuditOptions): AuditLog {
     aclWindowStart = end;
   }
 
-  async function applyRetention(): Promise<void> {
-    if (!settings.enabled) return;
+  async function applyRetention(): Promise<number> {
+    if (!settings.enabled) return 0;
     try {
-      await store.logs.deleteBefore(timeOrderedIdAt(Date.now() - settings.retention_days * DAY));
+      return await store.logs.deleteBefore(timeOrderedIdAt(Date.now() - settings.retention_days * DAY));
     } catch (err) {
       logger.warn({ err }, 'tenant log: old events could not be deleted; retrying in an hour');
+      return 0;
     }
   }
 
@@ -203,6 +206,7 @@ export function createAuditLog(options: AuditOptions): AuditLog {
       summarizeAcls();
       await flushQueue();
     },
+    applyRetention,
     async close() {
       for (const timer of timers) clearInterval(timer);
       if (flushSoon) clearImmediate(flushSoon);
