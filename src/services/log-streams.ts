@@ -105,7 +105,7 @@ export function createStreamDelivery(store: DurableStore, settings: StreamDelive
     const claimed = await store.logStreams.update(stream.id, { set: { lease } }, { lease: stream.lease, cursor: stream.cursor, status: 'active' });
     if (!claimed) return false;
     const release = (change: Parameters<typeof store.logStreams.update>[1]) => store.logStreams.update(stream.id, change, { lease });
-    const settledBefore = timeOrderedIdAt(now - settings.settle_ms);
+    const settledBefore = timeOrderedIdAt(now - settings.settle_ms + 1); // ids made up to settle_ms ago
     const read = (await store.logs.find({}, { after: claimed.cursor, order: 'asc', limit: READ_LIMIT })).filter((event) => event.log_id < settledBefore);
     const events: LogEvent[] = [];
     let end = claimed.cursor;
