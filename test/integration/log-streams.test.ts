@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { GatehouseConfig } from '../../src/config/schema.ts';
 import type { LogEvent, LogStream } from '../../src/domain/model.ts';
 import { logStreamResponse } from '../../src/http/management/schemas.ts';
 import { createLogStream } from '../../src/services/log-streams.ts';
@@ -15,14 +14,11 @@ import { combineStores, openStores, type Stores } from '../../src/store/index.ts
 import { openRedisStore, type RedisStore } from '../../src/store/redis/index.ts';
 import { tempDir } from '../support/backends.ts';
 import { createApi, createGrant } from '../support/fixtures.ts';
-import { clientCredentialsToken, insertApplication, startGatehouse, type TestGatehouse } from '../support/harness.ts';
+import { clientCredentialsToken, insertApplication, manualLogDelivery, startGatehouse, type TestGatehouse } from '../support/harness.ts';
 import { expectApiError, expectConforms, managementCaller, type ManagementCaller } from '../support/management.ts';
 
 /** Delivery driven by the tests (`deliverNow`), retries after 400 ms then 800 ms, suspension after 3 failures in a row. */
-const STREAMS: GatehouseConfig['logs']['streams'] = { interval_ms: 3_600_000, timeout_ms: 2000, retry_base_ms: 400, retry_max_ms: 800, suspend_after_failures: 3, settle_ms: 0 };
-const logsConfig = (overrides: Partial<GatehouseConfig['logs']> = {}) => ({
-  logs: { enabled: true, retention_days: 30, to_stdout: false, queue_size: 10_000, batch_size: 500, flush_interval_ms: 3_600_000, acl_summary_minutes: 10, streams: STREAMS, ...overrides },
-});
+const logsConfig = manualLogDelivery;
 
 interface Delivery {
   headers: IncomingHttpHeaders;
