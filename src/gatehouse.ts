@@ -96,6 +96,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   // Metrics are off unless a port or a token says where they may be read (README, "Metrics").
   const metrics = config.metrics.port !== null || config.metrics.token ? createMetrics() : undefined;
   const stores = metrics ? metrics.instrumentStores(opened) : opened;
+  /** Background work started so far, stopped (after writing what it holds) if the start fails half-way. */
+  const background: { close(): Promise<void> }[] = [];
   try {
     const { durable } = stores;
     await seed(durable, config);
@@ -110,6 +112,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const audit = createAuditLog({ store: durable, logger, settings: config.logs, observers: [activity.observe, ...(metrics ? [metrics.observeEvent] : [])] });
     metrics?.watchAudit(audit);
     const logStreams = createStreamDelivery(durable, config.logs.streams, logger, metrics?.streams);
+    background.push(logStreams, audit, activity);
     const metricsRouter = metrics && createMetricsRouter(metrics, config.metrics.token);
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
@@ -149,12 +152,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);
-        await logStreams.close();
-        await Promise.all([audit.close(), activity.close()]);
+        for (const work of background) await work.close();
         if (ownsStores) await stores.close();
       },
     };
   } catch (err) {
+    for (const work of background) await work.close();
     if (ownsStores) await stores.close();
     throw err;
   }

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { newTimeOrderedId, timeOrderedIdAt } from '../domain/ids.ts';
 import { buildLogEvent, LOG_EVENT_TYPES, type LogEventCode, type LogEventInput, type RequestFacts } from '../domain/log-events.ts';
-import type { LogEvent, NetworkAcl } from '../domain/model.ts';
+import type { Application, LogEvent, NetworkAcl, User } from '../domain/model.ts';
 import type { DurableStore } from '../store/ports.ts';
 
 /** An event as recorded, before the log gives it its id. */
@@ -98,23 +98,24 @@ export function createAuditLog(options: AuditOptions): AuditLog {
     }
   }
 
-  /** Names of the applications and users events refer to, read once per batch (off the request path). */
+  /**
+   * The names of the applications and users events refer to (and a user's connection), read once per batch when it is
+   * written: off the request path.
+   */
   async function withNames(batch: RecordedEvent[]): Promise<RecordedEvent[]> {
-    const apps = new Map<string, Promise<string | undefined>>();
-    const users = new Map<string, Promise<string | undefined>>();
-    const appName = (id: string) => {
-      if (!apps.has(id)) apps.set(id, store.applications.get(id).then((app) => app?.name, () => undefined));
-      return apps.get(id) as Promise<string | undefined>;
-    };
-    const userName = (id: string) => {
-      if (!users.has(id)) users.set(id, store.users.get(id).then((user) => user?.email ?? user?.name, () => undefined));
-      return users.get(id) as Promise<string | undefined>;
+    const apps = new Map<string, Promise<Application | undefined>>();
+    const users = new Map<string, Promise<User | undefined>>();
+    const read = <T>(cache: Map<string, Promise<T | undefined>>, id: string, get: (id: string) => Promise<T | undefined>) => {
+      if (!cache.has(id)) cache.set(id, get(id).catch(() => undefined));
+      return cache.get(id) as Promise<T | undefined>;
     };
     return Promise.all(batch.map(async (event) => {
       const fields: readonly string[] = LOG_EVENT_TYPES[event.type as LogEventCode]?.fields ?? [];
-      const client_name = fields.includes('client_name') && event.client_id && !event.client_name ? await appName(event.client_id) : undefined;
-      const user_name = fields.includes('user_name') && event.user_id && !event.user_name ? await userName(event.user_id) : undefined;
-      return { ...event, ...(client_name ? { client_name } : {}), ...(user_name ? { user_name } : {}) };
+      const app = fields.includes('client_name') && event.client_id && !event.client_name ? await read(apps, event.client_id, (id) => store.applications.get(id)) : undefined;
+      const user = fields.includes('user_name') && event.user_id && (!event.user_name || !event.connection) ? await read(users, event.user_id, (id) => store.users.get(id)) : undefined;
+      const user_name = event.user_name ?? user?.email ?? user?.name;
+      const connection = event.connection ?? (fields.includes('connection') ? user?.connection : undefined);
+      return { ...event, ...(app ? { client_name: app.name } : {}), ...(user_name ? { user_name } : {}), ...(connection ? { connection } : {}) };
     }));
   }
 
