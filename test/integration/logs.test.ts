@@ -196,8 +196,11 @@ describe('the tenant log (/api/v2/logs)', () => {
       const created = await api('post', '/users', { connection: 'Username-Password-Authentication', email: 'new@example.com', password: 'a new password 42' }).expect(201);
       secrets.push('a new password 42');
       await api('post', '/users', { connection: 'Username-Password-Authentication', email: 'new@example.com', password: 'another password 43' }).expect(409);
+      await api('patch', `/users/${encodeURIComponent(created.body.user_id)}`, { password: 'a changed password 44' }).expect(200);
+      secrets.push('a changed password 44');
+      expect(await search(`type:scp AND user_id:"${created.body.user_id}"`)).toEqual([expect.objectContaining({ user_name: 'new@example.com', description: 'Password changed by an administrator' })]);
       const adminId = test.gatehouse.adminCredentials.client_id;
-      const [success] = await search(`type:sapi AND client_id:${adminId}`);
+      const success = (await search(`type:sapi AND client_id:${adminId}`)).find((event) => event.description === 'Create a user in a database connection');
       expect(success).toMatchObject({
         description: 'Create a user in a database connection', client_name: 'Gatehouse Admin',
         details: { request: { method: 'POST', path: '/api/v2/users', query: {} }, response: { statusCode: 201 } },
@@ -206,7 +209,7 @@ describe('the tenant log (/api/v2/logs)', () => {
       type Write = { request: { method: string; path: string }; response: { statusCode: number } };
       expect(writes.map((event) => { const { request: r, response } = event.details as Write; return `${r.method} ${r.path} ${response.statusCode}`; })).toEqual([
         'DELETE /api/v2/user-blocks 204', expect.stringMatching(/^DELETE \/api\/v2\/grants\/\w+ 204$/), 'PATCH /api/v2/tenants/settings 200',
-        'POST /api/v2/network-acls 201', 'POST /api/v2/users 201',
+        'POST /api/v2/network-acls 201', 'POST /api/v2/users 201', expect.stringMatching(/^PATCH \/api\/v2\/users\/.+ 200$/),
       ]);
       expect(await search(`type:fapi AND client_id:${adminId}`)).toEqual([expect.objectContaining({
         description: 'Create a user in a database connection',

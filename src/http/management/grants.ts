@@ -36,7 +36,8 @@ export function grantOperations(stores: Stores): Operation[] {
       summary: 'Revoke every consent of a user, or every connection of an application, and the tokens issued under them',
       query: userGrantDeleteQuery, response: { status: 204, description: 'Revoked' }, errors: [],
       handle: ({ query }) => {
-        if (Boolean(query.user_id) === Boolean(query.client_id)) throw invalidQuery('give user_id (every consent of a user) or client_id (every connection of an application), not both');
+        if (!query.user_id && !query.client_id) throw invalidQuery('\'Missing required property: user_id\' (or client_id, to revoke every connection of an application)');
+        if (query.user_id && query.client_id) throw invalidQuery('give user_id (every consent of a user) or client_id (every connection of an application), not both');
         return noContentAfter(query.user_id ? revokeAllUserGrants(stores, query.user_id) : revokeApplicationConnections(stores, query.client_id as string));
       },
     }),
