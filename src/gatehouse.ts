@@ -7,6 +7,7 @@ import type { KeyMaterial, SigningKey } from './domain/model.ts';
 import { auditContext } from './http/audit-context.ts';
 import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
+import { auth0LogoutRouter } from './http/auth0-logout.ts';
 import { managementRouter } from './http/management/index.ts';
 import { metricsRouter as createMetricsRouter, requestMetrics } from './http/metrics.ts';
 import { appsRouter } from './http/pages/apps.ts';
@@ -19,6 +20,7 @@ import { registrationRouter } from './http/registration.ts';
 import { openRequestSignals } from './http/request-signals.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
+import { fixedKeys, watchKeys } from './oidc/key-watcher.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createAuditLog, type AuditLog } from './services/audit.ts';
@@ -58,6 +60,7 @@ export interface Gatehouse {
   readonly wellKnown: Router;
   readonly provider: Provider;
   readonly stores: Stores;
+  /** The key material as this process uses it now (a rotation made in any process reaches it without a restart). */
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
@@ -72,7 +75,9 @@ export interface Gatehouse {
    * in middleware mode, mount it where only Prometheus reaches it. With `metrics.token` the main router serves it too.
    */
   readonly metricsRouter: Router | undefined;
-  /** Stops answering readiness, writes what the log and the activity hold, then closes the stores it opened. */
+  /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
+  drain(): void;
+  /** Stops answering readiness (as drain() does), writes what the log and the activity hold, then closes the stores it opened. */
   close(): Promise<void>;
 }
 
@@ -92,7 +97,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const config = loadConfig({ env: {}, overrides: options.config });
   const logger = options.logger ?? createLogger(config.logLevel);
   const ownsStores = !options.stores;
-  const opened = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys });
+  const opened = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys, logger });
   // Metrics are off unless a port or a token says where they may be read (README, "Metrics").
   const metrics = config.metrics.port !== null || config.metrics.token ? createMetrics() : undefined;
   const stores = metrics ? metrics.instrumentStores(opened) : opened;
@@ -124,7 +129,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const networkGuard = createNetworkGuard({ store: durable, signals: aclSignals, issuer: config.issuer });
     const provider = createProvider({
       issuer: config.issuer, stores, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
+      devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
+      // Asked only while serving requests, after liveKeys below exists (the watcher needs the provider).
+      currentKeys: () => liveKeys.material,
     });
+    const liveKeys = options.signingKeys
+      ? fixedKeys(keys)
+      : watchKeys({ keys: durable.keys, provider, initial: keys, refreshSeconds: config.keys.refresh_seconds, logger });
     let shuttingDown = false;
     const router = gatehouseRouter({
       issuer: config.issuer,
@@ -135,11 +146,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       networkGuard,
       auditContext: auditContext(audit, origin),
       ...(metrics && metricsRouter ? { metrics: { requests: requestMetrics(metrics), ...(config.metrics.token ? { router: metricsRouter } : {}) } } : {}),
+      devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
+        ['/v2/logout', auth0LogoutRouter({ stores, issuer: config.issuer })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
         ['/', homeRouter(durable, config.issuer)],
       ],
@@ -147,11 +160,18 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
-      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, keys, logger, adminCredentials,
+      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials,
       audit, activity, logStreams, metricsRouter,
+      get keys() {
+        return liveKeys.material;
+      },
+      drain() {
+        shuttingDown = true;
+      },
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);
+        liveKeys.stop();
         for (const work of background) await work.close();
         if (ownsStores) await stores.close();
       },

@@ -11,20 +11,35 @@ export const isConfidential = (app: Pick<Application, 'token_endpoint_auth_metho
 export const protectsAgainstOpenRedirect = (app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'redirection_policy'>) =>
   isStrictThirdParty(app) && app.redirection_policy !== 'allow_always';
 
-const ALL_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password'] as const;
+/** RFC 8628's device authorization grant, under the name Auth0 stores in `grant_types`. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+const ALL_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', DEVICE_CODE_GRANT] as const;
+
+/** Grant types that sign a user in without the authorization endpoint's safeguards: first-party applications only. */
+export const FIRST_PARTY_GRANT_TYPES: ReadonlySet<string> = new Set(['password', DEVICE_CODE_GRANT]);
 
 /**
  * The grant types an application may ever use, whatever its stored configuration says. Strict third-party:
  * code and refresh, plus client credentials for confidential applications created by an administrator (never through
- * dynamic registration). Permissive third-party: all but password. First-party: all.
+ * dynamic registration). Permissive third-party: all but password and device code. First-party: all.
  */
 export function permittedGrantTypes(app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): Set<string> {
   if (isStrictThirdParty(app)) {
     const clientCredentials = isConfidential(app) && app.registration_type === 'management_api';
     return new Set(['authorization_code', 'refresh_token', ...(clientCredentials ? ['client_credentials'] : [])]);
   }
-  return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || g !== 'password'));
+  return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || !FIRST_PARTY_GRANT_TYPES.has(g)));
 }
+
+/** The grant types an application may use now: those it enabled, within those it may ever use. */
+export const enabledGrantTypes = (app: Pick<Application, 'grant_types' | 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): string[] => {
+  const permitted = permittedGrantTypes(app);
+  return app.grant_types.filter((g) => permitted.has(g));
+};
+
+/** Native applications get RFC 8252's redirect rules (oidc-provider's `application_type: native`); every other kind the web's. */
+export const isNativeApplication = (app: Pick<Application, 'app_type'>) => app.app_type === 'native';
 
 /** The client metadata oidc-provider works with, derived from the stored application. */
 export interface OidcClientMetadata {
@@ -38,11 +53,12 @@ export interface OidcClientMetadata {
   token_endpoint_auth_method: Application['token_endpoint_auth_method'];
   application_type: 'web' | 'native';
   id_token_signed_response_alg: string;
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
 }
 
 export function toOidcClientMetadata(app: Application): OidcClientMetadata {
-  const permitted = permittedGrantTypes(app);
-  const grantTypes = app.grant_types.filter((g) => permitted.has(g));
+  const grantTypes = enabledGrantTypes(app);
   const responseTypes: string[] = [];
   if (grantTypes.includes('authorization_code')) responseTypes.push('code');
   if (grantTypes.includes('implicit')) responseTypes.push('id_token token', 'id_token');
@@ -55,10 +71,17 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
     grant_types: grantTypes,
     response_types: responseTypes,
     token_endpoint_auth_method: app.token_endpoint_auth_method,
-    application_type: app.app_type === 'native' ? 'native' : 'web',
+    application_type: isNativeApplication(app) ? 'native' : 'web',
     // Display metadata (logo, URIs) stays out: our pages render it, and a bad value must never make the client unusable.
     id_token_signed_response_alg: app.jwt_configuration.alg,
+    ...backchannelLogout(app),
   };
+}
+
+/** OpenID Back-Channel Logout for first-party applications that register a URL; the logout token names the session (`sid`). */
+function backchannelLogout(app: Application): Pick<OidcClientMetadata, 'backchannel_logout_uri' | 'backchannel_logout_session_required'> {
+  const [uri] = app.oidc_logout?.backchannel_logout_urls ?? [];
+  return app.is_first_party && uri ? { backchannel_logout_uri: uri, backchannel_logout_session_required: true } : {};
 }
 
 /** A URL with user credentials (`https://user:pw@host/`): never a callback or an origin, registered or matched. */

@@ -1,7 +1,7 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Application } from '../domain/model.ts';
 import { protectsAgainstOpenRedirect } from '../domain/applications.ts';
-import { authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation } from '../domain/authorization.ts';
+import { authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation, webMessageViolation } from '../domain/authorization.ts';
 import type { Stores } from '../store/index.ts';
 import { applicationOf, rawParameters } from './context.ts';
 
@@ -29,6 +29,8 @@ export function authorizationRequestValidator(stores: Stores) {
       route: ctx.oidc.route,
     });
     if (violation) throw new errors.InvalidRequest(violation);
+    const webMessage = webMessageViolation(app, asString(ctx.oidc.params?.response_mode), asString(ctx.oidc.params?.redirect_uri));
+    if (webMessage) throw new errors.InvalidRequest(webMessage);
     // From the scopes as sent (oidc-provider drops offline_access without prompt=consent, an OIDC rule Auth0 does not apply).
     const requested = asString(raw.scope)?.split(' ') ?? [];
     const apiScopes = allowedApiScopes(ctx);

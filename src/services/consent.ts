@@ -3,10 +3,11 @@ import { consentedScopes, storedConsentFor, type ConsentRequest, type StoredCons
 import { newHexId } from '../domain/ids.ts';
 import type { UserGrant } from '../domain/model.ts';
 import type { Stores } from '../store/index.ts';
+import { issuerUrl } from '../domain/issuer.ts';
 import { recordEvent } from './audit.ts';
 
 /** The audience under which consent to identity scopes alone is recorded (Auth0 uses the tenant's userinfo URL). */
-export const userinfoAudience = (issuer: string) => `${issuer}/userinfo`;
+export const userinfoAudience = (issuer: string) => issuerUrl(issuer, 'userinfo');
 
 export interface ConsentSubject {
   userId: string;

@@ -230,7 +230,7 @@ describe('log streams across two processes sharing Redis and one durable store',
     await receiver.start();
     durable = openEmbeddedStore({ dataDir: null }); // stands in for MongoDB: one durable store both processes reach
     const prefix = `streams:${randomUUID()}:`;
-    for (let i = 0; i < 2; i += 1) redisStores.push(openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: prefix }));
+    for (let i = 0; i < 2; i += 1) redisStores.push(await openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: prefix }));
     const stores: Stores[] = redisStores.map((redis) => combineStores(durable, redis, redis.client));
     for (const shared of stores) instances.push(await startGatehouse({ stores: shared, config: logsConfig() }));
   });
