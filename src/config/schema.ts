@@ -102,22 +102,33 @@ export interface GatehouseConfig {
     /** Keep events in the `logs` collection (the API and log streams read them there). */
     enabled: boolean;
     retention_days: number;
-    /** Also write every event to the process's own log, one JSON line each. */
+    /** Also write every event, as it is stored, to the process's own log (one JSON line each: for platforms that collect stdout). */
     to_stdout: boolean;
+    /** Events held in memory awaiting their write; beyond, new events are dropped and counted. */
     queue_size: number;
     batch_size: number;
     flush_interval_ms: number;
+    /** Network ACL matches are counted per rule and written as one `acls_summary` event per period. */
     acl_summary_minutes: number;
+    /** Log stream delivery (src/services/log-streams.ts). */
     streams: {
+      /** How often each process looks for events to deliver. */
       interval_ms: number;
+      /** How long one HTTP request to a receiver may take. */
       timeout_ms: number;
+      /** Wait after the first failed delivery; doubled after each further one, up to retry_max_ms. */
       retry_base_ms: number;
       retry_max_ms: number;
+      /** Consecutive failures after which a stream is suspended until an administrator sets it active again. */
       suspend_after_failures: number;
+      /**
+       * Events younger than this are left for the next round, so that a batch another process is still writing (its
+       * ids were given just before) is never skipped.
+       */
       settle_ms: number;
     };
   };
-  /** Connection activity: how often the uses counted in memory are written. */
+  /** Connection activity: how often the uses counted in memory are written (one write per connection used meanwhile). */
   activity: {
     flush_interval_ms: number;
   };

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
+import type { GatehouseConfig } from '../config/schema.ts';
 import { newTimeOrderedId, timeOrderedIdAt } from '../domain/ids.ts';
 import { buildLogEvent, LOG_EVENT_TYPES, type LogEventCode, type LogEventInput, type RequestFacts } from '../domain/log-events.ts';
 import type { Application, LogEvent, NetworkAcl, User } from '../domain/model.ts';
@@ -8,19 +9,8 @@ import type { DurableStore } from '../store/ports.ts';
 /** An event as recorded, before the log gives it its id. */
 export type RecordedEvent = Omit<LogEvent, 'log_id'>;
 
-export interface AuditSettings {
-  /** Write events to the `logs` collection (`/api/v2/logs`, log streams). */
-  enabled: boolean;
-  retention_days: number;
-  /** Also write each event, as it is stored, to the process's own log (one JSON line each: for platforms that collect stdout). */
-  to_stdout: boolean;
-  /** Events held in memory awaiting their write; beyond, new events are dropped and counted. */
-  queue_size: number;
-  batch_size: number;
-  flush_interval_ms: number;
-  /** Network ACL matches are counted per rule and written as one `acls_summary` event per period. */
-  acl_summary_minutes: number;
-}
+/** The tenant log's settings (src/config/schema.ts, `logs`). */
+export type AuditSettings = Omit<GatehouseConfig['logs'], 'streams'>;
 
 export interface AuditLog {
   /**

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { GatehouseConfig } from '../config/schema.ts';
 import { connectionActivityId, lastUse, unusedFor } from '../domain/connection-activity.ts';
 import { categoryOf } from '../domain/log-events.ts';
 import type { Application, ConnectionActivity, UserGrant } from '../domain/model.ts';
@@ -8,10 +9,8 @@ import type { EventObserver } from './audit.ts';
 import type { Page, PageRequest } from './entities.ts';
 import { revokeUserGrant } from './grants.ts';
 
-export interface ActivitySettings {
-  /** How often counted uses are written (one write per user, application and API that was used meanwhile). */
-  flush_interval_ms: number;
-}
+/** How often counted uses are written (src/config/schema.ts, `activity`). */
+export type ActivitySettings = GatehouseConfig['activity'];
 
 export interface ActivityRecorder {
   /** Sees every tenant log event; counts the token exchanges made for a user. */

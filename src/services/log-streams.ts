@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { GatehouseConfig } from '../config/schema.ts';
 import { newId, timeOrderedIdAt } from '../domain/ids.ts';
 import {
-  afterFailure, deliveryBodies, draftLogStream, leaseHeld, newLease, patchLogStream, streamAccepts,
-  type DeliveryPolicy, type LogStreamCreate, type LogStreamPatch,
+  afterFailure, deliveryBodies, draftLogStream, leaseHeld, newLease, patchLogStream, streamAccepts, type LogStreamCreate, type LogStreamPatch,
 } from '../domain/log-stream-rules.ts';
 import type { LogEvent, LogStream } from '../domain/model.ts';
 import type { DurableStore } from '../store/ports.ts';
@@ -30,17 +30,8 @@ export async function deleteLogStream(store: DurableStore, id: string): Promise<
   await store.logStreams.delete(id);
 }
 
-export interface StreamDeliverySettings extends DeliveryPolicy {
-  /** How often each process looks for events to deliver. */
-  interval_ms: number;
-  /** How long one HTTP request to a receiver may take. */
-  timeout_ms: number;
-  /**
-   * Events younger than this are left for the next round, so that a batch another process is still writing (its ids
-   * were given just before) is never skipped.
-   */
-  settle_ms: number;
-}
+/** How streams are delivered (src/config/schema.ts, `logs.streams`). */
+export type StreamDeliverySettings = GatehouseConfig['logs']['streams'];
 
 export interface StreamDelivery {
   /** One round: every active stream that is due gets what it has not had yet (several batches if need be). */

@@ -57,8 +57,6 @@ class Receiver {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** An application that gets client-credentials tokens for an API: each request is a `seccft` event. */
 async function machineApplication(test: TestGatehouse) {
   const api = await createApi(test.gatehouse.stores);
@@ -96,6 +94,8 @@ describe('log streams', () => {
     await test.gatehouse.logStreams.deliverNow();
   };
   const stored = async (id: string) => (await test.gatehouse.stores.durable.logStreams.get(id)) as LogStream;
+  /** Moves a stream's next attempt: the backoff's time passing (or not), without waiting for it. */
+  const retryAt = (id: string, at: number) => test.gatehouse.stores.durable.logStreams.update(id, { set: { retry_at: at } });
 
   it('delivers new events to an http stream, in batches, with its Authorization and custom headers, in Auth0\'s shapes', async () => {
     await tokenEvent(); // written before the stream exists: not delivered
@@ -158,10 +158,11 @@ describe('log streams', () => {
     expect((await stored(stream.id)).retry_at).toBeGreaterThanOrEqual(failedAt + 400);
     expect((await api('get', `/log-streams/${stream.id}`).expect(200)).body.status_reason).toContain('Retrying after 1 failed deliveries');
 
+    await retryAt(stream.id, Date.now() + 60_000);
     await deliver(); // too early: the backoff has not passed
     expect(receiver.deliveries).toHaveLength(1);
     receiver.respond = () => 200;
-    await sleep(450);
+    await retryAt(stream.id, Date.now());
     await deliver();
     expect(receiver.deliveries).toHaveLength(2);
     expect(receiver.deliveries[1]?.body).toBe(receiver.deliveries[0]?.body); // the same batch, again (at least once)
@@ -178,7 +179,7 @@ describe('log streams', () => {
     await tokenEvent();
     for (let attempt = 0; attempt < 3; attempt += 1) {
       await deliver();
-      await sleep(850);
+      await retryAt(stream.id, Date.now()); // the backoff has passed
     }
     const suspended = (await api('get', `/log-streams/${stream.id}`).expect(200)).body;
     expect(suspended).toMatchObject({ status: 'suspended', status_reason: expect.stringMatching(/^Suspended after 3 failed deliveries in a row; the last: .* answered HTTP 500/) });
