@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import request from 'supertest';
 import { newTimeOrderedId } from '../../src/domain/ids.ts';
 import type { Application, LogEvent, User } from '../../src/domain/model.ts';
 import { logEventResponse } from '../../src/http/management/schemas.ts';
 import { authorizeQuery, createApi, createGrant, thirdPartyApp } from '../support/fixtures.ts';
 import { Browser, callbackOf, createUser, isConsentPage, pageOf, signIn } from '../support/flow.ts';
-import { clientCredentialsToken, insertApplication, startGatehouse, type TestGatehouse } from '../support/harness.ts';
+import { clientCredentialsToken, insertApplication, manualLogDelivery, memoryStores, startGatehouse, type TestGatehouse } from '../support/harness.ts';
 import { expectApiError, expectConforms, managementCaller, type ManagementCaller } from '../support/management.ts';
 
 const PASSWORD = 'log test password 1';
@@ -314,5 +316,41 @@ describe('the tenant log (/api/v2/logs)', () => {
     expect(await test.gatehouse.audit.applyRetention()).toBe(1);
     expect(await logs.get(old.log_id)).toBeUndefined();
     expect(await logs.count()).toBe(before - 1);
+  });
+});
+
+describe('the tenant log when its store fails or its queue is full', () => {
+  it('never fails a protocol request: it drops and counts what does not fit, says once that it cannot write, and catches up', async () => {
+    const stores = memoryStores();
+    const { transaction } = stores.durable;
+    let storeDown = false;
+    stores.durable.transaction = (record) => (storeDown ? Promise.reject(new Error('disk full')) : transaction(record));
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } }));
+    const test = await startGatehouse({ stores, logger, config: manualLogDelivery({ queue_size: 5 }) });
+    try {
+      const notes = await createApi(stores);
+      const { app, secret } = await insertApplication(stores, { grant_types: ['client_credentials'] });
+      await createGrant(stores, { client_id: app.client_id, audience: notes.identifier, scope: ['read:notes'], subject_type: 'client' });
+      storeDown = true;
+      for (let i = 0; i < 8; i += 1) expect((await clientCredentialsToken(test.app, app.client_id, secret, notes.identifier)).status).toBe(200);
+      const { audit } = test.gatehouse;
+      expect([audit.queued, audit.dropped]).toEqual([5, 3]);
+      await audit.flush();
+      await audit.flush();
+      const failures = () => lines.filter((line) => line.includes('tenant log: events could not be written')).length;
+      expect(failures()).toBe(1); // told once, however often it retries
+      expect(lines.filter((line) => line.includes('tenant log events dropped'))).toHaveLength(1);
+      expect(audit.queued).toBe(5); // kept for the next attempt
+
+      storeDown = false;
+      await audit.flush();
+      expect(audit.queued).toBe(0);
+      expect(await stores.durable.logs.count({ type: 'seccft', client_id: app.client_id })).toBe(5);
+      expect(lines.some((line) => line.includes('tenant log: events are written again'))).toBe(true);
+    } finally {
+      await test.close();
+      await stores.close();
+    }
   });
 });
