@@ -5,7 +5,8 @@ import type { Metrics } from '../services/metrics.ts';
 
 /** Paths whose label is themselves; every other path gets a bounded label, so that no URL can add a time series. */
 const KNOWN_PATHS = new Set([
-  '/', '/authorize', '/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/par', '/userinfo', '/oidc/logout', '/oidc/logout/confirm',
+  '/', '/authorize', '/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/par', '/oauth/device/code', '/activate', '/v2/logout',
+  '/userinfo', '/oidc/logout', '/oidc/logout/confirm',
   '/oidc/logout/success', '/oidc/register', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', '/.well-known/jwks.json',
   '/u/login', '/u/consent', '/u/apps', '/u/apps/remove', '/u/apps/callback', '/u/theme.css', '/developers', '/developers/register',
   '/developers/getting-started', '/healthz', '/readyz', '/metrics', '/favicon.ico',
@@ -19,6 +20,7 @@ export function routeLabel(path: string): string {
   if (management) return `/api/v2/${management[1]}`;
   if (normal.startsWith('/u/assets/')) return '/u/assets';
   if (normal.startsWith('/authorize/')) return '/authorize/:uid';
+  if (normal.startsWith('/activate/')) return '/activate/:uid';
   return 'other';
 }
 

@@ -95,7 +95,7 @@ const auditWrites: RequestHandler = (req, res, next) => {
     },
   })));
   return next();
-}
+};
 
 /** Scope first, then the body is parsed and validated: a caller without the scope learns nothing about the payload. */
 function route(operation: Operation): RequestHandler[] {
