@@ -147,7 +147,8 @@ export function createAuditLog(options: AuditOptions): AuditLog {
     const end = new Date();
     if (aclMatches.size) {
       const acls_summary = [...aclMatches.values()].sort((a, b) => a.priority - b.priority);
-      enqueue(build('acls_summary', { details: { acls_summary, start_time: aclWindowStart.toISOString(), end_time: end.toISOString() } }, {}) as RecordedEvent);
+      const summary = build('acls_summary', { details: { acls_summary, start_time: aclWindowStart.toISOString(), end_time: end.toISOString() } }, {});
+      if (summary) enqueue(summary);
     }
     aclMatches.clear();
     aclWindowStart = end;
