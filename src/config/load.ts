@@ -27,9 +27,9 @@ const asTrustProxy: EnvParser = (raw) => {
   return asInteger(raw);
 };
 
-/** A top-level setting, or one of a section's that the environment can set. */
-export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}` | `logs.${keyof GatehouseConfig['logs']}`
-  | `metrics.${keyof GatehouseConfig['metrics']}`;
+/** A top-level setting, or one of a section's that the environment can set (ACL signal sources, mail, logs, metrics). */
+export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}` | `mail.${keyof GatehouseConfig['mail']}`
+  | `logs.${keyof GatehouseConfig['logs']}` | `metrics.${keyof GatehouseConfig['metrics']}`;
 
 /** Environment variables that override config files: variable → (config key, parser). Documented in README. */
 export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
@@ -52,14 +52,16 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   ACL_ASN_HEADER: ['aclSignals.asn_header', asString],
   ACL_JA3_HEADER: ['aclSignals.ja3_header', asString],
   ACL_JA4_HEADER: ['aclSignals.ja4_header', asString],
+  SMTP_URL: ['mail.smtp_url', asString],
+  MAIL_FROM: ['mail.from', asString],
   LOG_RETENTION_DAYS: ['logs.retention_days', asInteger],
   LOGS_TO_STDOUT: ['logs.to_stdout', asBoolean],
   METRICS_PORT: ['metrics.port', asInteger],
   METRICS_TOKEN: ['metrics.token', asString],
 };
 
-/** Settings whose values never appear in an error message. */
-const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys', 'metrics.token']);
+/** Settings whose values never appear in an error message (SMTP URLs carry the relay's password). */
+const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys', 'mail.smtp_url', 'metrics.token']);
 
 /** How an operator names a setting in messages: its key, and the environment variable that sets it, if any. */
 export function settingName(key: ConfigKey): string {

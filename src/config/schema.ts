@@ -139,6 +139,15 @@ export interface GatehouseConfig {
     /** Serve /metrics on the main port to `Authorization: Bearer <token>` (and require it on the metrics port too). */
     token: string | null;
   };
+  /** Email (verification, password reset, welcome): README, "Email". */
+  mail: {
+    /** smtp:// or smtps:// URL of the relay (credentials included); null: messages go to the log and DATA_DIR/outbox. */
+    smtp_url: string | null;
+    /** The From address; null: no-reply@<the issuer's host>. */
+    from: string | null;
+    /** A folder whose `<template>.eta` / `<template>.txt.eta` files replace the built-in email templates. */
+    templates_dir: string;
+  };
   /** Brute-force protection of email-and-password sign-in (login page and password grant). */
   login: {
     max_failures_per_account: number;
@@ -160,7 +169,7 @@ export const configSchema: SchemaObject = {
   additionalProperties: false,
   required: [
     'env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'keys', 'deviceFlow',
-    'aclSignals', 'logs', 'activity', 'metrics', 'login', 'seed',
+    'aclSignals', 'mail', 'logs', 'activity', 'metrics', 'login', 'seed',
   ],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
@@ -267,6 +276,16 @@ export const configSchema: SchemaObject = {
       properties: {
         port: { type: 'integer', nullable: true, minimum: 0, maximum: 65535 },
         token: { type: 'string', nullable: true, minLength: 16 },
+      },
+    },
+    mail: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['smtp_url', 'from', 'templates_dir'],
+      properties: {
+        smtp_url: { type: 'string', nullable: true, pattern: '^smtps?://' },
+        from: { type: 'string', nullable: true, minLength: 3, maxLength: 320 },
+        templates_dir: { type: 'string', minLength: 1 },
       },
     },
     login: {
