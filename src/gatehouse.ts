@@ -5,10 +5,12 @@ import type { Logger } from 'pino';
 import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial, SigningKey } from './domain/model.ts';
+import { auditContext } from './http/audit-context.ts';
 import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
 import { auth0LogoutRouter } from './http/auth0-logout.ts';
 import { managementRouter } from './http/management/index.ts';
+import { metricsRouter as createMetricsRouter, requestMetrics } from './http/metrics.ts';
 import { appsRouter } from './http/pages/apps.ts';
 import { homeRouter, notFoundPage } from './http/pages/home.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
@@ -22,6 +24,10 @@ import { rootWellKnownRouter } from './http/well-known.ts';
 import { fixedKeys, watchKeys } from './oidc/key-watcher.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { createAuditLog, type AuditLog } from './services/audit.ts';
+import { createActivityRecorder, type ActivityRecorder } from './services/connection-activity.ts';
+import { createStreamDelivery, type StreamDelivery } from './services/log-streams.ts';
+import { createMetrics } from './services/metrics.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
@@ -64,9 +70,20 @@ export interface Gatehouse {
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
+  /** The tenant log (`/api/v2/logs`): events are written in batches; `flush()` writes what is queued now. */
+  readonly audit: AuditLog;
+  /** Connection activity, counted in memory and written every `activity.flush_interval_ms` (or on `flush()`). */
+  readonly activity: ActivityRecorder;
+  /** Log stream delivery, every `logs.streams.interval_ms` (or on `deliverNow()`). */
+  readonly logStreams: StreamDelivery;
+  /**
+   * GET /metrics (src/http/metrics.ts) when metrics are configured: the drop-in process serves it on `metrics.port`;
+   * in middleware mode, mount it where only Prometheus reaches it. With `metrics.token` the main router serves it too.
+   */
+  readonly metricsRouter: Router | undefined;
   /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
   drain(): void;
-  /** Stops answering readiness (as drain() does), then closes the stores it opened. */
+  /** Stops answering readiness (as drain() does), writes what the log and the activity hold, then closes the stores it opened. */
   close(): Promise<void>;
 }
 
@@ -86,7 +103,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const config = loadConfig({ env: {}, overrides: options.config });
   const logger = options.logger ?? createLogger(config.logLevel);
   const ownsStores = !options.stores;
-  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys, logger });
+  const opened = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys, logger });
+  // Metrics are off unless a port or a token says where they may be read (README, "Metrics").
+  const metrics = config.metrics.port !== null || config.metrics.token ? createMetrics() : undefined;
+  const stores = metrics ? metrics.instrumentStores(opened) : opened;
+  /** Background work started so far, stopped (after writing what it holds) if the start fails half-way. */
+  const background: { close(): Promise<void> }[] = [];
   try {
     const { durable } = stores;
     await seed(durable, config);
@@ -97,6 +119,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const keys = options.signingKeys ? { ...stored, signing: checkSigningKeys(options.signingKeys) } : stored;
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
+    const activity = createActivityRecorder(durable, config.activity, logger);
+    const audit = createAuditLog({ store: durable, logger, settings: config.logs, observers: [activity.observe, ...(metrics ? [metrics.observeEvent] : [])] });
+    metrics?.watchAudit(audit);
+    const logStreams = createStreamDelivery(durable, config.logs.streams, logger, metrics?.streams);
+    background.push(logStreams, audit, activity);
+    const metricsRouter = metrics && createMetricsRouter(metrics, config.metrics.token);
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
     const registration = registrationService(durable, stores.redis, config.registration, logger);
@@ -130,6 +158,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       logger,
       isShuttingDown: () => shuttingDown,
       networkGuard,
+      auditContext: auditContext(audit, origin),
+      ...(metrics && metricsRouter ? { metrics: { requests: requestMetrics(metrics), ...(config.metrics.token ? { router: metricsRouter } : {}) } } : {}),
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
         ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress, accounts })],
@@ -150,6 +180,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
       config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials,
+      audit, activity, logStreams, metricsRouter,
       get keys() {
         return liveKeys.material;
       },
@@ -160,10 +191,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         shuttingDown = true;
         clearInterval(cleanup);
         liveKeys.stop();
+        for (const work of background) await work.close();
         if (ownsStores) await stores.close();
       },
     };
   } catch (err) {
+    for (const work of background) await work.close();
     if (ownsStores) await stores.close();
     throw err;
   }

@@ -20,14 +20,16 @@ export const DEFAULT_CONFIG_DIR = fileURLToPath(new URL('../../config/', import.
 type EnvParser = (raw: string) => unknown;
 const asString: EnvParser = (raw) => raw;
 const asInteger: EnvParser = (raw) => (/^\d+$/.test(raw) ? Number(raw) : raw);
+const asBoolean: EnvParser = (raw) => (raw === 'true' || raw === 'false' ? raw === 'true' : raw);
 const asList: EnvParser = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const asTrustProxy: EnvParser = (raw) => {
   if (raw === 'true' || raw === 'false') return raw === 'true';
   return asInteger(raw);
 };
 
-/** A top-level setting, or one of the network ACL signal sources or mail settings (the sections with environment overrides). */
-export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}` | `mail.${keyof GatehouseConfig['mail']}`;
+/** A top-level setting, or one of a section's that the environment can set (ACL signal sources, mail, logs, metrics). */
+export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}` | `mail.${keyof GatehouseConfig['mail']}`
+  | `logs.${keyof GatehouseConfig['logs']}` | `metrics.${keyof GatehouseConfig['metrics']}`;
 
 /** Environment variables that override config files: variable → (config key, parser). Documented in README. */
 export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
@@ -52,10 +54,14 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   ACL_JA4_HEADER: ['aclSignals.ja4_header', asString],
   SMTP_URL: ['mail.smtp_url', asString],
   MAIL_FROM: ['mail.from', asString],
+  LOG_RETENTION_DAYS: ['logs.retention_days', asInteger],
+  LOGS_TO_STDOUT: ['logs.to_stdout', asBoolean],
+  METRICS_PORT: ['metrics.port', asInteger],
+  METRICS_TOKEN: ['metrics.token', asString],
 };
 
 /** Settings whose values never appear in an error message (SMTP URLs carry the relay's password). */
-const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys', 'mail.smtp_url']);
+const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys', 'mail.smtp_url', 'metrics.token']);
 
 /** How an operator names a setting in messages: its key, and the environment variable that sets it, if any. */
 export function settingName(key: ConfigKey): string {

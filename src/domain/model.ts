@@ -273,3 +273,69 @@ export interface SigningKey {
   activates_at?: string;
   [member: string]: unknown;
 }
+
+/** A tenant log event, in Auth0's shape (`/api/v2/logs`); `src/domain/log-events.ts` defines the types. */
+export interface LogEvent {
+  /** Time-ordered (`newTimeOrderedId`): given when the event is written, so it sorts by the order of writing. */
+  log_id: string;
+  /** When it happened (ISO 8601). */
+  date: string;
+  type: string;
+  description: string;
+  ip?: string;
+  user_agent?: string;
+  hostname?: string;
+  client_id?: string;
+  client_name?: string;
+  user_id?: string;
+  user_name?: string;
+  connection?: string;
+  audience?: string;
+  scope?: string;
+  details?: Record<string, unknown>;
+}
+
+export type LogStreamStatus = 'active' | 'paused' | 'suspended';
+export type LogStreamContentFormat = 'JSONARRAY' | 'JSONLINES' | 'JSONOBJECT';
+
+/** A log stream (Auth0's shape, type `http` only): where tenant log events are delivered, and how far it got. */
+export interface LogStream {
+  id: string;
+  name: string;
+  type: 'http';
+  status: LogStreamStatus;
+  /** Why it is suspended, or the last delivery problem while it retries (Gatehouse's addition: Auth0's `status` is an enum). */
+  status_reason?: string;
+  sink: {
+    httpEndpoint: string;
+    httpContentType: string;
+    httpContentFormat: LogStreamContentFormat;
+  };
+  /** The Authorization header sent with every delivery. Sealed at rest; never returned. */
+  http_authorization?: string;
+  /** Extra headers sent with every delivery (they often carry an API key): sealed at rest. */
+  http_custom_headers?: { header: string; value: string }[];
+  filters: { type: 'category'; name: string }[];
+  isPriority: boolean;
+  created_at: string;
+  updated_at: string;
+  /** Delivery state, never returned: the last log_id delivered (or skipped), a lease held by the process delivering. */
+  cursor: string;
+  /** `<holder>:<expiry ms>`, or "" when nobody delivers: claimed and released with conditioned updates. */
+  lease: string;
+  /** Consecutive failed deliveries, and when the next attempt may start (ms since the epoch). */
+  failures: number;
+  retry_at: number;
+}
+
+/** How one user uses one application for one API: first and last token, and how many (aggregated, not one write per token). */
+export interface ConnectionActivity {
+  /** Derived from the three below (`connectionActivityId`), so that every process adds to the same record. */
+  id: string;
+  user_id: string;
+  client_id: string;
+  audience: string;
+  first_used_at: string;
+  last_used_at: string;
+  tokens_issued: number;
+}

@@ -12,6 +12,8 @@ export const MANAGEMENT_API_SCOPES = [
   'read:grants', 'delete:grants',
   'read:tenant_settings', 'update:tenant_settings',
   'read:network_acls', 'create:network_acls', 'update:network_acls', 'delete:network_acls',
+  'read:logs',
+  'read:log_streams', 'create:log_streams', 'update:log_streams', 'delete:log_streams',
 ] as const;
 
 export type ManagementScope = (typeof MANAGEMENT_API_SCOPES)[number];

@@ -13,6 +13,7 @@ import type { Stores } from '../store/index.ts';
 import { now } from './entities.ts';
 import { renderEmail, type Mailer } from './mail.ts';
 import { hashPassword } from './passwords.ts';
+import { recordEvent } from './audit.ts';
 import { accountKey, type LoginLockout } from './sign-in.ts';
 import { readTenantSettings } from './tenant.ts';
 import { revokeOidcGrants } from './grants.ts';
@@ -180,6 +181,7 @@ export function accountService(deps: AccountDeps) {
     async sendVerificationEmail(user: User, clientId?: string): Promise<void> {
       const link = await createTicket('email_verification', { user, ...(clientId ? { client_id: clientId } : {}) });
       await send('verify_email', user, await applicationOf(clientId), link);
+      recordEvent('svr', { client_id: clientId, user_id: user.user_id, user_name: user.email, connection: user.connection });
     },
 
     /**
@@ -187,15 +189,21 @@ export function accountService(deps: AccountDeps) {
      * verification email follows.
      */
     async signUp(connection: Connection, input: { email: string; password: string; name?: string }, app: Application): Promise<SignUpResult> {
-      if (!signupOpen(connection)) return { ok: false, reason: 'signup_closed' };
-      const problems = passwordCheck(connection, input.password);
-      if (problems.length) return { ok: false, reason: 'weak_password', problems };
       const email = normalizeEmail(input.email);
-      if ((await durable.users.count({ email, connection: connection.name })) > 0) return { ok: false, reason: 'exists' };
+      /** A refused sign-up, in the tenant log (`fs`) with why. */
+      const refused = (description: string, result: SignUpResult): SignUpResult => {
+        recordEvent('fs', { client_id: app.client_id, user_name: email, connection: connection.name, description });
+        return result;
+      };
+      if (!signupOpen(connection)) return refused('Sign-up is closed in this connection', { ok: false, reason: 'signup_closed' });
+      const problems = passwordCheck(connection, input.password);
+      if (problems.length) return refused('The password is too weak for the connection\'s policy', { ok: false, reason: 'weak_password', problems });
+      if ((await durable.users.count({ email, connection: connection.name })) > 0) return refused('The user already exists', { ok: false, reason: 'exists' });
       const at = now();
       const user = draftUser({ connection: connection.name, email, password: input.password, ...(input.name ? { name: input.name } : {}) }, `auth0|${newHexId()}`, await hashPassword(input.password), at);
       const inserted = await durable.users.insertIfAbsent({ ...user, logins_count: 1, last_login: at });
-      if (!inserted) return { ok: false, reason: 'exists' };
+      if (!inserted) return refused('The user already exists', { ok: false, reason: 'exists' });
+      recordEvent('ss', { client_id: app.client_id, user_id: user.user_id, user_name: email, connection: connection.name });
       await service.sendVerificationEmail(user, app.client_id);
       return { ok: true, user };
     },
@@ -206,16 +214,21 @@ export function accountService(deps: AccountDeps) {
       if (!user || connection.strategy !== 'auth0') return;
       const link = await createTicket('password_change', { user, mark_email_as_verified: true, ...(clientId ? { client_id: clientId } : {}) });
       await send('reset_email', user, await applicationOf(clientId), link);
+      recordEvent('scpr', { client_id: clientId, user_id: user.user_id, user_name: user.email, connection: user.connection });
     },
 
     /** Marks the address the link was sent to as verified, once; a welcome email follows. */
     async verifyEmail(secret: string): Promise<TicketUse<'verified' | 'already_verified'>> {
       const used = await useTicket('email_verification', secret);
-      if (!used.ok) return used;
+      if (!used.ok) {
+        recordEvent('fv', { description: `The verification link is ${used.reason}` });
+        return used;
+      }
       const { ticket, user } = used;
       if (user.email_verified && user.email === ticket.email) return { ...used, result: 'already_verified' };
       const verified = await durable.users.update(user.user_id, { set: { email_verified: true, updated_at: now() } }, { email: ticket.email });
       if (!verified) return { ok: false, reason: 'invalid' }; // the account has another address since
+      recordEvent('sv', { client_id: ticket.client_id, user_id: verified.user_id, user_name: verified.email, connection: verified.connection });
       await send('welcome_email', verified, await applicationOf(ticket.client_id));
       return { ok: true, ticket, user: verified, result: 'verified' };
     },
@@ -226,11 +239,17 @@ export function accountService(deps: AccountDeps) {
      */
     async resetPassword(secret: string, password: string): Promise<TicketUse<'changed'> | { ok: false; reason: 'weak_password'; problems: string[] }> {
       const read = await readTicket('password_change', secret);
-      if (!read.ok) return read;
+      if (!read.ok) {
+        recordEvent('fcp', { description: `The password change link is ${read.reason}` });
+        return read;
+      }
       const [connection] = await durable.connections.find({ name: read.user.connection }, { limit: 1 });
       if (!connection) return { ok: false, reason: 'invalid' };
       const problems = passwordCheck(connection, password);
-      if (problems.length) return { ok: false, reason: 'weak_password', problems };
+      if (problems.length) {
+        recordEvent('fcp', { user_id: read.user.user_id, user_name: read.user.email, connection: connection.name, description: 'The new password is too weak for the connection\'s policy' });
+        return { ok: false, reason: 'weak_password', problems };
+      }
       const used = await useTicket('password_change', secret);
       if (!used.ok) return used;
       const { ticket, user } = used;
@@ -240,6 +259,7 @@ export function accountService(deps: AccountDeps) {
       });
       if (!changed) return { ok: false, reason: 'invalid' };
       await Promise.all([endSessions(changed), deps.lockout.account.reset(accountKey(changed.email))]);
+      recordEvent('scp', { client_id: ticket.client_id, user_id: changed.user_id, user_name: changed.email, connection: changed.connection });
       return { ok: true, ticket, user: changed, result: 'changed' };
     },
   };

@@ -5,6 +5,7 @@ import { newHexId } from '../domain/ids.ts';
 import type { User } from '../domain/model.ts';
 import { draftUser, normalizeEmail, patchUser, type UserCreate, type UserPatch } from '../domain/user-rules.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
+import { recordEvent } from './audit.ts';
 import { editEntity, findPage, getOrThrow, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 import { revokeOidcGrants } from './grants.ts';
 import { hashPassword } from './passwords.ts';
@@ -46,7 +47,9 @@ export const findUsersByEmail = (store: DurableStore, email: string) => store.us
 export async function updateUser(store: DurableStore, userId: string, patch: UserPatch): Promise<User> {
   if (patch.password !== undefined) await checkPasswordFor(store, userId, patch.password);
   const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
-  return writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), (existing) => patchUser(existing, patch, passwordHash, now())), ...USER_EXISTS);
+  const user = await writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), (existing) => patchUser(existing, patch, passwordHash, now())), ...USER_EXISTS);
+  if (passwordHash) recordEvent('scp', { user_id: user.user_id, user_name: user.email, connection: user.connection, description: 'Password changed by an administrator' });
+  return user;
 }
 
 export async function deleteUser(stores: Stores, userId: string): Promise<void> {
@@ -61,6 +64,7 @@ export async function deleteUserRecords(stores: Stores, userIds: readonly string
   await durable.transaction((tx) => {
     for (const userId of userIds) {
       tx.userGrants.deleteMany({ user_id: userId });
+      tx.connectionActivity.deleteMany({ user_id: userId });
       tx.users.delete(userId);
     }
   });

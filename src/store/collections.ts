@@ -37,6 +37,10 @@ export const COLLECTIONS: Specs = {
   settings: { name: 'settings', key: 'id', unique: [], indexed: [], arrays: [], sealed: [] },
   keys: { name: 'keys', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['signing', 'cookies'] },
   secrets: { name: 'secrets', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['value'] },
+  // The tenant log: time-ordered keys (retention by deleteBefore); the fields `q` searches are indexed.
+  logs: { name: 'logs', key: 'log_id', unique: [], indexed: ['type', 'client_id', 'user_id', 'user_name', 'connection', 'ip', 'audience'], arrays: [], sealed: [] },
+  logStreams: { name: 'log_streams', key: 'id', unique: [], indexed: ['status'], arrays: [], sealed: ['http_authorization', 'http_custom_headers'] },
+  connectionActivity: { name: 'connection_activity', key: 'id', unique: [], indexed: ['user_id', 'client_id'], arrays: [], sealed: [] },
 };
 
 export const COLLECTION_NAMES = Object.keys(COLLECTIONS) as (keyof DurableEntities)[];

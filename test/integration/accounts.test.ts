@@ -291,4 +291,18 @@ describe('accounts: sign-up, email verification, password reset, email', () => {
       await limited.close();
     }
   });
+  it('records sign-ups, verification and password changes in the tenant log (ss, fs, svr, sv, fv, scpr, scp, fcp)', async () => {
+    await test.gatehouse.audit.flush();
+    const types = async (q: string) => ((await api('get', `/logs?q=${encodeURIComponent(q)}&per_page=100`).expect(200)).body as { type: string; user_name?: string; description: string }[]);
+    expect(await types('type:ss AND user_name:newbie@example.com')).toEqual([expect.objectContaining({ type: 'ss' })]);
+    expect((await types('type:fs')).map((event) => event.description)).toEqual(expect.arrayContaining([
+      'The password is too weak for the connection\'s policy', 'The user already exists',
+    ]));
+    expect(await types('type:svr AND user_name:newbie@example.com')).not.toHaveLength(0);
+    expect(await types('type:sv AND user_name:newbie@example.com')).toHaveLength(1);
+    expect(await types('type:fv')).not.toHaveLength(0); // the verification link used twice
+    expect(await types('type:scpr AND user_name:forgetful@example.com')).not.toHaveLength(0);
+    expect(await types('type:scp AND user_name:forgetful@example.com')).toHaveLength(1);
+    expect(await types('type:fcp')).not.toHaveLength(0); // an unknown or expired link
+  });
 });

@@ -147,6 +147,9 @@ describe('upstream connections', () => {
       const again = new Browser(test.app);
       callbackOf(await throughProvider(again, await again.open(authorizeQuery(app).path), 'corp'));
       expect(await test.gatehouse.stores.durable.users.get('oidc|corp|ada')).toMatchObject({ name: 'Ada King', logins_count: 2 });
+      await test.gatehouse.audit.flush(); // in the tenant log: a sign-up at the first sign-in, a sign-in each time
+      const events = (await api('get', `/logs?q=${encodeURIComponent('user_id:"oidc|corp|ada" AND connection:corp')}&sort=date:1`).expect(200)).body as { type: string; client_id: string }[];
+      expect(events.filter((event) => ['ss', 's'].includes(event.type)).map((event) => [event.type, event.client_id])).toEqual([['ss', app.client_id], ['s', app.client_id], ['s', app.client_id]]);
     });
 
     it('sends an email of a domain alias straight to the provider, from the form and from login_hint', async () => {

@@ -7,7 +7,8 @@ import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, Connection, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../../services/access.ts';
-import { linkConsent, saveProtocolGrant } from '../../services/consent.ts';
+import { recordEvent } from '../../services/audit.ts';
+import { linkConsent, recordConsent, saveProtocolGrant } from '../../services/consent.ts';
 import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/host-users.ts';
 import { usableConnections, type LoginLockout, type SignIn } from '../../services/sign-in.ts';
 import type { AccountService } from '../../services/accounts.ts';
@@ -157,6 +158,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const connection = (await usableConnections(durable, app)).find((c) => c.name === connectionName);
     if (!connection) throw new errors.AccessDenied(`${app.name} may not use the ${connectionName} connection`);
     const user = await linkHostUser(durable, connectionName, hostUser);
+    recordEvent('s', { client_id: app.client_id, user_id: user.user_id, user_name: user.email, connection: connectionName, details: { signed_in_by: 'host application' } });
     return provider.interactionFinished(req, res, { login: { accountId: user.user_id, remember: true } }, { mergeWithLastSubmission: false });
   }
 
@@ -346,14 +348,16 @@ export function interactionRouter(deps: InteractionDeps): Router {
       throw new errors.SessionNotFound('this consent form is no longer valid');
     }
     const app = await applicationFor(details);
-    if (req.body?.action !== 'accept') {
-      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: DENIED_BY_USER }, { mergeWithLastSubmission: true });
-    }
     const accountId = details.session?.accountId as string;
     const subject = { userId: accountId, clientId: app.client_id };
     const { request } = await consentRequest(details, app);
+    if (req.body?.action !== 'accept') {
+      recordConsent('consent_denied', issuer, subject, request);
+      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: DENIED_BY_USER }, { mergeWithLastSubmission: true });
+    }
     const grantId = await saveProtocolGrant(provider, subject, request, details.grantId);
     if (isThirdParty(app)) await linkConsent(stores, issuer, subject, request, grantId);
+    recordConsent('consent_given', issuer, subject, request);
     return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 

@@ -7,6 +7,7 @@ import { issuerBasePath } from '../../domain/issuer.ts';
 import { upstreamCallbackUrl } from '../../domain/links.ts';
 import type { Connection } from '../../domain/model.ts';
 import { upstreamEndpoints, type UpstreamProfile } from '../../domain/upstream.ts';
+import { recordEvent } from '../../services/audit.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import { UPSTREAM_LOGIN_TTL_SECONDS, UpstreamError, upstreamProfile, type UpstreamTransaction, type UpstreamTransactions } from '../../services/upstream.ts';
 import { signInUpstreamUser, type UpstreamSignInRefusal } from '../../services/upstream-users.ts';
@@ -123,7 +124,13 @@ export function upstreamCallbackRouter(deps: UpstreamCallbackDeps): Router {
       }, 403, [retryLink(transaction), 'home']);
     }
     const result = await signInUpstreamUser(durable, connection, profile);
-    if (!result.ok) return problem(res, REFUSALS[result.reason](label(connection)), 403, [retryLink(transaction), 'home']);
+    if (!result.ok) {
+      recordEvent('f', { client_id: app.client_id, connection: connection.name, description: `Refused after the provider's sign-in: ${result.reason}` });
+      return problem(res, REFUSALS[result.reason](label(connection)), 403, [retryLink(transaction), 'home']);
+    }
+    const signedIn = { client_id: app.client_id, user_id: result.user.user_id, user_name: result.user.email, connection: connection.name };
+    if (result.created) recordEvent('ss', signedIn); // a first sign-in through a provider creates the account
+    recordEvent('s', { ...signedIn, details: { linked: result.linked } });
     interaction.result = { login: { accountId: result.user.user_id, amr: ['fed'], remember: true } };
     await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
     res.clearCookie(UPSTREAM_COOKIE, { ...upstreamCookieOptions(issuer), maxAge: undefined });

@@ -13,7 +13,7 @@ import { expectApiError, managementCaller, managementTestbed, otherScope } from 
 const unusedStores = memoryStores();
 const unusedLockout = createLoginLockout(undefined, testConfig().login);
 const unusedAccounts = accountService({ stores: unusedStores, issuer: ISSUER, mailer: { send: () => Promise.reject(new Error('unused')) }, templatesDir: '.', lockout: unusedLockout });
-const operations = managementOperations(unusedStores, unusedLockout, { missing: () => undefined }, unusedAccounts);
+const operations = managementOperations(unusedStores, unusedLockout, { missing: () => undefined }, unusedAccounts, ISSUER);
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 
@@ -26,6 +26,7 @@ const VALID_BODIES: Record<string, unknown> = {
   'PATCH /users/:id': { name: 'Renamed' },
   'PUT /network-acls/:id': { description: 'Block', rule: { scope: 'management', action: { block: true }, match: { ipv4_cidrs: ['192.0.2.0/24'] } } },
   'PATCH /network-acls/:id': { active: false },
+  'PATCH /log-streams/:id': { name: 'Renamed' },
 };
 
 describe('Management API: every operation', () => {
