@@ -19,6 +19,7 @@ import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { applicationDirectory, storeLookup, type ApplicationDirectory } from './services/application-directory.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
@@ -52,6 +53,8 @@ export interface Gatehouse {
   readonly wellKnown: Router;
   readonly provider: Provider;
   readonly stores: Stores;
+  /** Where every application is found from a `client_id` (src/services/application-directory.ts). */
+  readonly directory: ApplicationDirectory;
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
@@ -89,13 +92,14 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
     const registration = registrationService(durable, stores.redis, config.registration, logger);
+    const directory = applicationDirectory({ lookup: storeLookup(durable) });
     // One reading of who is asking, for every route and for oidc-provider alike (README, "Behind a proxy").
     const origin = clientOrigin(config.trustProxy);
     const clientAddress = origin.address;
     const aclSignals = await openRequestSignals(config.aclSignals, origin);
     const networkGuard = createNetworkGuard({ store: durable, signals: aclSignals, issuer: config.issuer });
     const provider = createProvider({
-      issuer: config.issuer, stores, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
+      issuer: config.issuer, stores, directory, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
     });
     let shuttingDown = false;
     const router = gatehouseRouter({
@@ -106,9 +110,9 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       isShuttingDown: () => shuttingDown,
       networkGuard,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
-        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
-        ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, directory, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
+        ['/u', interactionRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/u', appsRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
         ['/', homeRouter(durable, config.issuer)],
@@ -117,7 +121,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
-      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, keys, logger, adminCredentials,
+      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, directory, keys, logger, adminCredentials,
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);

@@ -1,4 +1,4 @@
-import { carriesCredentials, isConfidential, isStrictThirdParty } from './applications.ts';
+import { carriesCredentials, isConfidential, isStrictThirdParty, usesClientSecret } from './applications.ts';
 import { invalidBody, notSupported } from './errors.ts';
 import type { Application, RefreshTokenSettings } from './model.ts';
 import { applyPatch } from './updates.ts';
@@ -124,7 +124,7 @@ export function patchApplication(existing: Application, patch: ApplicationPatch,
   };
   checkApplication(next);
   // Public applications have no secret; one turned confidential gets its first secret through rotate-secret.
-  return isConfidential(next) && client_secret_hash ? { ...next, client_secret_hash } : next;
+  return usesClientSecret(next) && client_secret_hash ? { ...next, client_secret_hash } : next;
 }
 
 /** The applications Gatehouse runs on (the admin application) are not changed or deleted through the API. */
@@ -137,8 +137,9 @@ export function checkChangeable(app: Pick<Application, 'registration_type' | 'cl
 /** Rotating a secret only makes sense for a confidential application. */
 export function checkRotatable(app: Application): void {
   checkChangeable(app);
-  if (!isConfidential(app)) {
-    throw invalidBody(`Application ${app.client_id} is public (token_endpoint_auth_method "none") and has no secret to rotate`);
+  if (!usesClientSecret(app)) {
+    const how = isConfidential(app) ? 'authenticates with private_key_jwt (keys from its jwks_uri)' : 'is public (token_endpoint_auth_method "none")';
+    throw invalidBody(`Application ${app.client_id} ${how} and has no secret to rotate`);
   }
 }
 

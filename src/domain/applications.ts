@@ -1,4 +1,4 @@
-import type { Application } from './model.ts';
+import type { Application, ClientAssertionAlg, PublicJwk, SigningAlg } from './model.ts';
 
 export const isThirdParty = (app: Pick<Application, 'is_first_party'>) => !app.is_first_party;
 
@@ -6,6 +6,26 @@ export const isStrictThirdParty = (app: Pick<Application, 'is_first_party' | 'th
   !app.is_first_party && app.third_party_security_mode === 'strict';
 
 export const isConfidential = (app: Pick<Application, 'token_endpoint_auth_method'>) => app.token_endpoint_auth_method !== 'none';
+
+/** Applications that authenticate with a secret Gatehouse issued (shown once, stored hashed, rotatable). */
+export const usesClientSecret = (app: Pick<Application, 'token_endpoint_auth_method'>) =>
+  app.token_endpoint_auth_method === 'client_secret_post' || app.token_endpoint_auth_method === 'client_secret_basic';
+
+/**
+ * A `client_id` that is a URL: a client described by a metadata document (CIMD). Ids Gatehouse makes never look like one
+ * (letters, digits and `_`), so a URL never names a stored application by its own id.
+ */
+export const isExternalClientId = (clientId: string) => /^https?:\/\//i.test(clientId);
+
+/** What an application is called in protocol requests and tokens: its external client id (CIMD URL), else its own id. */
+export const protocolClientId = (app: Pick<Application, 'client_id' | 'external_client_id'>) => app.external_client_id ?? app.client_id;
+
+/**
+ * PKCE is required of public applications and of every strict third-party application; when the application is not
+ * known (never expected in a request that identified its client), it is required too.
+ */
+export const requiresPkce = (app: Pick<Application, 'token_endpoint_auth_method' | 'is_first_party' | 'third_party_security_mode'> | undefined) =>
+  !app || !isConfidential(app) || isStrictThirdParty(app);
 
 /** Whether errors after the application is identified must render Gatehouse's page instead of redirecting. */
 export const protectsAgainstOpenRedirect = (app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'redirection_policy'>) =>
@@ -26,6 +46,8 @@ export function permittedGrantTypes(app: Pick<Application, 'is_first_party' | 't
   return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || g !== 'password'));
 }
 
+type ResponseType = 'code' | 'id_token token' | 'id_token';
+
 /** The client metadata oidc-provider works with, derived from the stored application. */
 export interface OidcClientMetadata {
   client_id: string;
@@ -34,20 +56,23 @@ export interface OidcClientMetadata {
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   grant_types: string[];
-  response_types: string[];
+  response_types: ResponseType[];
   token_endpoint_auth_method: Application['token_endpoint_auth_method'];
+  token_endpoint_auth_signing_alg?: ClientAssertionAlg;
+  /** `private_key_jwt` applications: the public keys their client assertions are checked with. */
+  jwks?: { keys: PublicJwk[] };
   application_type: 'web' | 'native';
-  id_token_signed_response_alg: string;
+  id_token_signed_response_alg: SigningAlg;
 }
 
 export function toOidcClientMetadata(app: Application): OidcClientMetadata {
   const permitted = permittedGrantTypes(app);
   const grantTypes = app.grant_types.filter((g) => permitted.has(g));
-  const responseTypes: string[] = [];
+  const responseTypes: ResponseType[] = [];
   if (grantTypes.includes('authorization_code')) responseTypes.push('code');
   if (grantTypes.includes('implicit')) responseTypes.push('id_token token', 'id_token');
   return {
-    client_id: app.client_id,
+    client_id: protocolClientId(app),
     ...(app.client_secret_hash ? { client_secret: app.client_secret_hash } : {}),
     client_name: app.name,
     redirect_uris: app.callbacks,
@@ -55,6 +80,8 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
     grant_types: grantTypes,
     response_types: responseTypes,
     token_endpoint_auth_method: app.token_endpoint_auth_method,
+    ...(app.token_endpoint_auth_method === 'private_key_jwt' ? { jwks: app.jwks ?? { keys: [] } } : {}),
+    ...(app.token_endpoint_auth_signing_alg ? { token_endpoint_auth_signing_alg: app.token_endpoint_auth_signing_alg } : {}),
     application_type: app.app_type === 'native' ? 'native' : 'web',
     // Display metadata (logo, URIs) stays out: our pages render it, and a bad value must never make the client unusable.
     id_token_signed_response_alg: app.jwt_configuration.alg,

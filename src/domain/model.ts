@@ -6,7 +6,14 @@
 export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
 export type ThirdPartySecurityMode = 'strict' | 'permissive';
 export type RedirectionPolicy = 'open_redirect_protection' | 'allow_always';
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+/**
+ * `private_key_jwt` only for clients described by a metadata document (CIMD), whose keys come from their own `jwks_uri`;
+ * secrets are stored hashed, so no other JWT-based method can work.
+ */
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
+/** Algorithms a `private_key_jwt` client assertion may use: asymmetric ones only (never `none` or an HMAC). */
+export const CLIENT_ASSERTION_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type ClientAssertionAlg = (typeof CLIENT_ASSERTION_ALGS)[number];
 export type SubjectType = 'user' | 'client';
 export type AccessPolicy = 'allow_all' | 'require_client_grant' | 'deny_all';
 export type SigningAlg = 'RS256' | 'RS512' | 'PS256' | 'ES256';
@@ -51,10 +58,47 @@ export interface Application {
   registration_metadata?: Record<string, unknown>;
   /** When a token was last issued to it (to the day): what the idle clean-up of registered applications looks at. */
   last_used_at?: string;
+  /**
+   * Client ID Metadata Documents (CIMD, Auth0's names): the URL that is this application's `client_id` in every protocol
+   * request and in its tokens (its `tpc_` id names it everywhere else), where its description is published.
+   */
+  external_client_id?: string;
+  external_metadata_type?: 'cimd';
+  /** `client`: created when the client first used its URL; `admin`: imported through the Management API. */
+  external_metadata_created_by?: 'client' | 'admin';
+  /** When the document must be fetched again (HTTP caching within Gatehouse's bounds); client-created ones only. */
+  external_metadata_expires_at?: string;
+  /** `private_key_jwt` applications: where their public keys are published (same origin as the document). */
+  jwks_uri?: string;
+  /** The public keys accepted from `jwks_uri` (a key id keeps its first key; a key no longer published is dropped). */
+  jwks?: { keys: PublicJwk[] };
+  /** The algorithm its client assertions must use, when its document names one. */
+  token_endpoint_auth_signing_alg?: ClientAssertionAlg;
+  /**
+   * Applications that registered themselves (dynamic registration, CIMD): whether they may get tokens (`trusted`), await
+   * an administrator (`pending`) or are refused (`blocked`). Absent: trusted (applications an administrator created).
+   */
+  trust?: Trust;
+  /**
+   * Public dynamically registered applications: what identifies their registration (src/domain/registration.ts), so that
+   * registering the same again returns this application instead of a new one.
+   */
+  registration_fingerprint?: string;
   created_at: string;
   updated_at: string;
   /** SHA-256 of the client secret (hex). Never returned by any API. */
   client_secret_hash?: string;
+}
+
+export type Trust = 'trusted' | 'pending' | 'blocked';
+
+/** A public JSON Web Key (no private members). */
+export interface PublicJwk {
+  kty: string;
+  kid: string;
+  alg?: string;
+  use?: string;
+  [member: string]: unknown;
 }
 
 export interface ApiScope {

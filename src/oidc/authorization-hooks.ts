@@ -1,9 +1,7 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Application } from '../domain/model.ts';
 import { protectsAgainstOpenRedirect } from '../domain/applications.ts';
 import { authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation } from '../domain/authorization.ts';
-import type { Stores } from '../store/index.ts';
-import { applicationOf, rawParameters } from './context.ts';
+import { applicationOf, loadedApplication, rawParameters } from './context.ts';
 
 const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
@@ -17,11 +15,11 @@ export const allowedApiScopes = (ctx: KoaContextWithOIDC): ReadonlyMap<string, R
  * because extra-parameter validators always run and their errors go through the authorization error handler
  * (and so through open-redirect protection).
  */
-export function authorizationRequestValidator(stores: Stores) {
+export function authorizationRequestValidator() {
   return async function validateAuthorizationRequest(ctx: KoaContextWithOIDC, audience: string | undefined) {
     const conflict = conflictingTarget(audience, ctx.oidc.params?.resource as string | string[] | undefined);
     if (conflict) throw new errors.InvalidTarget(conflict);
-    const app = await applicationOf(ctx, stores);
+    const app = applicationOf(ctx);
     const raw = rawParameters(ctx);
     const violation = strictAuthorizationViolation(app, {
       parameterNames: Object.keys(raw),
@@ -49,7 +47,9 @@ export function authorizationRequestValidator(stores: Stores) {
  */
 export function installOpenRedirectProtection(provider: Provider): void {
   provider.on('authorization.error', (ctx: KoaContextWithOIDC, err: { allow_redirect?: boolean }) => {
-    const client = ctx.oidc?.client as unknown as Application | undefined;
-    if (client && protectsAgainstOpenRedirect(client)) err.allow_redirect = false;
+    const client = ctx.oidc?.client;
+    if (!client) return; // no client, nowhere to redirect to
+    const app = loadedApplication(ctx, client.clientId);
+    if (!app || protectsAgainstOpenRedirect(app)) err.allow_redirect = false;
   });
 }

@@ -24,8 +24,8 @@ export function loadExistingGrant(stores: Stores, issuer: string) {
     if (consentedNow) return provider.Grant.find(consentedNow);
     const accountId = session?.accountId;
     if (!accountId || !client) return undefined;
-    const subject = { userId: accountId, clientId: client.clientId };
-    const app = await applicationOf(ctx, stores);
+    const app = applicationOf(ctx);
+    const subject = { userId: accountId, application: app };
     const request = authorizationRequest(app, [...ctx.oidc.requestParamScopes], allowedApiScopes(ctx));
     if (!isThirdParty(app)) {
       const grantId = await saveProtocolGrant(provider, subject, request, session.grantIdFor(client.clientId));
@@ -52,12 +52,12 @@ export function interactionPolicyFor(stores: Stores) {
     if (!accountId) return Check.NO_NEED_TO_PROMPT;
     const user = await stores.durable.users.get(accountId);
     const [connection] = user ? await stores.durable.connections.find({ name: user.connection }, { limit: 1 }) : [];
-    const app = await applicationOf(ctx, stores);
+    const app = applicationOf(ctx);
     return connection && connectionUsableBy(app, connection) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
   }));
   policy.get('consent')!.checks.add(new Check('third_party_consent', 'third-party applications need the user\'s consent', async (ctx: KoaContextWithOIDC) => {
     if (ctx.oidc.result?.consent || coveredByStoredConsent.has(ctx)) return Check.NO_NEED_TO_PROMPT;
-    return isThirdParty(await applicationOf(ctx, stores)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    return isThirdParty(applicationOf(ctx)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
   }));
   return policy;
 }

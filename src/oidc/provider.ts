@@ -1,18 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { corsOriginAllowed, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
+import { corsOriginAllowed, matchesWildcardCallback, requiresPkce } from '../domain/applications.ts';
 import { IDENTITY_CLAIMS } from '../domain/authorization.ts';
 import { secretMatches } from '../domain/ids.ts';
 import { mayIntrospect } from '../domain/tokens.ts';
-import type { Application, KeyMaterial } from '../domain/model.ts';
+import type { KeyMaterial } from '../domain/model.ts';
+import type { ApplicationDirectory } from '../services/application-directory.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
 import type { Stores } from '../store/index.ts';
 import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
-import { loadedApplicationOf, rememberApplication } from './context.ts';
+import { loadedApplication, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
@@ -22,6 +23,8 @@ import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
 export interface ProviderOptions {
   issuer: string;
   stores: Stores;
+  /** Where every client is found (src/services/application-directory.ts). */
+  directory: ApplicationDirectory;
   keys: KeyMaterial;
   cookieKeys: string[];
   /** Gatehouse's one reading of the client's address, scheme and host (src/http/client-address.ts). */
@@ -59,25 +62,21 @@ function readRequestOrigin(provider: Provider, origin: RequestOrigin): void {
   });
 }
 
-/** Extra client properties oidc-provider carries on `ctx.oidc.client`, for hooks that must decide synchronously. */
-const EXTRA_CLIENT_PROPERTIES = ['is_first_party', 'third_party_security_mode', 'redirection_policy', 'registration_type', 'allowed_origins', 'web_origins'] as const;
-
-/** oidc-provider reads clients through this view over the applications collection; it never writes them. */
+/**
+ * oidc-provider finds clients through the application directory; it never writes them. The application behind each
+ * client is kept for the request (src/oidc/context.ts), where every hook reads it.
+ */
 class ApplicationClientAdapter implements Adapter {
-  private readonly stores: Stores;
-  constructor(stores: Stores) {
-    this.stores = stores;
+  private readonly directory: ApplicationDirectory;
+  constructor(directory: ApplicationDirectory) {
+    this.directory = directory;
   }
   async find(id: string) {
-    const app = await this.stores.durable.applications.get(id);
-    if (!app) return undefined;
-    // Inside a provider route the request's context is known: our hooks then reuse this read instead of repeating it.
+    const entry = await this.directory.resolve(id);
+    if (!entry) return undefined;
     const ctx = Provider.ctx;
-    if (ctx) rememberApplication(ctx, app);
-    return {
-      ...toOidcClientMetadata(app),
-      ...Object.fromEntries(EXTRA_CLIENT_PROPERTIES.map((p) => [p, app[p]]).filter(([, v]) => v !== undefined)),
-    };
+    if (ctx) rememberApplication(ctx, id, entry.application);
+    return { ...entry.client };
   }
   async upsert() {
     throw new Error('applications are written through the Management API or registration, not by oidc-provider');
@@ -123,7 +122,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const { pages } = options;
 
   const configuration: Configuration = {
-    adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model)),
+    adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(options.directory) : stores.oidcAdapter(model)),
     clients: [],
     jwks: providerJwks(options.keys) as Configuration['jwks'],
     cookies: {
@@ -145,21 +144,15 @@ export function createProvider(options: ProviderOptions): Provider {
     },
     claims: Object.fromEntries(Object.entries(IDENTITY_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
     findAccount: accountFinder(stores),
-    extraParams: { audience: authorizationRequestValidator(stores) },
-    extraClientMetadata: {
-      properties: [...EXTRA_CLIENT_PROPERTIES],
-      validator() {}, // written by our own validated code paths; lenient on load by design
-    },
+    extraParams: { audience: authorizationRequestValidator() },
     allowOmittingSingleRegisteredRedirectUri: false,
-    clientBasedCORS: (_ctx, origin, client) => corsOriginAllowed({
-      token_endpoint_auth_method: client.clientAuthMethod as Application['token_endpoint_auth_method'],
-      callbacks: [...(client.redirectUris ?? [])],
-      allowed_origins: (client['allowed_origins'] as string[] | undefined) ?? [],
-      web_origins: (client['web_origins'] as string[] | undefined) ?? [],
-    }, origin),
+    clientBasedCORS: (ctx, origin, client) => {
+      const app = loadedApplication(ctx, client.clientId);
+      return app !== undefined && corsOriginAllowed(app, origin);
+    },
     responseTypes: ['code', 'id_token token', 'id_token'],
     pkce: {
-      required: (_ctx, client) => client.clientAuthMethod === 'none' || isStrictThirdParty(client as unknown as Application),
+      required: (ctx, client) => requiresPkce(loadedApplication(ctx, client.clientId)),
     },
     interactions: {
       policy: interactionPolicyFor(stores),
@@ -200,7 +193,9 @@ export function createProvider(options: ProviderOptions): Provider {
   };
   const exactRedirectUri = provider.Client.prototype.redirectUriAllowed;
   provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(this: InstanceType<Provider['Client']>, value: string) {
-    return exactRedirectUri.call(this, value) || ((this as unknown as Application).is_first_party === true && matchesWildcardCallback(value, this.redirectUris ?? []));
+    if (exactRedirectUri.call(this, value)) return true;
+    const app = loadedApplication(Provider.ctx, this.clientId);
+    return app?.is_first_party === true && matchesWildcardCallback(value, app.callbacks);
   };
   registerPasswordGrant(provider, stores, options.signIn);
   provider.use(grantTypeErrorAsRfc6749);
@@ -208,7 +203,7 @@ export function createProvider(options: ProviderOptions): Provider {
   installOpenRedirectProtection(provider);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    const app = ctx.oidc.client && loadedApplicationOf(ctx, ctx.oidc.client.clientId);
+    const app = ctx.oidc.client && loadedApplication(ctx, ctx.oidc.client.clientId);
     if (app) recordUse(stores.durable, app).catch((err) => logger.warn({ err, client_id: app.client_id }, 'could not record application use'));
   });
   return provider;

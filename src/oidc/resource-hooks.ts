@@ -45,7 +45,7 @@ export function resourceIndicatorHooks(stores: Stores) {
     async getResourceServerInfo(ctx: KoaContextWithOIDC, resourceIndicator: string) {
       const api = await findApiByIdentifier(durable, resourceIndicator);
       if (!api) throw new errors.InvalidTarget(`Service not found: ${resourceIndicator}`);
-      const application = await applicationOf(ctx, stores);
+      const application = applicationOf(ctx);
       const subjectType = subjectTypeOf(ctx);
       const decision = await decideAccess(durable, application, api, subjectType);
       if (!decision.allowed) throw refusal(decision);

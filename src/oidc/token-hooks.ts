@@ -3,7 +3,7 @@ import type { ResourceServer } from '../domain/model.ts';
 import { mayIssueRefreshToken, refreshTokenLifetime, rotatesRefreshTokens } from '../domain/tokens.ts';
 import { findApiByIdentifier } from '../services/access.ts';
 import type { Stores } from '../store/index.ts';
-import { applicationOf, loadedApplicationOf } from './context.ts';
+import { applicationOf, loadedApplication } from './context.ts';
 
 interface TokenSource {
   scopes: Set<string>;
@@ -17,13 +17,13 @@ export function tokenHooks(stores: Stores) {
   const { durable } = stores;
   return {
     async issueRefreshToken(ctx: KoaContextWithOIDC, client: { clientId: string }, source: TokenSource) {
-      const app = await applicationOf(ctx, stores, client.clientId);
+      const app = applicationOf(ctx, client.clientId);
       const identifiers = source.resource === undefined ? [] : [source.resource].flat();
       const apis = (await Promise.all(identifiers.map((id) => findApiByIdentifier(durable, id)))).filter((api): api is ResourceServer => Boolean(api));
       return mayIssueRefreshToken(app, source.scopes, apis);
     },
     async rotateRefreshToken(ctx: KoaContextWithOIDC) {
-      return rotatesRefreshTokens(await applicationOf(ctx, stores));
+      return rotatesRefreshTokens(applicationOf(ctx));
     },
   };
 }
@@ -36,7 +36,7 @@ const FALLBACK_REFRESH_TOKEN_TTL = 24 * 3600;
  * `rotateRefreshToken` loaded earlier in the same request.
  */
 export function refreshTokenTtl(ctx: KoaContextWithOIDC | undefined, token: TokenSource, client: { clientId: string }): number {
-  const app = ctx && loadedApplicationOf(ctx, client.clientId);
+  const app = ctx && loadedApplication(ctx, client.clientId);
   const now = Math.floor(Date.now() / 1000);
   return app ? refreshTokenLifetime(app, token.iiat ?? token.iat ?? now, now) : FALLBACK_REFRESH_TOKEN_TTL;
 }

@@ -1,7 +1,7 @@
 import {
   checkChangeable, checkRotatable, draftApplication, patchApplication, type ApplicationCreate, type ApplicationDraft, type ApplicationPatch,
 } from '../domain/application-rules.ts';
-import { isConfidential, isStrictThirdParty } from '../domain/applications.ts';
+import { isStrictThirdParty, usesClientSecret } from '../domain/applications.ts';
 import { hashSecret, newClientId, newClientSecret } from '../domain/ids.ts';
 import type { Application } from '../domain/model.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
@@ -21,7 +21,7 @@ export const findApplication = (store: DurableStore, clientId: string) => getOrT
 
 /** Gives a new application its id (`tpc_` for strict third-party ones) and, when confidential, a secret shown once. */
 export async function issueApplication(store: DurableStore, draft: ApplicationDraft): Promise<IssuedApplication> {
-  const secret = isConfidential(draft) ? newClientSecret() : undefined;
+  const secret = usesClientSecret(draft) ? newClientSecret() : undefined;
   const application: Application = {
     ...draft,
     client_id: newClientId(isStrictThirdParty(draft)),

@@ -2,6 +2,7 @@ import express, { Router, type Request, type RequestHandler } from 'express';
 import type { KeyMaterial } from '../../domain/model.ts';
 import type { SignalAvailability } from '../../domain/network-acl-rules.ts';
 import { managementAccess } from '../../services/access.ts';
+import type { ApplicationDirectory } from '../../services/application-directory.ts';
 import type { LoginLockout } from '../../services/sign-in.ts';
 import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
@@ -28,6 +29,7 @@ export interface ManagementDeps {
   issuer: string;
   keys: KeyMaterial;
   stores: Stores;
+  directory: ApplicationDirectory;
   /** The sign-in lockout that user blocks read and lift. */
   lockout: LoginLockout;
   /** Requests per second one calling application may make (Auth0 limits the Management API per tenant and client). */
@@ -89,7 +91,7 @@ export function managementRouter(deps: ManagementDeps): Router {
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));
-  router.use(managementAuthentication(deps.issuer, deps.keys, managementAccess(deps.stores.durable)), managementRateLimit(deps.stores, deps.rateLimitPerSecond, deps.clientAddress));
+  router.use(managementAuthentication(deps.issuer, deps.keys, managementAccess(deps.stores.durable, deps.directory)), managementRateLimit(deps.stores, deps.rateLimitPerSecond, deps.clientAddress));
   for (const operation of operations) router[operation.method](operation.path, ...route(operation));
   router.use((req, res) => sendApiError(res, 404, 'not_found', `No Management API endpoint for ${req.method} ${req.baseUrl}${req.path}`));
   router.use(apiErrorHandler);

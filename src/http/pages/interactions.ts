@@ -7,6 +7,7 @@ import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../../services/access.ts';
+import type { ApplicationDirectory } from '../../services/application-directory.ts';
 import { linkConsent, saveProtocolGrant } from '../../services/consent.ts';
 import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/host-users.ts';
 import { usableConnections, type SignIn } from '../../services/sign-in.ts';
@@ -28,6 +29,7 @@ export interface HostAuthentication {
 export interface InteractionDeps {
   provider: Provider;
   stores: Stores;
+  directory: ApplicationDirectory;
   issuer: string;
   /** Signs CSRF tokens (the first cookie key). */
   csrfKey: string;
@@ -61,9 +63,9 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
   const page = async (): Promise<PageContext> => ({ base, tenant: await readTenantSettings(durable) });
   const applicationFor = async (details: Details) => {
-    const app = await durable.applications.get(String(details.params.client_id));
-    if (!app) throw new errors.InvalidClient('the application no longer exists');
-    return app;
+    const entry = await deps.directory.resolve(String(details.params.client_id));
+    if (!entry) throw new errors.InvalidClient('the application no longer exists');
+    return entry.application;
   };
 
   router.get('/theme.css', async (_req, res) => {
@@ -188,7 +190,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
       return provider.interactionFinished(req, res, { error: 'access_denied', error_description: DENIED_BY_USER }, { mergeWithLastSubmission: true });
     }
     const accountId = details.session?.accountId as string;
-    const subject = { userId: accountId, clientId: app.client_id };
+    const subject = { userId: accountId, application: app };
     const { request } = await consentRequest(details, app);
     const grantId = await saveProtocolGrant(provider, subject, request, details.grantId);
     if (isThirdParty(app)) await linkConsent(stores, issuer, subject, request, grantId);
