@@ -19,10 +19,13 @@ import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { outboundExemptions } from './domain/outbound-addresses.ts';
 import { applicationDirectory, storeLookup, type ApplicationDirectory } from './services/application-directory.ts';
+import { clientMetadataDocuments } from './services/client-metadata-documents.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
+import { selfRegistrationBudgets } from './services/self-registration.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
@@ -91,8 +94,15 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
-    const registration = registrationService(durable, stores.redis, config.registration, logger);
-    const directory = applicationDirectory({ lookup: storeLookup(durable) });
+    const budgets = selfRegistrationBudgets(stores.redis, config.registration);
+    const registration = registrationService(durable, budgets, config.registration, logger);
+    const lookup = storeLookup(durable);
+    const exemptions = outboundExemptions(config.cimd.allowed_private_hosts);
+    if (config.cimd.allowed_private_hosts.length) {
+      logger.warn({ allowed_private_hosts: config.cimd.allowed_private_hosts }, 'client metadata documents and keys may be fetched from these non-public hosts (cimd.allowed_private_hosts): development or internal agents only');
+    }
+    const documents = clientMetadataDocuments({ store: durable, lookup, budgets, exemptions, logger });
+    const directory = applicationDirectory({ lookup, documents });
     // One reading of who is asking, for every route and for oidc-provider alike (README, "Behind a proxy").
     const origin = clientOrigin(config.trustProxy);
     const clientAddress = origin.address;
@@ -110,7 +120,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       isShuttingDown: () => shuttingDown,
       networkGuard,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, directory, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
         ['/u', interactionRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],

@@ -1,4 +1,4 @@
-import { carriesCredentials, isConfidential, isStrictThirdParty, usesClientSecret } from './applications.ts';
+import { carriesCredentials, isConfidential, isLoopbackRedirect, isStrictThirdParty, usesClientSecret } from './applications.ts';
 import { invalidBody, notSupported } from './errors.ts';
 import type { Application, RefreshTokenSettings } from './model.ts';
 import { applyPatch } from './updates.ts';
@@ -40,6 +40,12 @@ export const STRICT_THIRD_PARTY_PROPERTIES: ReadonlySet<keyof ApplicationSetting
   'callbacks', 'allowed_origins', 'web_origins', 'grant_types', 'token_endpoint_auth_method', 'jwt_configuration',
   'refresh_token', 'client_metadata', 'oidc_conformant',
 ]);
+
+/**
+ * What an application's metadata document decides (CIMD, as Auth0 keeps it): changed by changing the document and fetching
+ * it again, never through the Management API.
+ */
+export const CIMD_DOCUMENT_FIELDS: ReadonlySet<keyof ApplicationSettings> = new Set<keyof ApplicationSettings>(['name', 'logo_uri', 'callbacks', 'token_endpoint_auth_method']);
 
 export interface ThirdPartyPolicy {
   /** From the tenant configuration: only then may permissive third-party applications be created. */
@@ -114,6 +120,12 @@ export function patchApplication(existing: Application, patch: ApplicationPatch,
     throw invalidBody('third_party_security_mode cannot be changed: create a new application to use another security mode');
   }
   if (isStrictThirdParty(existing)) refuseUncuratedProperties(patch);
+  if (existing.external_metadata_type === 'cimd') {
+    const fromDocument = Object.keys(patch).filter((key) => CIMD_DOCUMENT_FIELDS.has(key as keyof ApplicationSettings));
+    if (fromDocument.length) {
+      throw invalidBody(`${fromDocument.join(', ')} of application ${existing.client_id} come${fromDocument.length > 1 ? '' : 's'} from its metadata document (${existing.external_client_id}): change the document, then fetch it again with POST /api/v2/clients/cimd/register`);
+    }
+  }
 
   const { jwt_configuration, refresh_token, ...topLevel } = patch;
   const { client_secret_hash, ...rest } = applyPatch(existing, topLevel, now);
@@ -174,7 +186,7 @@ function checkGrantTypes(app: CheckedApplication): void {
       throw invalidBody('Grant type password is available to first-party applications only');
     }
   }
-  if (app.grant_types.includes('client_credentials') && !isConfidential(app)) {
+  if (app.grant_types.includes('client_credentials') && !usesClientSecret(app)) {
     throw invalidBody('Grant type client_credentials requires a confidential application: set token_endpoint_auth_method to client_secret_post or client_secret_basic');
   }
 }
@@ -204,13 +216,6 @@ function checkUrls(app: CheckedApplication, property: UrlList, kind: UrlKind): v
 
 export type UrlKind = 'callback' | 'origin';
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-/** An http redirect to the user's own machine (RFC 8252 §7.3): what native applications may use instead of https. */
-export function isLoopbackRedirect(value: string): boolean {
-  const url = URL.parse(value);
-  return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-}
 /** Schemes that run code or read local files where a browser lands; never a redirect target. */
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 

@@ -35,12 +35,12 @@ const ALL_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credenti
 
 /**
  * The grant types an application may ever use, whatever its stored configuration says. Strict third-party:
- * code and refresh, plus client credentials for confidential applications created by an administrator (never through
- * dynamic registration). Permissive third-party: all but password. First-party: all.
+ * code and refresh, plus client credentials for applications with a secret created by an administrator (never through
+ * dynamic registration or a metadata document). Permissive third-party: all but password. First-party: all.
  */
 export function permittedGrantTypes(app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): Set<string> {
   if (isStrictThirdParty(app)) {
-    const clientCredentials = isConfidential(app) && app.registration_type === 'management_api';
+    const clientCredentials = usesClientSecret(app) && app.registration_type === 'management_api';
     return new Set(['authorization_code', 'refresh_token', ...(clientCredentials ? ['client_credentials'] : [])]);
   }
   return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || g !== 'password'));
@@ -86,6 +86,14 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
     // Display metadata (logo, URIs) stays out: our pages render it, and a bad value must never make the client unusable.
     id_token_signed_response_alg: app.jwt_configuration.alg,
   };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** An http redirect to the user's own machine (RFC 8252 §7.3): what native applications may use instead of https. */
+export function isLoopbackRedirect(value: string): boolean {
+  const url = URL.parse(value);
+  return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
 }
 
 /** A URL with user credentials (`https://user:pw@host/`): never a callback or an origin, registered or matched. */

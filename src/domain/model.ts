@@ -191,9 +191,35 @@ export interface TenantSettings {
     enable_dynamic_client_registration: boolean;
   };
   dynamic_client_registration_security_mode: ThirdPartySecurityMode;
+  /**
+   * Client ID Metadata Documents (Auth0's name): a client may use the https URL of its metadata document as its
+   * `client_id`, and Gatehouse fetches it. Advertised in discovery while on.
+   */
+  client_id_metadata_document_supported: boolean;
+  /** The trust ladder of applications that register themselves (src/domain/trust.ts). */
+  self_registered_clients: SelfRegisteredClientPolicy;
   /** Whether this tenant may create permissive third-party applications at all. */
   allow_permissive_third_party_clients: boolean;
   branding: { primary_color: string; page_background: string; logo_url?: string };
+}
+
+/** A tenant's rule that trusts or blocks new self-registered clients ahead of time; it matches on exactly one thing. */
+export interface TrustRule {
+  /** The exact client id URL of a metadata document. */
+  cimd_url?: string;
+  /** Client id URLs starting with this. */
+  cimd_url_prefix?: string;
+  /** The host of a redirect URI (blocks when any redirect URI has it; trusts when all of them have trusted hosts). */
+  redirect_host?: string;
+  trust: 'trusted' | 'blocked';
+}
+
+export interface SelfRegisteredClientPolicy {
+  /** What a new client starts as, per way of registering. */
+  initial_trust: { dynamic_registration: 'trusted' | 'pending'; client_id_metadata_document: 'trusted' | 'pending' };
+  trust_rules: TrustRule[];
+  /** A registration over its budget (per claimed identity or address) is refused (429), or admitted as `pending`. */
+  over_budget: 'refuse' | 'admit_as_pending';
 }
 
 /** What an ACL rule can match on (Auth0's names); see src/domain/network-access.ts for how each is compared. */

@@ -46,10 +46,11 @@ export function managementAuthentication(issuer: string, keys: KeyMaterial, acce
   };
 }
 
-/** Requires one Management API scope; runs after `managementAuthentication`. */
-export function requireScope(scope: ManagementScope): RequestHandler {
+/** Requires a Management API scope (one of a list); runs after `managementAuthentication`. */
+export function requireScope(scope: ManagementScope | readonly ManagementScope[]): RequestHandler {
+  const anyOf = [scope].flat();
   return (req, res, next) => {
-    if (req.management?.scopes.has(scope)) return next();
-    return sendApiError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${scope}`);
+    if (anyOf.some((s) => req.management?.scopes.has(s))) return next();
+    return sendApiError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${anyOf.join(',')}`);
   };
 }

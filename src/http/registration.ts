@@ -2,7 +2,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type RequestHa
 import { Ajv, type ErrorObject } from 'ajv';
 import { RegistrationError, registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
 import type { LimitResult } from '../services/rate-limits.ts';
-import type { RegistrationService } from '../services/registration.ts';
+import type { Admission, RegistrationService } from '../services/registration.ts';
 
 export interface RegistrationOptions {
   registration: RegistrationService;
@@ -65,6 +65,7 @@ export function registrationRouter({ registration, clientAddress }: Registration
     const admission = await registration.admit({ ip: clientAddress(req) });
     if (admission.limit) rateLimitHeaders(res, admission.limit);
     if (admission.refusal) return oauthError(res, admission.refusal.status, admission.refusal.error, admission.refusal.description);
+    res.locals.admission = admission;
     return next();
   }, express.json({ limit: '32kb', type: () => true }), async (req, res) => {
     if (!validateRequest(req.body)) {
@@ -72,8 +73,13 @@ export function registrationRouter({ registration, clientAddress }: Registration
       return oauthError(res, 400, problem.error, problem.description);
     }
     try {
-      const { application, secret } = await registration.register(req.body, { ip: clientAddress(req) });
-      return void res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(registrationResponse(application, secret));
+      const outcome = await registration.register(req.body, { ip: clientAddress(req) }, res.locals.admission as Admission);
+      if ('refusal' in outcome) {
+        if (outcome.refusal.reason === 'rate_limited') res.set('Retry-After', String(outcome.refusal.limit.resetSeconds));
+        return oauthError(res, outcome.refusal.status, outcome.refusal.error, outcome.refusal.description);
+      }
+      // The same public client registered again gets its application back, as a registration (RFC 7591 §3.2.1).
+      return void res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(registrationResponse(outcome.application, outcome.secret));
     } catch (err) {
       if (err instanceof RegistrationError) return oauthError(res, 400, err.error, err.message);
       throw err;

@@ -1,6 +1,7 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { protectsAgainstOpenRedirect } from '../domain/applications.ts';
 import { authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation } from '../domain/authorization.ts';
+import { assertTrusted } from './application-errors.ts';
 import { applicationOf, loadedApplication, rawParameters } from './context.ts';
 
 const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
@@ -17,9 +18,10 @@ export const allowedApiScopes = (ctx: KoaContextWithOIDC): ReadonlyMap<string, R
  */
 export function authorizationRequestValidator() {
   return async function validateAuthorizationRequest(ctx: KoaContextWithOIDC, audience: string | undefined) {
+    const app = applicationOf(ctx);
+    assertTrusted(app);
     const conflict = conflictingTarget(audience, ctx.oidc.params?.resource as string | string[] | undefined);
     if (conflict) throw new errors.InvalidTarget(conflict);
-    const app = applicationOf(ctx);
     const raw = rawParameters(ctx);
     const violation = strictAuthorizationViolation(app, {
       parameterNames: Object.keys(raw),

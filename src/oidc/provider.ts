@@ -7,11 +7,13 @@ import { secretMatches } from '../domain/ids.ts';
 import { mayIntrospect } from '../domain/tokens.ts';
 import type { KeyMaterial } from '../domain/model.ts';
 import type { ApplicationDirectory } from '../services/application-directory.ts';
+import { MetadataDocumentError, type Freshness } from '../services/client-metadata-documents.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
 import type { Stores } from '../store/index.ts';
 import { accountFinder } from './accounts.ts';
+import { assertTrusted, MetadataDocumentUnusable } from './application-errors.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
 import { loadedApplication, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
@@ -68,14 +70,31 @@ function readRequestOrigin(provider: Provider, origin: RequestOrigin): void {
  */
 class ApplicationClientAdapter implements Adapter {
   private readonly directory: ApplicationDirectory;
+  /** A client id URL whose document failed in a request fails again at once in it (the error handler looks it up anew). */
+  private readonly failed = new WeakMap<object, Map<string, MetadataDocumentUnusable>>();
   constructor(directory: ApplicationDirectory) {
     this.directory = directory;
   }
   async find(id: string) {
-    const entry = await this.directory.resolve(id);
-    if (!entry) return undefined;
     const ctx = Provider.ctx;
-    if (ctx) rememberApplication(ctx, id, entry.application);
+    const failure = ctx && this.failed.get(ctx)?.get(id);
+    if (failure) throw failure;
+    let entry;
+    try {
+      entry = await this.directory.resolve(id, { freshness: freshnessFor(ctx), ...(ctx ? { address: ctx.ip } : {}) });
+    } catch (err) {
+      if (!(err instanceof MetadataDocumentError)) throw err;
+      const unusable = new MetadataDocumentUnusable(err);
+      if (ctx) this.failed.set(ctx, (this.failed.get(ctx) ?? new Map()).set(id, unusable));
+      throw unusable;
+    }
+    if (!entry) return undefined;
+    if (ctx) {
+      rememberApplication(ctx, id, entry.application);
+      // Everywhere but the authorization endpoint (whose validator shows the person a page), an application the trust
+      // ladder holds back is refused: no token, refresh, introspection or userinfo for it.
+      if (!AUTHORIZATION_ROUTES.has(ctx.oidc?.route ?? '')) assertTrusted(entry.application);
+    }
     return { ...entry.client };
   }
   async upsert() {
@@ -86,6 +105,20 @@ class ApplicationClientAdapter implements Adapter {
   async consume() {}
   async destroy() {}
   async revokeByGrantId() {}
+}
+
+/** Routes where a person is sent to authorize an application: its document must be fresh, and a refusal is a page. */
+const AUTHORIZATION_ROUTES = new Set(['authorization', 'pushed_authorization_request', 'resume']);
+
+/**
+ * How fresh a metadata document must be for this request: at the authorization endpoint, fetched again once stale
+ * (a failure stops it); elsewhere the same, but a failure falls back to the last valid document; outside a provider
+ * route, as kept.
+ */
+function freshnessFor(ctx: KoaContextWithOIDC | undefined): Freshness {
+  if (!ctx?.oidc) return 'stored';
+  if (ctx.oidc.route === 'resume') return 'stored';
+  return AUTHORIZATION_ROUTES.has(ctx.oidc.route) ? 'authorization' : 'tokens';
 }
 
 const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
@@ -102,13 +135,17 @@ async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Prom
   }
 }
 
-/** Discovery lists the registration endpoint only while the tenant allows dynamic registration (read per request). */
+/**
+ * Discovery lists the registration endpoint only while the tenant allows dynamic registration, and says
+ * `client_id_metadata_document_supported` only while it supports metadata documents (both read per request).
+ */
 function advertiseRegistration(stores: Stores, issuer: string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
     await next();
     if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
-    const { flags } = await readTenantSettings(stores.durable);
-    if (flags.enable_dynamic_client_registration) ctx.body = { ...(ctx.body as object), registration_endpoint: `${issuer}/oidc/register` };
+    const settings = await readTenantSettings(stores.durable);
+    if (settings.flags.enable_dynamic_client_registration) ctx.body = { ...(ctx.body as object), registration_endpoint: `${issuer}/oidc/register` };
+    if (settings.client_id_metadata_document_supported) ctx.body = { ...(ctx.body as object), client_id_metadata_document_supported: true };
   };
 }
 

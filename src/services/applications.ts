@@ -36,7 +36,7 @@ export async function createApplication(store: DurableStore, input: ApplicationC
   return issueApplication(store, draftApplication(input, { allowPermissiveThirdParty: settings.allow_permissive_third_party_clients }, now()));
 }
 
-export function listApplications(store: DurableStore, filter: Pick<Partial<Application>, 'is_first_party' | 'app_type'>, page: PageRequest): Promise<Page<Application>> {
+export function listApplications(store: DurableStore, filter: Pick<Partial<Application>, 'is_first_party' | 'app_type' | 'trust'>, page: PageRequest): Promise<Page<Application>> {
   return findPage(store.applications, filter, page);
 }
 

@@ -11,7 +11,7 @@ import { clientCredentialsToken, startGatehouse, type TestGatehouse } from '../s
 import { authorizeQuery, createApi, createGrant } from '../support/fixtures.ts';
 import { codeFlowTokens, createUser } from '../support/flow.ts';
 
-const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 1000, max_applications: 1000, idle_cleanup_days: 0 };
+const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 1000, rate_limit_per_claimed_identity_per_hour: 1000, max_applications: 1000, idle_cleanup_days: 0 };
 
 async function enableRegistration(stores: Stores, enabled = true) {
   const settings = (await stores.durable.settings.get('tenant'))!;

@@ -3,6 +3,7 @@ import type { KeyMaterial } from '../../domain/model.ts';
 import type { SignalAvailability } from '../../domain/network-acl-rules.ts';
 import { managementAccess } from '../../services/access.ts';
 import type { ApplicationDirectory } from '../../services/application-directory.ts';
+import type { ClientMetadataDocuments } from '../../services/client-metadata-documents.ts';
 import type { LoginLockout } from '../../services/sign-in.ts';
 import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
@@ -30,6 +31,7 @@ export interface ManagementDeps {
   keys: KeyMaterial;
   stores: Stores;
   directory: ApplicationDirectory;
+  documents: ClientMetadataDocuments;
   /** The sign-in lockout that user blocks read and lift. */
   lockout: LoginLockout;
   /** Requests per second one calling application may make (Auth0 limits the Management API per tenant and client). */
@@ -55,8 +57,8 @@ function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (
   };
 }
 
-export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability): Operation[] => [
-  ...clientOperations(stores),
+export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, documents: ClientMetadataDocuments): Operation[] => [
+  ...clientOperations(stores, documents),
   ...resourceServerOperations(stores),
   ...clientGrantOperations(stores),
   ...connectionOperations(stores),
@@ -74,7 +76,7 @@ function route(operation: Operation): RequestHandler[] {
   const handle: RequestHandler = async (req, res) => {
     const query = validateQuery(req.query as Record<string, unknown>);
     const body = validateBody?.(req.body ?? {});
-    const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body });
+    const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body, scopes: req.management?.scopes ?? new Set() });
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);
   };
@@ -87,7 +89,7 @@ function route(operation: Operation): RequestHandler[] {
  * the operation's scope. Errors have Auth0's shape.
  */
 export function managementRouter(deps: ManagementDeps): Router {
-  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals);
+  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.documents);
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));

@@ -4,13 +4,23 @@ import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { managementOperations } from '../../../src/http/management/index.ts';
 import type { Operation } from '../../../src/http/management/operation.ts';
+import pino from 'pino';
+import { outboundExemptions } from '../../../src/domain/outbound-addresses.ts';
+import { storeLookup } from '../../../src/services/application-directory.ts';
+import { clientMetadataDocuments } from '../../../src/services/client-metadata-documents.ts';
+import { selfRegistrationBudgets } from '../../../src/services/self-registration.ts';
 import { createLoginLockout } from '../../../src/services/sign-in.ts';
 import { ISSUER, memoryStores, testConfig } from '../../support/harness.ts';
 import { expectApiError, managementCaller, managementTestbed, otherScope } from '../../support/management.ts';
 
 /** The operations are listed before any Gatehouse starts, so that each gets its own tests; their stores stay unused. */
 const unusedStores = memoryStores();
-const operations = managementOperations(unusedStores, createLoginLockout(undefined, testConfig().login), { missing: () => undefined });
+const config = testConfig();
+const documents = clientMetadataDocuments({
+  store: unusedStores.durable, lookup: storeLookup(unusedStores.durable), budgets: selfRegistrationBudgets(undefined, config.registration),
+  exemptions: outboundExemptions([]), logger: pino({ level: 'silent' }),
+});
+const operations = managementOperations(unusedStores, createLoginLockout(undefined, config.login), { missing: () => undefined }, documents);
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 
@@ -23,6 +33,7 @@ const VALID_BODIES: Record<string, unknown> = {
   'PATCH /users/:id': { name: 'Renamed' },
   'PUT /network-acls/:id': { description: 'Block', rule: { scope: 'management', action: { block: true }, match: { ipv4_cidrs: ['192.0.2.0/24'] } } },
   'PATCH /network-acls/:id': { active: false },
+  'POST /clients/:id/trust': { trust: 'trusted' },
 };
 
 describe('Management API: every operation', () => {
@@ -39,7 +50,7 @@ describe('Management API: every operation', () => {
     expectApiError(await request(testbed.test.app)[op.method](`/api/v2${concrete(op)}`), 401, 'missing_token');
     const token = await tokenFor(otherScope(op.scope));
     const res = await request(testbed.test.app)[op.method](`/api/v2${concrete(op)}`).set('Authorization', `Bearer ${token}`);
-    expectApiError(res, 403, 'insufficient_scope', op.scope);
+    expectApiError(res, 403, 'insufficient_scope', [op.scope].flat().join(','));
   });
 
   it.each(operations.map((op) => [label(op), op] as const))('%s refuses an unknown query parameter', async (_label, op) => {
@@ -76,7 +87,7 @@ describe('Management API: every operation', () => {
     for (const op of operations) {
       const described = doc.paths[`/api/v2${op.path.replace(':id', '{id}')}`]?.[op.method];
       expect(described).toBeDefined();
-      expect(described.security).toEqual([{ managementApi: [op.scope] }]);
+      expect(described.security).toEqual([op.scope].flat().map((scope) => ({ managementApi: [scope] })));
       expect(described.requestBody?.content['application/json'].schema).toEqual(op.body && JSON.parse(JSON.stringify(op.body)));
       const queryNames = described.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
       expect(queryNames).toEqual(Object.keys(op.query?.properties ?? {}));
