@@ -1,9 +1,11 @@
 import type { Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { knownAgents } from './config/known-agents.ts';
 import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial, SigningKey } from './domain/model.ts';
+import { outboundExemptions } from './domain/outbound-addresses.ts';
 import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
 import { managementRouter } from './http/management/index.ts';
@@ -19,7 +21,6 @@ import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
-import { outboundExemptions } from './domain/outbound-addresses.ts';
 import { applicationDirectory, storeLookup, type ApplicationDirectory } from './services/application-directory.ts';
 import { clientMetadataDocuments } from './services/client-metadata-documents.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
@@ -121,7 +122,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       networkGuard,
       routes: [
         ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
-        ['/u', interactionRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/u', interactionRouter({ provider, stores, directory, knownAgents: knownAgents(config.cimd.known_agents), issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],

@@ -1,4 +1,5 @@
 import type { SchemaObject } from 'ajv';
+import type { KnownAgent } from '../domain/known-agents.ts';
 
 export type Environment = 'development' | 'production' | 'test';
 
@@ -9,15 +10,6 @@ export interface SeedResourceServer {
   allow_offline_access?: boolean;
   /** Scopes every third-party application gets by default (`default_for: third_party_clients`, user access). */
   default_third_party_scopes?: string[];
-}
-
-/** An agent whose client id URL is known to belong to its vendor: consent says "Verified: <vendor>" for it alone. */
-export interface KnownAgent {
-  client_id: string;
-  name: string;
-  vendor: string;
-  /** Where the URL was seen published (for the shipped list; optional for the operator's own). */
-  sources?: string[];
 }
 
 export interface SeedConnection {

@@ -27,9 +27,13 @@ export const protocolClientId = (app: Pick<Application, 'client_id' | 'external_
 export const requiresPkce = (app: Pick<Application, 'token_endpoint_auth_method' | 'is_first_party' | 'third_party_security_mode'> | undefined) =>
   !app || !isConfidential(app) || isStrictThirdParty(app);
 
-/** Whether errors after the application is identified must render Gatehouse's page instead of redirecting. */
-export const protectsAgainstOpenRedirect = (app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'redirection_policy'>) =>
-  isStrictThirdParty(app) && app.redirection_policy !== 'allow_always';
+/**
+ * Whether errors after the application is identified must render Gatehouse's page instead of redirecting. An error
+ * still goes back to a registered loopback redirect URI (a native client on the person's own computer, RFC 8252): that
+ * cannot send anyone to someone else's site, and it is how a native client (an MCP client in a terminal) learns why.
+ */
+export const protectsAgainstOpenRedirect = (app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'redirection_policy'>, redirectUri?: string) =>
+  isStrictThirdParty(app) && app.redirection_policy !== 'allow_always' && !(redirectUri !== undefined && isLoopbackRedirect(redirectUri));
 
 const ALL_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password'] as const;
 

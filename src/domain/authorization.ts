@@ -96,3 +96,14 @@ export function nothingToGrant(scopes: readonly string[], apiScopes: ReadonlyMap
   const offers = [...apiScopes].map(([api, allowed]) => `${api}: ${[...allowed].join(' ') || '(none)'}`).join('; ');
   return `the request names no scope this application may be granted; ask for at least one of ${offers || 'the scopes of an API'}`;
 }
+
+/**
+ * Requested scopes the application may never be granted here: neither a scope about the user or the session
+ * (identity scopes, `offline_access`: ignored where they do not apply) nor one any requested API allows it. They are
+ * left out of what is granted (RFC 6749 §3.3); a request that can gain nothing else is refused with them named
+ * (src/oidc/interaction-policy.ts), which ends a client's step-up loop.
+ */
+export function unreachableScopes(requested: readonly string[], apis: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  return [...new Set(requested.filter(Boolean))].filter((scope) => !isProtocolScope(scope) && !IDENTITY_SCOPES.has(scope)
+    && ![...apis.values()].some((allowed) => allowed.has(scope)));
+}

@@ -42,6 +42,12 @@ export function resourceMetadataUrlFor(resource: string): string {
   return `${url.origin}/.well-known/oauth-protected-resource${path}`;
 }
 
+/**
+ * The scope a 403 challenge asks for (RFC 6750 §3): what the token already has plus what this request needs, so that
+ * a client re-authorizing with it (MCP step-up) does not lose the scopes it had.
+ */
+export const stepUpScope = (held: ReadonlySet<string>, needed: readonly string[]) => [...new Set([...held, ...needed])].join(' ');
+
 const quoted = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
 
 function challenge(res: Response, status: 401 | 403, metadataUrl: string, error?: { code: string; description: string; scope?: string }): void {
@@ -80,7 +86,7 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
     const scopes = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []);
     const missing = needed.filter((scope) => !scopes.has(scope));
     if (missing.length) {
-      return challenge(res, 403, metadataUrl, { code: 'insufficient_scope', description: `this request needs the scope ${missing.join(' ')}`, scope: needed.join(' ') });
+      return challenge(res, 403, metadataUrl, { code: 'insufficient_scope', description: `this request needs the scope ${missing.join(' ')}`, scope: stepUpScope(scopes, needed) });
     }
     req.auth = { token: match[1], claims, scopes, subject: String(claims.sub), clientId: typeof claims.client_id === 'string' ? claims.client_id : undefined };
     return next();

@@ -1,8 +1,8 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { protectsAgainstOpenRedirect } from '../domain/applications.ts';
-import { authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation } from '../domain/authorization.ts';
+import { authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation, unreachableScopes } from '../domain/authorization.ts';
 import { assertTrusted } from './application-errors.ts';
-import { applicationOf, loadedApplication, rawParameters } from './context.ts';
+import { applicationOf, loadedApplication, rawParameters, rememberUnreachableScopes } from './context.ts';
 
 const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
@@ -32,6 +32,7 @@ export function authorizationRequestValidator() {
     // From the scopes as sent (oidc-provider drops offline_access without prompt=consent, an OIDC rule Auth0 does not apply).
     const requested = asString(raw.scope)?.split(' ') ?? [];
     const apiScopes = allowedApiScopes(ctx);
+    rememberUnreachableScopes(ctx, unreachableScopes(requested, apiScopes));
     const request = authorizationRequest(app, requested, apiScopes);
     const scope = scopeParameter(requested, request);
     const nothing = nothingToGrant(scope ? scope.split(' ') : [], apiScopes);
@@ -43,7 +44,9 @@ export function authorizationRequestValidator() {
 
 /**
  * Open-redirect protection: for applications that ask for it (strict third-party by default), an error found after
- * the application is identified renders Gatehouse's error page instead of redirecting to the callback.
+ * the application is identified renders Gatehouse's error page instead of redirecting to the callback (a loopback
+ * callback excepted: src/domain/applications.ts). Errors that must never redirect (an application held back by the
+ * trust ladder) say so themselves (`allow_redirect = false`).
  * oidc-provider emits `authorization.error` synchronously before it decides whether to redirect (verified on the
  * pinned version; test/integration/protocol-redirects.test.ts keeps it honest).
  */
@@ -52,6 +55,7 @@ export function installOpenRedirectProtection(provider: Provider): void {
     const client = ctx.oidc?.client;
     if (!client) return; // no client, nowhere to redirect to
     const app = loadedApplication(ctx, client.clientId);
-    if (!app || protectsAgainstOpenRedirect(app)) err.allow_redirect = false;
+    const redirectUri = ctx.oidc.params?.redirect_uri;
+    if (!app || protectsAgainstOpenRedirect(app, typeof redirectUri === 'string' ? redirectUri : undefined)) err.allow_redirect = false;
   });
 }

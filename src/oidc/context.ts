@@ -31,3 +31,9 @@ export function rawParameters(ctx: KoaContextWithOIDC): Record<string, unknown> 
   const body = ctx.oidc.body as Record<string, unknown> | undefined;
   return ctx.method === 'POST' && body ? body : (ctx.query as Record<string, unknown>);
 }
+
+const unreachable = new WeakMap<object, readonly string[]>();
+
+/** The requested scopes this application may never be granted for the requested APIs (set by the authorization validator). */
+export const rememberUnreachableScopes = (ctx: object, scopes: readonly string[]) => void unreachable.set(ctx, scopes);
+export const unreachableScopesOf = (ctx: object): readonly string[] => unreachable.get(ctx) ?? [];

@@ -36,6 +36,12 @@ const holds = (grant: ProtocolGrant, contents: ConsentRequest) => {
     });
 };
 
+/** Whether the protocol grant (if any) already holds all of these scopes for this user and application. */
+export async function protocolGrantHolds(provider: Provider, subject: ConsentSubject, contents: ConsentRequest, grantId: string | undefined): Promise<boolean> {
+  const existing = grantId ? await provider.Grant.find(grantId) : undefined;
+  return existing?.accountId === subject.userId && existing.clientId === protocolClientId(subject.application) && holds(existing, contents);
+}
+
 /**
  * A protocol grant (oidc-provider) holding these scopes; its id is what tokens are issued under. An existing grant
  * that already holds them is reused as it is: no write on every authorization of a returning user.

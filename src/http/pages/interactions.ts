@@ -1,7 +1,9 @@
 import express, { Router, type Request, type Response } from 'express';
 import Provider, { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { isThirdParty } from '../../domain/applications.ts';
+import { isLoopbackRedirect, isThirdParty } from '../../domain/applications.ts';
+import { clientIdentity, type KnownAgent } from '../../domain/known-agents.ts';
+import { isSelfRegistered } from '../../domain/trust.ts';
 import { authorizationRequest } from '../../domain/authorization.ts';
 import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, ResourceServer } from '../../domain/model.ts';
@@ -30,6 +32,8 @@ export interface InteractionDeps {
   provider: Provider;
   stores: Stores;
   directory: ApplicationDirectory;
+  /** Agents whose client id URLs are known (consent says "Verified" for those alone). */
+  knownAgents: readonly KnownAgent[];
   issuer: string;
   /** Signs CSRF tokens (the first cookie key). */
   csrfKey: string;
@@ -45,13 +49,19 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 /** How the consent page names what each identity scope releases (`openid` alone releases nothing worth naming). */
 const IDENTITY_WORDS: Record<string, string> = { profile: 'name', email: 'email address' };
 
-/** What a page says about who owns an application (registered itself = dynamic client registration). */
+/** What a page says about who owns an application (registered itself = dynamic client registration or its own document). */
 function ownerLine(app: Application): string {
   if (!isThirdParty(app)) return `An application of this service`;
-  return app.registration_type === 'dynamic'
+  return isSelfRegistered(app)
     ? 'A third-party application that registered itself. It is not made or checked by this service.'
     : 'A third-party application, not made by this service.';
 }
+
+/** Where the person goes after consent: a host, or their own computer for a native application's loopback callback. */
+const destination = (redirectUri: string) => {
+  const host = URL.canParse(redirectUri) ? new URL(redirectUri).host || redirectUri : redirectUri;
+  return isLoopbackRedirect(redirectUri) ? `${host}, an application on this computer` : host;
+};
 
 export function interactionRouter(deps: InteractionDeps): Router {
   const { provider, stores, issuer, csrfKey } = deps;
@@ -165,8 +175,12 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const user = details.session?.accountId ? await durable.users.get(details.session.accountId) : undefined;
     const redirectUri = String(details.params.redirect_uri ?? '');
     const offline = mayIssueRefreshToken(app, new Set(request.oidcScopes), apis);
+    const identity = clientIdentity(app, deps.knownAgents);
     return renderPage(res, await page(), 'consent', `Allow ${app.name}?`, {
       app: { name: app.name, logo: httpsUrlOrUndefined(app.logo_uri), initial: app.name.trim().charAt(0).toUpperCase() || '?', owner: ownerLine(app) },
+      verifiedVendor: identity.verified?.vendor,
+      imitates: identity.imitates,
+      documentHost: identity.documentHost,
       user: user?.email ?? 'you',
       apis: apis.map((api) => ({
         name: api.name,
@@ -174,7 +188,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
       })).filter((api) => api.scopes.length),
       identity: request.oidcScopes.map((s) => IDENTITY_WORDS[s]).filter(Boolean),
       offline,
-      redirectHost: URL.canParse(redirectUri) ? new URL(redirectUri).host || redirectUri : redirectUri,
+      redirectHost: destination(redirectUri),
       csrf: csrfToken(csrfKey, 'consent', details.uid),
       action: `${base}/u/consent?state=${encodeURIComponent(details.uid)}`,
     });
