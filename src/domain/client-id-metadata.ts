@@ -337,9 +337,11 @@ export function refreshedCimdApplication(existing: Application, document: CimdDo
     registration_metadata: document.descriptive,
     updated_at: now,
   };
-  for (const field of ['description', 'logo_uri', 'jwks_uri', 'jwks', 'token_endpoint_auth_signing_alg', 'external_metadata_expires_at'] as const) {
+  for (const field of ['logo_uri', 'jwks_uri', 'jwks', 'token_endpoint_auth_signing_alg', 'external_metadata_expires_at'] as const) {
     if (drafted[field] === undefined) delete next[field];
     else Object.assign(next, { [field]: drafted[field] });
   }
+  // An administrator may describe the application too (Auth0 lets them edit it): a document without one keeps theirs.
+  if (drafted.description !== undefined) next.description = drafted.description;
   return next;
 }

@@ -140,6 +140,16 @@ export function registrationFingerprint(app: Pick<ApplicationDraft, 'name' | 'ca
 }
 
 /**
+ * An application an administrator changed is found by its registration fingerprint only while the fingerprint still
+ * describes it: registering the old metadata again must not hand back an application that no longer has it.
+ */
+export function withCurrentFingerprint(app: Application): Application {
+  if (!app.registration_fingerprint || registrationFingerprint(app) === app.registration_fingerprint) return app;
+  const { registration_fingerprint: _stale, ...rest } = app;
+  return rest;
+}
+
+/**
  * The identities a new application claims, each with its own registration budget: the hosts of its redirect URIs
  * (a loopback host is everyone's, so not an identity), its software_id, the host of its metadata document URL.
  */

@@ -46,7 +46,11 @@ export function fetchPublicDocument(url: URL, options: PublicFetchOptions): Prom
 
   return new Promise<PublicDocument>((resolve, reject) => {
     const req = request(url, { method: 'GET', headers: { accept: options.accept, 'user-agent': 'Gatehouse' }, agent: false, lookup });
-    const fail = (reason: string) => req.destroy(new PublicFetchError(reason));
+    let refused: PublicFetchError | undefined;
+    const fail = (reason: string) => {
+      refused ??= new PublicFetchError(reason);
+      req.destroy(refused);
+    };
     const deadline = setTimeout(() => fail(`no complete answer within ${options.timeoutMs / 1000} s`), options.timeoutMs);
     req.on('socket', (socket) => {
       socket.once('connect', () => {
@@ -70,14 +74,15 @@ export function fetchPublicDocument(url: URL, options: PublicFetchOptions): Prom
       });
       res.on('end', () => {
         clearTimeout(deadline);
-        resolve({ body: Buffer.concat(chunks), headers: res.headers });
+        if (refused) reject(refused);
+        else resolve({ body: Buffer.concat(chunks), headers: res.headers });
       });
       res.on('error', () => undefined); // reported through the request's error
       return undefined;
     });
     req.on('error', (err) => {
       clearTimeout(deadline);
-      reject(err instanceof PublicFetchError ? err : new PublicFetchError(`the connection failed (${(err as NodeJS.ErrnoException).code ?? err.message})`));
+      reject(refused ?? (err instanceof PublicFetchError ? err : new PublicFetchError(`the connection failed (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
     });
     req.end();
   });

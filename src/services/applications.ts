@@ -3,6 +3,7 @@ import {
 } from '../domain/application-rules.ts';
 import { isStrictThirdParty, usesClientSecret } from '../domain/applications.ts';
 import { hashSecret, newClientId, newClientSecret } from '../domain/ids.ts';
+import { withCurrentFingerprint } from '../domain/registration.ts';
 import type { Application } from '../domain/model.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
 import { editEntity, findPage, getOrThrow, missing, now, type Page, type PageRequest } from './entities.ts';
@@ -41,7 +42,7 @@ export function listApplications(store: DurableStore, filter: Pick<Partial<Appli
 }
 
 export function updateApplication(store: DurableStore, clientId: string, patch: ApplicationPatch): Promise<Application> {
-  return editEntity(store.applications, clientId, noSuchApplication(clientId), (existing) => patchApplication(existing, patch, now()));
+  return editEntity(store.applications, clientId, noSuchApplication(clientId), (existing) => withCurrentFingerprint(patchApplication(existing, patch, now())));
 }
 
 /** The old secret stops working at once. */
