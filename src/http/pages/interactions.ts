@@ -49,10 +49,13 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 /** How the consent page names what each identity scope releases (`openid` alone releases nothing worth naming). */
 const IDENTITY_WORDS: Record<string, string> = { profile: 'name', email: 'email address' };
 
-/** What a page says about who owns an application (registered itself = dynamic client registration or its own document). */
-function ownerLine(app: Application): string {
+/**
+ * What a page says about who owns an application (registered itself = dynamic client registration or its own document,
+ * unless its document is a known agent's: then consent says whose).
+ */
+function ownerLine(app: Application, verified = false): string {
   if (!isThirdParty(app)) return `An application of this service`;
-  return isSelfRegistered(app)
+  return isSelfRegistered(app) && !verified
     ? 'A third-party application that registered itself. It is not made or checked by this service.'
     : 'A third-party application, not made by this service.';
 }
@@ -177,7 +180,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const offline = mayIssueRefreshToken(app, new Set(request.oidcScopes), apis);
     const identity = clientIdentity(app, deps.knownAgents);
     return renderPage(res, await page(), 'consent', `Allow ${app.name}?`, {
-      app: { name: app.name, logo: httpsUrlOrUndefined(app.logo_uri), initial: app.name.trim().charAt(0).toUpperCase() || '?', owner: ownerLine(app) },
+      app: { name: app.name, logo: httpsUrlOrUndefined(app.logo_uri), initial: app.name.trim().charAt(0).toUpperCase() || '?', owner: ownerLine(app, Boolean(identity.verified)) },
       verifiedVendor: identity.verified?.vendor,
       imitates: identity.imitates,
       documentHost: identity.documentHost,
