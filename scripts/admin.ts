@@ -12,6 +12,7 @@
  * GATEHOUSE_ADMIN_CLIENT_ID, GATEHOUSE_ADMIN_CLIENT_SECRET.
  */
 import { parseArgs } from 'node:util';
+import { managementAudience } from '../src/domain/system-api.ts';
 
 export interface ManagementRequest {
   method: 'POST' | 'PATCH';
@@ -102,7 +103,7 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv): Promise<
   const { issuer } = await json(discovery);
   const token = await json(await fetch(`${base}/oauth/token`, {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, audience: `${String(issuer)}/api/v2/` }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, audience: managementAudience(String(issuer)) }),
   }));
   return json(await fetch(`${base}/api/v2${request.path}`, {
     method: request.method,

@@ -8,6 +8,7 @@ import type { KeyMaterial, SigningKey } from './domain/model.ts';
 import { outboundExemptions } from './domain/outbound-addresses.ts';
 import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
+import { auth0LogoutRouter } from './http/auth0-logout.ts';
 import { managementRouter } from './http/management/index.ts';
 import { appsRouter } from './http/pages/apps.ts';
 import { homeRouter, notFoundPage } from './http/pages/home.ts';
@@ -19,6 +20,7 @@ import { registrationRouter } from './http/registration.ts';
 import { openRequestSignals } from './http/request-signals.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
+import { fixedKeys, watchKeys } from './oidc/key-watcher.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { applicationDirectory, storeLookup, type ApplicationDirectory } from './services/application-directory.ts';
@@ -59,10 +61,13 @@ export interface Gatehouse {
   readonly stores: Stores;
   /** Where every application is found from a `client_id` (src/services/application-directory.ts). */
   readonly directory: ApplicationDirectory;
+  /** The key material as this process uses it now (a rotation made in any process reaches it without a restart). */
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
-  /** Stops answering readiness, then closes the stores it opened. */
+  /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
+  drain(): void;
+  /** Stops answering readiness (as drain() does), then closes the stores it opened. */
   close(): Promise<void>;
 }
 
@@ -82,7 +87,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const config = loadConfig({ env: {}, overrides: options.config });
   const logger = options.logger ?? createLogger(config.logLevel);
   const ownsStores = !options.stores;
-  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys });
+  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys, logger });
   try {
     const { durable } = stores;
     await seed(durable, config);
@@ -111,7 +116,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const networkGuard = createNetworkGuard({ store: durable, signals: aclSignals, issuer: config.issuer });
     const provider = createProvider({
       issuer: config.issuer, stores, directory, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
+      devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
+      // Asked only while serving requests, after liveKeys below exists (the watcher needs the provider).
+      currentKeys: () => liveKeys.material,
     });
+    const liveKeys = options.signingKeys
+      ? fixedKeys(keys)
+      : watchKeys({ keys: durable.keys, provider, initial: keys, refreshSeconds: config.keys.refresh_seconds, logger });
     let shuttingDown = false;
     const router = gatehouseRouter({
       issuer: config.issuer,
@@ -120,11 +131,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       logger,
       isShuttingDown: () => shuttingDown,
       networkGuard,
+      devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
         ['/u', interactionRouter({ provider, stores, directory, knownAgents: knownAgents(config.cimd.known_agents), issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
+        ['/v2/logout', auth0LogoutRouter({ directory, issuer: config.issuer })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
         ['/', homeRouter(durable, config.issuer)],
       ],
@@ -132,10 +145,17 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
-      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, directory, keys, logger, adminCredentials,
+      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, directory, logger, adminCredentials,
+      get keys() {
+        return liveKeys.material;
+      },
+      drain() {
+        shuttingDown = true;
+      },
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);
+        liveKeys.stop();
         if (ownsStores) await stores.close();
       },
     };

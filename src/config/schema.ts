@@ -82,6 +82,21 @@ export interface GatehouseConfig {
     /** Known agents added to those Gatehouse ships (config/known-agents.json): exact client id URLs, verified on consent. */
     known_agents: KnownAgent[];
   };
+  /** Signing keys (README, "Operations"). */
+  keys: {
+    /** How often each process re-reads the keys, so that a rotation reaches every process without a restart. */
+    refresh_seconds: number;
+    /**
+     * How long `npm run keys:rotate` publishes new keys before they sign: longer than `refresh_seconds` plus the time
+     * relying parties cache the JWKS.
+     */
+    rotation_lead_seconds: number;
+  };
+  /** The device authorization grant (RFC 8628) of first-party applications. */
+  deviceFlow: {
+    /** Seconds a device waits between two polls of the token endpoint; a faster poll gets `slow_down`. */
+    poll_interval_seconds: number;
+  };
   /**
    * Sources of the network ACL signals beyond the address and the user agent (README, "Network ACLs"). A signal
    * without a source cannot be used in a rule. Headers are believed only from a trusted proxy (`trustProxy`).
@@ -132,11 +147,11 @@ export const knownAgentSchema: SchemaObject = {
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'cimd', 'aclSignals', 'login', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'cimd', 'keys', 'deviceFlow', 'aclSignals', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
-    issuer: { type: 'string', format: 'uri', pattern: '^https?://[^?#]+[^/?#]$' },
+    issuer: { type: 'string', format: 'uri', pattern: '^https?://[^?#/]+(/[^?#]*)?$', description: 'May end with / (Auth0\'s style).' },
     dataDir: { type: 'string', minLength: 1 },
     mongodbUri: { type: 'string', nullable: true, pattern: '^mongodb(\\+srv)?://' },
     redisUrl: { type: 'string', nullable: true, pattern: '^rediss?://' },
@@ -184,6 +199,18 @@ export const configSchema: SchemaObject = {
         allowed_private_hosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 } },
         known_agents: { type: 'array', items: knownAgentSchema },
       },
+    },
+    keys: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['refresh_seconds', 'rotation_lead_seconds'],
+      properties: { refresh_seconds: { type: 'integer', minimum: 1 }, rotation_lead_seconds: { type: 'integer', minimum: 0 } },
+    },
+    deviceFlow: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['poll_interval_seconds'],
+      properties: { poll_interval_seconds: { type: 'integer', minimum: 1, maximum: 60 } },
     },
     aclSignals: {
       type: 'object',

@@ -1,4 +1,7 @@
-import { carriesCredentials, isConfidential, isLoopbackRedirect, isStrictThirdParty, usesClientSecret } from './applications.ts';
+import {
+  carriesCredentials, DEVICE_CODE_GRANT, enabledGrantTypes, FIRST_PARTY_GRANT_TYPES, isConfidential, isLoopbackRedirect, isNativeApplication, isStrictThirdParty, LOOPBACK_HOSTS,
+  usesClientSecret,
+} from './applications.ts';
 import { invalidBody, notSupported } from './errors.ts';
 import type { Application, RefreshTokenSettings } from './model.ts';
 import { applyPatch } from './updates.ts';
@@ -8,7 +11,7 @@ import { applyPatch } from './updates.ts';
  * third-party applications (spec §1, §2.6, §2.7). The protocol layer reads the result through applications.ts.
  */
 
-export const GRANT_TYPES = ['authorization_code', 'implicit', 'refresh_token', 'client_credentials', 'password'] as const;
+export const GRANT_TYPES = ['authorization_code', 'implicit', 'refresh_token', 'client_credentials', 'password', DEVICE_CODE_GRANT] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 /** OAuth 2.1 alignment: strict third-party applications never use implicit or password grants. */
@@ -18,7 +21,7 @@ const STRICT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh
 export type ApplicationSettings = Required<Pick<Application,
   'name' | 'description' | 'logo_uri' | 'app_type' | 'is_first_party' | 'third_party_security_mode' | 'redirection_policy' | 'callbacks'
   | 'allowed_origins' | 'web_origins' | 'allowed_logout_urls' | 'token_endpoint_auth_method' | 'client_metadata' | 'oidc_conformant'
-  | 'cross_origin_authentication'
+  | 'cross_origin_authentication' | 'oidc_logout'
 >> & {
   grant_types: GrantType[];
   jwt_configuration: Partial<Application['jwt_configuration']>;
@@ -102,6 +105,7 @@ export function draftApplication(input: ApplicationCreate, policy: ThirdPartyPol
     client_metadata: input.client_metadata ?? {},
     oidc_conformant: true,
     cross_origin_authentication: input.cross_origin_authentication ?? false,
+    ...(input.oidc_logout ? { oidc_logout: input.oidc_logout } : {}),
     registration_type: 'management_api',
     created_at: now,
     updated_at: now,
@@ -175,6 +179,17 @@ function checkApplication(app: CheckedApplication): void {
   checkUrls(app, 'allowed_logout_urls', 'callback');
   checkUrls(app, 'allowed_origins', 'origin');
   checkUrls(app, 'web_origins', 'origin');
+  checkBackchannelLogout(app);
+}
+
+/** Back-channel logout posts to the application's server: first-party applications only, to one exact URL. */
+function checkBackchannelLogout(app: CheckedApplication): void {
+  const urls = app.oidc_logout?.backchannel_logout_urls ?? [];
+  if (urls.length && !app.is_first_party) throw invalidBody('oidc_logout (back-channel logout) is available to first-party applications only');
+  for (const value of urls) {
+    const problem = urlProblem(value, 'endpoint', { thirdParty: false, native: false });
+    if (problem) throw invalidBody(`oidc_logout.backchannel_logout_urls entry "${value.slice(0, 200)}" ${problem}`);
+  }
 }
 
 function checkGrantTypes(app: CheckedApplication): void {
@@ -182,8 +197,8 @@ function checkGrantTypes(app: CheckedApplication): void {
     if (isStrictThirdParty(app) && !STRICT_GRANT_TYPES.includes(grantType as GrantType)) {
       throw invalidBody(`Grant type ${grantType} is not allowed for strict third-party applications (allowed: ${STRICT_GRANT_TYPES.join(', ')})`);
     }
-    if (grantType === 'password' && !app.is_first_party) {
-      throw invalidBody('Grant type password is available to first-party applications only');
+    if (FIRST_PARTY_GRANT_TYPES.has(grantType) && !app.is_first_party) {
+      throw invalidBody(`Grant type ${grantType} is available to first-party applications only`);
     }
   }
   if (app.grant_types.includes('client_credentials') && !usesClientSecret(app)) {
@@ -208,23 +223,27 @@ function checkRefreshToken(app: CheckedApplication): void {
 type UrlList = 'callbacks' | 'allowed_logout_urls' | 'allowed_origins' | 'web_origins';
 
 function checkUrls(app: CheckedApplication, property: UrlList, kind: UrlKind): void {
+  const kindOfApp = { thirdParty: !app.is_first_party, native: isNativeApplication(app), implicit: enabledGrantTypes(app).includes('implicit') };
   for (const value of app[property]) {
-    const problem = urlProblem(value, kind, { thirdParty: !app.is_first_party, native: app.app_type === 'native' });
+    const problem = urlProblem(value, kind, kindOfApp);
     if (problem) throw invalidBody(`${property} entry "${value.slice(0, 200)}" ${problem}`);
   }
 }
 
-export type UrlKind = 'callback' | 'origin';
+/** A browser redirect (callback, logout URL), a browser origin, or a server endpoint Gatehouse calls (back-channel logout). */
+export type UrlKind = 'callback' | 'origin' | 'endpoint';
 
 /** Schemes that run code or read local files where a browser lands; never a redirect target. */
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 
 /**
- * Why a callback URL or an origin is not acceptable, or undefined. Third-party applications get exact https URLs only
- * (http for a native application's loopback redirect, RFC 8252 §7.3). First-party applications keep Auth0's freedoms:
- * plain http, a wildcard for the leftmost subdomain label, and custom schemes for native applications.
+ * Why a callback URL (or logout URL) or an origin is not acceptable, or undefined. Third-party applications get exact
+ * https URLs only (http for a native application's loopback redirect, RFC 8252 §7.3). First-party applications keep
+ * Auth0's freedoms: plain http, a wildcard for the leftmost subdomain label, and custom schemes for native applications.
+ * Redirect URLs also follow the rules /authorize applies to the client (oidc-provider's client metadata checks), so that
+ * an application accepted here is never refused there: see `redirectProblem`.
  */
-export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: boolean; native: boolean }): string | undefined {
+export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: boolean; native: boolean; implicit?: boolean }): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
@@ -233,6 +252,10 @@ export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: bool
   }
   if (value.includes('#')) return 'must not contain a fragment';
   if (carriesCredentials(url)) return 'must not contain user credentials';
+  if (kind === 'endpoint') {
+    if (value.includes('*')) return 'must be exact: no wildcards';
+    return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : 'must be an http or https URL';
+  }
   if (value.includes('*')) {
     if (app.thirdParty) return 'must be exact: wildcards are not allowed for third-party applications';
     if (!/^\*\.[^*]+\.[^*]+$/.test(url.hostname) || value.indexOf('*') !== value.lastIndexOf('*')) {
@@ -246,8 +269,25 @@ export function urlProblem(value: string, kind: UrlKind, app: { thirdParty: bool
     if (value.replace(/\/$/, '') !== url.origin) return `must be an origin only (scheme://host[:port]), such as ${url.origin}`;
     return undefined;
   }
-  if (web) return undefined;
+  if (web) return redirectProblem(url, app);
   if (app.thirdParty) return 'must use https (or http on a loopback host, for native applications)';
   if (!app.native || DANGEROUS_SCHEMES.has(url.protocol)) return `must use http or https${app.native ? ', or a custom scheme of your own' : ''}`;
+  return undefined;
+}
+
+/**
+ * OpenID Connect Registration and RFC 8252 on web redirect URLs, as oidc-provider applies them to every request:
+ * native applications use http on a loopback host only, and never https there; the implicit flow, which returns
+ * tokens in the URL, needs https and no localhost.
+ */
+function redirectProblem(url: URL, app: { native: boolean; implicit?: boolean }): string | undefined {
+  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  if (app.native) {
+    if (url.protocol === 'http:' && !loopback) return 'must use https, or http on a loopback host (native applications, RFC 8252)';
+    if (url.protocol === 'https:' && loopback) return 'must not use https on a loopback host: native applications use http there (RFC 8252)';
+  } else if (app.implicit) {
+    if (url.protocol === 'http:') return 'must use https: the implicit flow returns tokens in the URL';
+    if (url.hostname === 'localhost') return 'must not use localhost with the implicit flow';
+  }
   return undefined;
 }

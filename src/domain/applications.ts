@@ -35,22 +35,37 @@ export const requiresPkce = (app: Pick<Application, 'token_endpoint_auth_method'
 export const protectsAgainstOpenRedirect = (app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'redirection_policy'>, redirectUri?: string) =>
   isStrictThirdParty(app) && app.redirection_policy !== 'allow_always' && !(redirectUri !== undefined && isLoopbackRedirect(redirectUri));
 
-const ALL_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password'] as const;
+/** RFC 8628's device authorization grant, under the name Auth0 stores in `grant_types`. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+const ALL_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', DEVICE_CODE_GRANT] as const;
+
+/** Grant types that sign a user in without the authorization endpoint's safeguards: first-party applications only. */
+export const FIRST_PARTY_GRANT_TYPES: ReadonlySet<string> = new Set(['password', DEVICE_CODE_GRANT]);
 
 /**
  * The grant types an application may ever use, whatever its stored configuration says. Strict third-party:
  * code and refresh, plus client credentials for applications with a secret created by an administrator (never through
- * dynamic registration or a metadata document). Permissive third-party: all but password. First-party: all.
+ * dynamic registration or a metadata document). Permissive third-party: all but password and device code. First-party: all.
  */
 export function permittedGrantTypes(app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): Set<string> {
   if (isStrictThirdParty(app)) {
     const clientCredentials = usesClientSecret(app) && app.registration_type === 'management_api';
     return new Set(['authorization_code', 'refresh_token', ...(clientCredentials ? ['client_credentials'] : [])]);
   }
-  return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || g !== 'password'));
+  return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || !FIRST_PARTY_GRANT_TYPES.has(g)));
 }
 
 type ResponseType = 'code' | 'id_token token' | 'id_token';
+
+/** The grant types an application may use now: those it enabled, within those it may ever use. */
+export const enabledGrantTypes = (app: Pick<Application, 'grant_types' | 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): string[] => {
+  const permitted = permittedGrantTypes(app);
+  return app.grant_types.filter((g) => permitted.has(g));
+};
+
+/** Native applications get RFC 8252's redirect rules (oidc-provider's `application_type: native`); every other kind the web's. */
+export const isNativeApplication = (app: Pick<Application, 'app_type'>) => app.app_type === 'native';
 
 /** The client metadata oidc-provider works with, derived from the stored application. */
 export interface OidcClientMetadata {
@@ -67,11 +82,12 @@ export interface OidcClientMetadata {
   jwks?: { keys: PublicJwk[] };
   application_type: 'web' | 'native';
   id_token_signed_response_alg: SigningAlg;
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
 }
 
 export function toOidcClientMetadata(app: Application): OidcClientMetadata {
-  const permitted = permittedGrantTypes(app);
-  const grantTypes = app.grant_types.filter((g) => permitted.has(g));
+  const grantTypes = enabledGrantTypes(app);
   const responseTypes: ResponseType[] = [];
   if (grantTypes.includes('authorization_code')) responseTypes.push('code');
   if (grantTypes.includes('implicit')) responseTypes.push('id_token token', 'id_token');
@@ -86,13 +102,21 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
     token_endpoint_auth_method: app.token_endpoint_auth_method,
     ...(app.token_endpoint_auth_method === 'private_key_jwt' ? { jwks: app.jwks ?? { keys: [] } } : {}),
     ...(app.token_endpoint_auth_signing_alg ? { token_endpoint_auth_signing_alg: app.token_endpoint_auth_signing_alg } : {}),
-    application_type: app.app_type === 'native' ? 'native' : 'web',
+    application_type: isNativeApplication(app) ? 'native' : 'web',
     // Display metadata (logo, URIs) stays out: our pages render it, and a bad value must never make the client unusable.
     id_token_signed_response_alg: app.jwt_configuration.alg,
+    ...backchannelLogout(app),
   };
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** OpenID Back-Channel Logout for first-party applications that register a URL; the logout token names the session (`sid`). */
+function backchannelLogout(app: Application): Pick<OidcClientMetadata, 'backchannel_logout_uri' | 'backchannel_logout_session_required'> {
+  const [uri] = app.oidc_logout?.backchannel_logout_urls ?? [];
+  return app.is_first_party && uri ? { backchannel_logout_uri: uri, backchannel_logout_session_required: true } : {};
+}
+
+/** Host names of the user's own machine, as a URL's `hostname` spells them. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** An http redirect to the user's own machine (RFC 8252 §7.3): what native applications may use instead of https. */
 export function isLoopbackRedirect(value: string): boolean {

@@ -12,6 +12,12 @@ export const STRICT_AUTHORIZE_PARAMETERS = new Set([
   'response_mode', 'response_type', 'scope', 'state', 'ui_locales',
 ]);
 
+/** Auth0's SDK telemetry (`auth0Client`, a base64 JSON naming the SDK): ignored, never a reason to refuse a request. */
+const SDK_TELEMETRY_PARAMETERS = new Set(['auth0Client']);
+
+/** How a client authenticates in the body of a back-channel request, such as a pushed authorization request (RFC 9126). */
+const CLIENT_AUTHENTICATION_PARAMETERS = new Set(['client_secret', 'client_assertion', 'client_assertion_type']);
+
 /** Scopes that ask for the user's identity (ID token, userinfo claims); strict third-party applications get none. */
 export const IDENTITY_SCOPES = new Set(['openid', 'profile', 'email', 'address', 'phone']);
 
@@ -30,12 +36,15 @@ export const isProtocolScope = (scope: string) => scope === 'offline_access' || 
 
 /**
  * Why a strict third-party application's authorization request is refused, or undefined when it is acceptable.
- * PKCE and redirect URIs are checked by the protocol layer; this covers what Auth0's strict mode adds.
+ * PKCE and redirect URIs are checked by the protocol layer; this covers what Auth0's strict mode adds. A pushed
+ * authorization request (RFC 9126) gets the same rules, applied to the parameters it pushes (plus the client's
+ * authentication, which a pushed request carries in its body).
  */
 export function strictAuthorizationViolation(app: Application, request: { parameterNames: Iterable<string>; responseMode?: string; route: string }): string | undefined {
   if (!isStrictThirdParty(app)) return undefined;
-  if (request.route === 'pushed_authorization_request') return 'pushed authorization requests are not available to third-party applications';
-  const rejected = [...request.parameterNames].filter((name) => !STRICT_AUTHORIZE_PARAMETERS.has(name) && !name.startsWith('ext-'));
+  const pushed = request.route === 'pushed_authorization_request';
+  const rejected = [...request.parameterNames].filter((name) => !STRICT_AUTHORIZE_PARAMETERS.has(name) && !name.startsWith('ext-')
+    && !SDK_TELEMETRY_PARAMETERS.has(name) && !(pushed && CLIENT_AUTHENTICATION_PARAMETERS.has(name)));
   if (rejected.length) return `parameter${rejected.length > 1 ? 's' : ''} ${rejected.join(', ')} ${rejected.length > 1 ? 'are' : 'is'} not allowed for third-party applications`;
   if (request.responseMode && !['query', 'form_post'].includes(request.responseMode)) return `response_mode ${request.responseMode} is not allowed for third-party applications`;
   return undefined;
@@ -106,4 +115,15 @@ export function nothingToGrant(scopes: readonly string[], apiScopes: ReadonlyMap
 export function unreachableScopes(requested: readonly string[], apis: ReadonlyMap<string, ReadonlySet<string>>): string[] {
   return [...new Set(requested.filter(Boolean))].filter((scope) => !isProtocolScope(scope) && !IDENTITY_SCOPES.has(scope)
     && ![...apis.values()].some((allowed) => allowed.has(scope)));
+}
+
+/**
+ * Silent authentication in an iframe (`response_mode=web_message`) posts the response to the parent page: Auth0 allows
+ * it only when the redirect URI's origin is one of the application's `web_origins`. Returns why a request is refused.
+ */
+export function webMessageViolation(app: Pick<Application, 'web_origins'>, responseMode: string | undefined, redirectUri: string | undefined): string | undefined {
+  if (responseMode !== 'web_message') return undefined;
+  const origin = URL.parse(redirectUri ?? '')?.origin;
+  if (origin && app.web_origins.some((allowed) => allowed.replace(/\/$/, '') === origin)) return undefined;
+  return `response_mode web_message needs the origin of redirect_uri (${origin ?? 'none'}) among the application's web_origins`;
 }

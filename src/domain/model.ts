@@ -7,16 +7,26 @@ export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
 export type ThirdPartySecurityMode = 'strict' | 'permissive';
 export type RedirectionPolicy = 'open_redirect_protection' | 'allow_always';
 /**
- * `private_key_jwt` only for clients described by a metadata document (CIMD), whose keys come from their own `jwks_uri`;
- * secrets are stored hashed, so no other JWT-based method can work.
+ * How an administrator, or a client registering itself, may make an application authenticate: secrets are stored hashed
+ * (so no client_secret_jwt), and no keys are registered this way.
  */
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
+export const CONFIGURABLE_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
+/**
+ * Every way an application authenticates at the token endpoint (what discovery advertises): also `private_key_jwt`, for
+ * clients described by a metadata document (CIMD), whose keys come from their own `jwks_uri`.
+ */
+export const TOKEN_ENDPOINT_AUTH_METHODS = [...CONFIGURABLE_AUTH_METHODS, 'private_key_jwt'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 /** Algorithms a `private_key_jwt` client assertion may use: asymmetric ones only (never `none` or an HMAC). */
-export const CLIENT_ASSERTION_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export const CLIENT_ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA'] as const;
 export type ClientAssertionAlg = (typeof CLIENT_ASSERTION_ALGS)[number];
 export type SubjectType = 'user' | 'client';
 export type AccessPolicy = 'allow_all' | 'require_client_grant' | 'deny_all';
 export type SigningAlg = 'RS256' | 'RS512' | 'PS256' | 'ES256';
+/** APIs may also sign their tokens with a secret of their own (HS256), which no JWKS publishes. */
+export type ApiSigningAlg = SigningAlg | 'HS256';
+/** Auth0's access token profiles: Auth0's own (`access_token`) or RFC 9068's; `_authz` adds the `permissions` claim. */
+export type TokenDialect = 'access_token' | 'access_token_authz' | 'rfc9068_profile' | 'rfc9068_profile_authz';
 
 export interface RefreshTokenSettings {
   rotation_type: 'rotating' | 'non-rotating';
@@ -50,6 +60,8 @@ export interface Application {
   refresh_token: RefreshTokenSettings;
   client_metadata: Record<string, string>;
   oidc_conformant: true;
+  /** OpenID Back-Channel Logout (first-party applications only): where a logout token is posted when the user signs out. */
+  oidc_logout?: { backchannel_logout_urls: string[]; backchannel_logout_initiators?: { mode: 'all' } };
   /** Auth0's cross-origin authentication switch (first-party and permissive applications only); stored, not used. */
   cross_origin_authentication?: boolean;
   /** How the application came to exist: through the Management API, dynamic registration, or Gatehouse itself. */
@@ -113,9 +125,13 @@ export interface ResourceServer {
   name: string;
   is_system: boolean;
   scopes: ApiScope[];
-  signing_alg: SigningAlg;
+  signing_alg: ApiSigningAlg;
+  /** HS256 APIs only: the secret their tokens are signed with (Auth0's field). Sealed at rest by the store. */
+  signing_secret?: string;
   token_lifetime: number;
   token_lifetime_for_web: number;
+  /** Absent on APIs stored before it existed: see `tokenDialectOf`. */
+  token_dialect?: TokenDialect;
   allow_offline_access: boolean;
   skip_consent_for_verifiable_first_party_clients: boolean;
   subject_type_authorization: {
@@ -265,5 +281,7 @@ export interface SigningKey {
   kty: string;
   alg: string;
   created_at: string;
+  /** When it starts signing (staged rotation: published first, signing from then on); its creation when absent. */
+  activates_at?: string;
   [member: string]: unknown;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { draftApplication, urlProblem, type ApplicationDraft, type GrantType } from './application-rules.ts';
 import { isConfidential, isLoopbackRedirect } from './applications.ts';
 import { RuleError } from './errors.ts';
-import type { Application, ThirdPartySecurityMode } from './model.ts';
+import { CONFIGURABLE_AUTH_METHODS, type Application, type ThirdPartySecurityMode } from './model.ts';
 
 /** RFC 7591 client metadata Gatehouse understands; anything else a client sends is ignored. */
 export interface RegistrationRequest {
@@ -39,7 +39,6 @@ export const REGISTRABLE_GRANT_TYPES: readonly GrantType[] = ['authorization_cod
 /** RFC 8252: a native client, said so or with only loopback redirect URIs (whose port then varies, §7.3). */
 export const isNativeClient = (applicationType: string | undefined, redirectUris: readonly string[]) =>
   applicationType === 'native' || redirectUris.every(isLoopbackRedirect);
-const AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
 
 function httpUrlProblem(value: string, httpsOnly: boolean): string | undefined {
   try {
@@ -63,8 +62,8 @@ export function registrationDraft(request: RegistrationRequest, mode: ThirdParty
     if (problem) throw new RegistrationError('invalid_redirect_uri', `redirect_uris[${i}] "${uri.slice(0, 200)}" ${problem}`);
   });
   const authMethod = request.token_endpoint_auth_method ?? 'client_secret_post';
-  if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
-    throw new RegistrationError('invalid_client_metadata', `token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')} (got ${authMethod})`);
+  if (!(CONFIGURABLE_AUTH_METHODS as readonly string[]).includes(authMethod)) {
+    throw new RegistrationError('invalid_client_metadata', `token_endpoint_auth_method must be one of ${CONFIGURABLE_AUTH_METHODS.join(', ')} (got ${authMethod})`);
   }
   const grantTypes = (request.grant_types ?? REGISTRABLE_GRANT_TYPES).filter((g): g is GrantType => (REGISTRABLE_GRANT_TYPES as readonly string[]).includes(g));
   if (!grantTypes.includes('authorization_code')) {

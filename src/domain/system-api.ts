@@ -1,4 +1,5 @@
 import type { ResourceServer } from './model.ts';
+import { issuerUrl } from './issuer.ts';
 
 /** One scope per Management API operation, named as Auth0 names them. */
 export const MANAGEMENT_API_SCOPES = [
@@ -15,7 +16,7 @@ export const MANAGEMENT_API_SCOPES = [
 
 export type ManagementScope = (typeof MANAGEMENT_API_SCOPES)[number];
 
-export const managementAudience = (issuer: string) => `${issuer}/api/v2/`;
+export const managementAudience = (issuer: string) => issuerUrl(issuer, 'api/v2/');
 
 export const SYSTEM_API_ID = 'gatehouse-management-api';
 

@@ -1,4 +1,4 @@
-import type { Application, ResourceServer } from './model.ts';
+import type { Application, ResourceServer, TokenDialect } from './model.ts';
 import { isConfidential, isThirdParty } from './applications.ts';
 
 /** Refresh tokens rotate on every use for third-party and public applications; otherwise as configured. */
@@ -25,6 +25,26 @@ export function refreshTokenLifetime(app: Application, chainStartedAt: number, n
   const idle = rotatesRefreshTokens(app) && !(settings.infinite_idle_token_lifetime && !isThirdParty(app)) ? settings.idle_token_lifetime : Number.POSITIVE_INFINITY;
   const lifetime = Math.min(absoluteLeft, idle, 10 * 365 * 24 * 3600);
   return Math.max(1, Math.floor(lifetime));
+}
+
+/** Auth0's default access token profile. */
+export const DEFAULT_TOKEN_DIALECT: TokenDialect = 'access_token';
+
+export const tokenDialectOf = (api: Pick<ResourceServer, 'token_dialect'>): TokenDialect => api.token_dialect ?? DEFAULT_TOKEN_DIALECT;
+
+/**
+ * The claims an API's token dialect adds to the RFC 9068 access token Gatehouse always issues (`typ: at+jwt`, `jti`,
+ * `client_id`, which its resource-server kit checks): Auth0's profile names the application in `azp` and, for client
+ * credentials and password tokens, the grant in `gty`; the `_authz` dialects list the token's API scopes in `permissions`
+ * (Gatehouse has no roles: what an application may get is decided by client grants and consent, so the permissions are
+ * the scopes granted).
+ */
+export function dialectClaims(dialect: TokenDialect, token: { clientId: string; scopes: readonly string[]; grant?: 'client-credentials' | 'password' }): Record<string, unknown> {
+  const auth0Profile = dialect === 'access_token' || dialect === 'access_token_authz';
+  return {
+    ...(auth0Profile ? { azp: token.clientId, ...(token.grant ? { gty: token.grant } : {}) } : {}),
+    ...(dialect.endsWith('_authz') ? { permissions: [...token.scopes] } : {}),
+  };
 }
 
 /**

@@ -1,10 +1,10 @@
 import type { RequestHandler } from 'express';
-import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import type { KeyMaterial } from '../domain/model.ts';
 import { managementAudience, type ManagementScope } from '../domain/system-api.ts';
-import { publicJwks } from '../oidc/keys.ts';
+import { currentPublicKeys } from '../oidc/keys.ts';
 import type { ManagementAccess } from '../services/access.ts';
-import { sendApiError } from './errors.ts';
+import { sendBearerError } from './errors.ts';
 
 export interface ManagementPrincipal {
   clientId: string;
@@ -23,23 +23,23 @@ declare module 'express-serve-static-core' {
  * locally (our own public keys), from an application that still exists and still holds its client grant (`access`,
  * remembered per process for at most a second). The token's scopes count only as far as the grant still allows them.
  */
-export function managementAuthentication(issuer: string, keys: KeyMaterial, access: ManagementAccess): RequestHandler {
-  const jwks = createLocalJWKSet(publicJwks(keys));
+export function managementAuthentication(issuer: string, keys: () => KeyMaterial, access: ManagementAccess): RequestHandler {
+  const currentJwks = currentPublicKeys(keys);
   const audience = managementAudience(issuer);
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+([A-Za-z0-9_.-]+)$/i.exec(header);
-    if (!match?.[1]) return sendApiError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
+    if (!match?.[1]) return sendBearerError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], jwks, { issuer, audience, typ: 'at+jwt' }));
+      ({ payload } = await jwtVerify(match[1], currentJwks(), { issuer, audience, typ: 'at+jwt' }));
     } catch (err) {
       const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
-      return sendApiError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);
+      return sendBearerError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);
     }
     const clientId = String(payload.client_id ?? payload.sub ?? '');
     const allowed = await access(clientId);
-    if (!allowed) return sendApiError(res, 401, 'invalid_token', `Invalid token: application ${clientId} or its client grant for ${audience} no longer exists`);
+    if (!allowed) return sendBearerError(res, 401, 'invalid_token', `Invalid token: application ${clientId} or its client grant for ${audience} no longer exists`);
     const granted = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
     req.management = { clientId, scopes: new Set(granted.filter((scope) => allowed.has(scope))), claims: payload };
     return next();
@@ -51,6 +51,7 @@ export function requireScope(scope: ManagementScope | readonly ManagementScope[]
   const anyOf = [scope].flat();
   return (req, res, next) => {
     if (anyOf.some((s) => req.management?.scopes.has(s))) return next();
-    return sendApiError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${anyOf.join(',')}`);
+    // The challenge names one scope that suffices (RFC 6750 reads a list as all of them).
+    return sendBearerError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${anyOf.join(',')}`, anyOf[0]);
   };
 }

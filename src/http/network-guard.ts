@@ -6,6 +6,7 @@ import type { DurableStore } from '../store/ports.ts';
 import { sendApiError } from './errors.ts';
 import { renderPage } from './pages/render.ts';
 import type { RequestSignalSource } from './request-signals.ts';
+import { issuerBasePath } from '../domain/issuer.ts';
 
 export const REGISTRATION_BLOCKED = 'Registration is not allowed from your network.';
 const BLOCKED = 'Requests from your network are not allowed.';
@@ -51,7 +52,7 @@ export interface NetworkGuardDeps {
  * operations endpoints, which are mounted before it. One evaluation per request (src/services/network-acls.ts).
  */
 export function networkGuard(deps: NetworkGuardDeps): RequestHandler {
-  const base = new URL(deps.issuer).pathname.replace(/\/$/, '');
+  const base = issuerBasePath(deps.issuer);
   return async (req, res, next) => {
     const destination = destinationOf(req);
     if (!destination) return next();

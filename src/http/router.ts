@@ -3,6 +3,8 @@ import helmet from 'helmet';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Stores } from '../store/index.ts';
+import { clientErrorStatus, storeOutage } from './errors.ts';
+import { deviceCodePolling } from './device-polling.ts';
 import { jsonTokenRequests } from './json-token-requests.ts';
 import { requestLogging } from './logging.ts';
 import { operationsRouter } from './ops.ts';
@@ -10,7 +12,7 @@ import { prefersPage } from './pages/home.ts';
 
 /** Paths oidc-provider answers (relative to the issuer); everything else is ours or a 404. */
 const PROVIDER_PATHS = [
-  '/authorize', '/oauth/', '/userinfo', '/oidc/', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server',
+  '/authorize', '/oauth/', '/userinfo', '/oidc/', '/activate', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server',
   '/.well-known/jwks.json',
 ];
 
@@ -24,6 +26,8 @@ export interface RouterParts {
   networkGuard: RequestHandler;
   /** Routers mounted before the provider, each at its own path (Management API, pages, registration guard…). */
   routes: [path: string, handler: RequestHandler | Router][];
+  /** Seconds between two polls of a device (RFC 8628 `interval`). */
+  devicePollIntervalSeconds: number;
   /** What a browser gets for an unknown path (API clients get the JSON 404). */
   notFoundPage: RequestHandler;
 }
@@ -54,6 +58,7 @@ export function gatehouseRouter(parts: RouterParts): Router {
   router.use(parts.networkGuard);
   for (const [path, handler] of parts.routes) router.use(path, handler);
   router.use(jsonTokenRequests());
+  router.use(deviceCodePolling(parts.stores.redis, parts.devicePollIntervalSeconds));
   router.use((req, res, next) => {
     if (PROVIDER_PATHS.some((prefix) => req.path === prefix || req.path.startsWith(prefix))) return providerCallback(req, res);
     return next();
@@ -66,7 +71,12 @@ export function gatehouseRouter(parts: RouterParts): Router {
   // The last resort (each router answers its own errors in its own format): never Express's default, which shows stacks.
   router.use(((err, req, res, next) => {
     if (res.headersSent) return next(err);
-    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    const outage = storeOutage(err);
+    if (outage) {
+      return void res.status(503).set('Retry-After', String(outage.retryAfterSeconds))
+        .json({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable, try again shortly' });
+    }
+    const status = clientErrorStatus(err) ?? 500;
     if (status === 500) parts.logger.error({ err, path: req.path }, 'request failed');
     res.status(status).json(status === 500
       ? { error: 'server_error', error_description: 'the request could not be completed' }

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import type Provider from 'oidc-provider';
+import { issuerBasePath } from '../domain/issuer.ts';
 
 /**
  * When Gatehouse is mounted under a path (issuer `https://host/auth`), RFC 8414 puts the metadata at the host's root:
@@ -10,7 +11,7 @@ import type Provider from 'oidc-provider';
  */
 export function rootWellKnownRouter(provider: Provider, issuer: string, networkGuard: RequestHandler): Router {
   const router = Router();
-  const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
+  const issuerPath = issuerBasePath(issuer);
   const providerCallback = provider.callback();
   if (!issuerPath) return router;
   for (const document of ['oauth-authorization-server', 'openid-configuration']) {

@@ -1,6 +1,8 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { protectsAgainstOpenRedirect } from '../domain/applications.ts';
-import { authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation, unreachableScopes } from '../domain/authorization.ts';
+import {
+  authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation, unreachableScopes, webMessageViolation,
+} from '../domain/authorization.ts';
 import { assertTrusted } from './application-errors.ts';
 import { applicationOf, loadedApplication, rawParameters, rememberUnreachableScopes } from './context.ts';
 
@@ -29,6 +31,8 @@ export function authorizationRequestValidator() {
       route: ctx.oidc.route,
     });
     if (violation) throw new errors.InvalidRequest(violation);
+    const webMessage = webMessageViolation(app, asString(ctx.oidc.params?.response_mode), asString(ctx.oidc.params?.redirect_uri));
+    if (webMessage) throw new errors.InvalidRequest(webMessage);
     // From the scopes as sent (oidc-provider drops offline_access without prompt=consent, an OIDC rule Auth0 does not apply).
     const requested = asString(raw.scope)?.split(' ') ?? [];
     const apiScopes = allowedApiScopes(ctx);
@@ -55,7 +59,9 @@ export function installOpenRedirectProtection(provider: Provider): void {
     const client = ctx.oidc?.client;
     if (!client) return; // no client, nowhere to redirect to
     const app = loadedApplication(ctx, client.clientId);
-    const redirectUri = ctx.oidc.params?.redirect_uri;
+    // What is wrong with the request goes back to a loopback callback; the outcome of the person's interaction (their
+    // Deny, on `resume`) stays on Gatehouse's page, which tells them.
+    const redirectUri = ctx.oidc.route === 'resume' ? undefined : ctx.oidc.params?.redirect_uri;
     if (!app || protectsAgainstOpenRedirect(app, typeof redirectUri === 'string' ? redirectUri : undefined)) err.allow_redirect = false;
   });
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import type { KeyMaterial, SigningKey } from '../domain/model.ts';
+import { signingKids, stageSigningKeys } from '../domain/signing-keys.ts';
 import type { Collection } from '../store/ports.ts';
 
 /** One RSA key (RS256, RS512, PS256) and one P-256 key (ES256): every signing_alg an API may choose. */
@@ -29,21 +30,35 @@ export async function ensureKeyMaterial(keys: Collection<KeyMaterial>): Promise<
   return (await keys.get('keys')) as KeyMaterial;
 }
 
-/** New keys go first, so they sign; older keys stay published so tokens they signed still verify. */
-export async function rotateSigningKeys(material: KeyMaterial): Promise<KeyMaterial> {
-  return { ...material, signing: [...(await generateSigningKeys()), ...material.signing] };
+/** A staged rotation: new keys, published at once, that sign from `activatesAt` (rules in src/domain/signing-keys.ts). */
+export async function rotateSigningKeys(material: KeyMaterial, activatesAt: number): Promise<KeyMaterial> {
+  return stageSigningKeys(material, await generateSigningKeys(), activatesAt);
 }
 
-/** Drops every key but the newest of each algorithm. */
-export function retireOldSigningKeys(material: KeyMaterial): KeyMaterial {
-  const seen = new Set<string>();
-  return { ...material, signing: material.signing.filter((key) => !seen.has(key.alg) && Boolean(seen.add(key.alg))) };
+/**
+ * The private JWKs as oidc-provider wants them at `now`: our bookkeeping members removed, and every key that does not
+ * sign now marked `key_ops: ["verify"]`, which keeps oidc-provider from choosing it to sign (it still verifies with it,
+ * and publishes it).
+ */
+export function providerJwks(material: KeyMaterial, now = Date.now()) {
+  const signing = signingKids(material, now);
+  return {
+    keys: material.signing.map(({ created_at: _created, activates_at: _activates, ...jwk }) => (signing.has(jwk.kid) ? jwk : { ...jwk, key_ops: ['verify'] })),
+  };
 }
 
-/** The private JWKs as oidc-provider wants them (our bookkeeping members removed). */
-export const providerJwks = (material: KeyMaterial) => ({
-  keys: material.signing.map(({ created_at: _created, ...jwk }) => jwk),
-});
+/**
+ * Our public keys for jose's `jwtVerify`, as they are now: `keys` gives the live key material, and the key set is built
+ * again only when it changes (a rotation reaching this process).
+ */
+export function currentPublicKeys(keys: () => KeyMaterial): () => ReturnType<typeof createLocalJWKSet> {
+  let built: { material: KeyMaterial; jwks: ReturnType<typeof createLocalJWKSet> } | undefined;
+  return () => {
+    const material = keys();
+    if (built?.material !== material) built = { material, jwks: createLocalJWKSet(publicJwks(material)) };
+    return built.jwks;
+  };
+}
 
 export const publicJwks = (material: KeyMaterial) => ({
   keys: material.signing.map(({ kid, kty, alg, use, n, e, crv, x, y }) => JSON.parse(JSON.stringify({ kid, kty, alg, use, n, e, crv, x, y })) as Record<string, string>),

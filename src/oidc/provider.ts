@@ -1,17 +1,19 @@
 import type { IncomingMessage } from 'node:http';
-import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { corsOriginAllowed, matchesWildcardCallback, requiresPkce } from '../domain/applications.ts';
+import { DPOP_PROOF_ALGORITHMS } from '../domain/access-tokens.ts';
+import { corsOriginAllowed, DEVICE_CODE_GRANT, matchesWildcardCallback, requiresPkce } from '../domain/applications.ts';
 import { IDENTITY_CLAIMS } from '../domain/authorization.ts';
 import { secretMatches } from '../domain/ids.ts';
 import { mayIntrospect } from '../domain/tokens.ts';
-import type { KeyMaterial } from '../domain/model.ts';
+import { CLIENT_ASSERTION_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, type KeyMaterial } from '../domain/model.ts';
 import type { ApplicationDirectory } from '../services/application-directory.ts';
 import { MetadataDocumentError, type Freshness } from '../services/client-metadata-documents.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
-import type { Stores } from '../store/index.ts';
+import { mapAdapterErrors, StoreUnavailableError, type Stores } from '../store/index.ts';
+import { jwtAccessTokens } from './access-tokens.ts';
 import { accountFinder } from './accounts.ts';
 import { assertTrusted, MetadataDocumentUnusable } from './application-errors.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
@@ -21,6 +23,7 @@ import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
 import { resourceIndicatorHooks } from './resource-hooks.ts';
 import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
+import { issuerBasePath, issuerUrl } from '../domain/issuer.ts';
 
 export interface ProviderOptions {
   issuer: string;
@@ -28,20 +31,30 @@ export interface ProviderOptions {
   /** Where every client is found (src/services/application-directory.ts). */
   directory: ApplicationDirectory;
   keys: KeyMaterial;
+  /** The key material as this process uses it now (it follows rotations), for verifying the tokens Gatehouse issued. */
+  currentKeys: () => KeyMaterial;
   cookieKeys: string[];
   /** Gatehouse's one reading of the client's address, scheme and host (src/http/client-address.ts). */
   requestOrigin: RequestOrigin;
   logger: Logger;
   signIn: SignIn;
+  /** Seconds between two polls of a device (RFC 8628 `interval`, enforced in src/http/device-polling.ts). */
+  devicePollIntervalSeconds: number;
   /** The pages oidc-provider renders itself, drawn by the HTTP layer (`src/http/pages/provider-pages.ts`). */
   pages: ProviderPages;
 }
 
-/** The HTML oidc-provider renders on its own routes: its error page and RP-initiated logout's two pages. */
+/** The HTML oidc-provider renders on its own routes: its error page, RP-initiated logout's pages, web_message and /activate. */
 export interface ProviderPages {
   renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
   logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void>;
   postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void>;
+  /** `response_mode=web_message`, registered as a response mode. */
+  webMessage(ctx: KoaContextWithOIDC, redirectUri: string, response: Record<string, unknown>): Promise<void>;
+  /** The device flow's pages at /activate: enter the code, compare it, connected. */
+  userCodeInputSource(ctx: KoaContextWithOIDC, form: string, out: unknown, err?: Error & { userCode?: string }): Promise<void>;
+  userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, deviceInfo: unknown, userCode: string): Promise<void>;
+  deviceSuccessSource(ctx: KoaContextWithOIDC): Promise<void>;
 }
 
 export interface RequestOrigin {
@@ -121,7 +134,11 @@ function freshnessFor(ctx: KoaContextWithOIDC | undefined): Freshness {
   return AUTHORIZATION_ROUTES.has(ctx.oidc.route) ? 'authorization' : 'tokens';
 }
 
-const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
+/** oidc-provider's words for a grant type the client may not use, where a client asks for a grant (RFC 8628 §3.2 too). */
+const GRANT_TYPE_NOT_ALLOWED: Record<string, string> = {
+  token: 'requested grant type is not allowed for this client',
+  device_authorization: `${DEVICE_CODE_GRANT} is not allowed for this client`,
+};
 
 /**
  * RFC 6749 §5.2: a client using a grant type it is not authorized for gets `unauthorized_client`. oidc-provider
@@ -130,9 +147,56 @@ const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this cli
 async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
   await next();
   const body = ctx.body as { error?: string; error_description?: string } | undefined;
-  if (ctx.oidc?.route === 'token' && body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) {
+  if (body?.error === 'invalid_request' && ctx.oidc?.route && body.error_description === GRANT_TYPE_NOT_ALLOWED[ctx.oidc.route]) {
     ctx.body = { ...body, error: 'unauthorized_client' };
   }
+}
+
+/**
+ * oidc-provider reads request bodies as they come and ignores Content-Encoding: a compressed body would be misread.
+ * Its endpoints take unencoded bodies only (RFC 9110 §8.4.1 allows the 415).
+ */
+function refuseEncodedBodies(renderError: ProviderPages['renderError']) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    const encoding = ctx.get('content-encoding').trim().toLowerCase();
+    if (!encoding || encoding === 'identity') return next();
+    const error = new errors.InvalidRequest(`the Content-Encoding "${encoding}" is not supported on this endpoint: send the body unencoded`);
+    const out = { error: error.message, error_description: error.error_description as string };
+    ctx.status = 415;
+    ctx.set('Cache-Control', 'no-store');
+    // As oidc-provider answers its own errors: its error page to a browser (a form post), JSON to anything else.
+    if (ctx.accepts('json', 'html') === 'html') await renderError(ctx, out, error);
+    else ctx.body = out;
+  };
+}
+
+/**
+ * A store outage inside oidc-provider is RFC 6749's `temporarily_unavailable` with a 503 and Retry-After, which
+ * oidc-provider answers as it is (JSON, its error page, or the redirect back to the client), instead of a 500
+ * `server_error` logged with a stack trace. The outage stays the error's cause, for the Express edges.
+ */
+function outageAsTemporarilyUnavailable(err: unknown): unknown {
+  if (!(err instanceof StoreUnavailableError)) return err;
+  const answer = Object.assign(new errors.TemporarilyUnavailable('the service is temporarily unavailable, try again shortly', { cause: err }), { status: 503, statusCode: 503 });
+  Provider.ctx?.set('Retry-After', String(err.retryAfterSeconds));
+  return answer;
+}
+
+/** RFC 6749 §5.1: responses carrying tokens (or personal data) are not cached, for HTTP/1.0 caches too. */
+async function pragmaBesideNoStore(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (ctx.response.get('Cache-Control') === 'no-store') ctx.set('Pragma', 'no-cache');
+}
+
+const DPOP_REPLAY = 'DPoP proof JWT Replay detected';
+
+/**
+ * RFC 9449 §11.1: a replayed DPoP proof at the token endpoint is `invalid_dpop_proof`. oidc-provider (pinned version)
+ * answers `invalid_grant` and keeps the reason in `error_detail`; its error event fires after the body is set and
+ * before it is sent, so the answer is rewritten there. The DPoP tests pin the message.
+ */
+function dpopReplayAsInvalidProof(ctx: KoaContextWithOIDC, err: { error_detail?: string }): void {
+  if (err.error_detail === DPOP_REPLAY && typeof ctx.body === 'object') ctx.body = { error: 'invalid_dpop_proof', error_description: DPOP_REPLAY };
 }
 
 /**
@@ -144,27 +208,60 @@ function advertiseRegistration(stores: Stores, issuer: string) {
     await next();
     if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
     const settings = await readTenantSettings(stores.durable);
-    if (settings.flags.enable_dynamic_client_registration) ctx.body = { ...(ctx.body as object), registration_endpoint: `${issuer}/oidc/register` };
+    if (settings.flags.enable_dynamic_client_registration) ctx.body = { ...(ctx.body as object), registration_endpoint: issuerUrl(issuer, 'oidc/register') };
     if (settings.client_id_metadata_document_supported) ctx.body = { ...(ctx.body as object), client_id_metadata_document_supported: true };
   };
 }
 
+/**
+ * OIDC Core and RP-Initiated Logout let a relying party POST to /authorize and to logout. A cross-site POST carries the
+ * session cookie only when it is SameSite=None (oidc-provider requires that setting for POST), which browsers accept
+ * only on a Secure cookie. Over plain http (development) no cookie is Secure: there the session cookie is Lax, and a
+ * cross-site POST arrives without the session (the user signs in again).
+ */
+async function laxCookiesOverPlainHttp(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  const cookies = ctx.response.get('set-cookie') as string[] | string;
+  if (ctx.secure || !cookies) return;
+  ctx.set('set-cookie', [cookies].flat().map((cookie) => cookie.replace(/;\s*samesite=none/i, '; samesite=lax')));
+}
+
+/** RFC 8628 §3.2: the device authorization response says how often to poll (oidc-provider leaves it to the default). */
+function devicePollInterval(seconds: number) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    if (ctx.oidc?.route === 'device_authorization' && ctx.status === 200) ctx.body = { ...(ctx.body as object), interval: seconds };
+  };
+}
+
+/** Response modes Gatehouse registers itself (oidc-provider's own web_message is an experiment with an inline script). */
+function advertiseResponseModes(modes: string[]) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
+    const body = ctx.body as { response_modes_supported?: string[] };
+    ctx.body = { ...body, response_modes_supported: [...(body.response_modes_supported ?? []), ...modes] };
+  };
+}
+
 /** Where interactions happen: one path per prompt, all under `<issuer path>/u`. */
-export const interactionPath = (issuer: string, prompt: string) => `${new URL(issuer).pathname.replace(/\/$/, '')}/u/${prompt}`;
+export const interactionPath = (issuer: string, prompt: string) => `${issuerBasePath(issuer)}/u/${prompt}`;
 
 export function createProvider(options: ProviderOptions): Provider {
   const { stores, issuer, logger } = options;
-  const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
+  const issuerPath = issuerBasePath(issuer);
   const tokens = tokenHooks(stores);
   const { pages } = options;
+  const accessTokens = jwtAccessTokens(stores, options.directory, issuer, options.currentKeys);
 
   const configuration: Configuration = {
-    adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(options.directory) : stores.oidcAdapter(model)),
+    adapter: (model: string) => mapAdapterErrors(model === 'Client' ? new ApplicationClientAdapter(options.directory) : stores.oidcAdapter(model), outageAsTemporarilyUnavailable),
     clients: [],
     jwks: providerJwks(options.keys) as Configuration['jwks'],
     cookies: {
       keys: options.cookieKeys,
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      // Sent on cross-site POSTs to /authorize and logout (and to silent authentication in an iframe): see laxCookiesOverPlainHttp.
+      long: { signed: true, httpOnly: true, sameSite: 'none' },
       // One path for every interaction page (/u/login, /u/consent), which default cookie scoping would split.
       short: { signed: true, httpOnly: true, sameSite: 'lax', path: `${issuerPath}/u` },
     },
@@ -178,16 +275,24 @@ export function createProvider(options: ProviderOptions): Provider {
       jwks: '/.well-known/jwks.json',
       registration: '/oidc/register',
       pushed_authorization_request: '/oauth/par',
+      device_authorization: '/oauth/device/code',
+      code_verification: '/activate',
     },
     claims: Object.fromEntries(Object.entries(IDENTITY_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
     findAccount: accountFinder(stores),
     extraParams: { audience: authorizationRequestValidator() },
     allowOmittingSingleRegisteredRedirectUri: false,
+    enableHttpPostMethods: true,
     clientBasedCORS: (ctx, origin, client) => {
       const app = loadedApplication(ctx, client.clientId);
       return app !== undefined && corsOriginAllowed(app, origin);
     },
     responseTypes: ['code', 'id_token token', 'id_token'],
+    // Discovery advertises only what applications can use: secrets are stored hashed (no client_secret_jwt) and
+    // applications register no keys (no private_key_jwt).
+    clientAuthMethods: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    // Client assertions (private_key_jwt) are signed with asymmetric keys only: secrets are stored hashed.
+    enabledJWA: { dPoPSigningAlgValues: DPOP_PROOF_ALGORITHMS, clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS] },
     pkce: {
       required: (ctx, client) => requiresPkce(loadedApplication(ctx, client.clientId)),
     },
@@ -195,9 +300,11 @@ export function createProvider(options: ProviderOptions): Provider {
       policy: interactionPolicyFor(stores),
       url: (_ctx, interaction) => `${interactionPath(issuer, interaction.prompt.name === 'login' ? 'login' : 'consent')}?state=${interaction.uid}`,
     },
+    formats: { customizers: { jwt: accessTokens.customizeJwt } },
     loadExistingGrant: loadExistingGrant(stores, issuer),
     issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
     rotateRefreshToken: tokens.rotateRefreshToken,
+    extraTokenClaims: tokens.extraTokenClaims as Configuration['extraTokenClaims'],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -205,6 +312,15 @@ export function createProvider(options: ProviderOptions): Provider {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+      // OpenID Back-Channel Logout 1.0, for first-party applications that register a URL (src/domain/applications.ts).
+      backchannelLogout: { enabled: true },
+      // RFC 8628, for first-party applications that enable the grant (src/domain/applications.ts). The user code page is /activate.
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: pages.userCodeInputSource,
+        userCodeConfirmSource: pages.userCodeConfirmSource,
+        successSource: pages.deviceSuccessSource,
+      },
       resourceIndicators: resourceIndicatorHooks(stores) as NonNullable<Configuration['features']>['resourceIndicators'],
     },
     ttl: {
@@ -235,10 +351,21 @@ export function createProvider(options: ProviderOptions): Provider {
     return app?.is_first_party === true && matchesWildcardCallback(value, app.callbacks);
   };
   registerPasswordGrant(provider, stores, options.signIn);
+  provider.use(refuseEncodedBodies(pages.renderError));
+  provider.registerResponseMode('web_message', pages.webMessage as Parameters<Provider['registerResponseMode']>[1]);
+  provider.use(advertiseResponseModes(['web_message']));
+  provider.use(laxCookiesOverPlainHttp);
   provider.use(grantTypeErrorAsRfc6749);
+  provider.use(pragmaBesideNoStore);
+  provider.use(devicePollInterval(options.devicePollIntervalSeconds));
   provider.use(advertiseRegistration(stores, issuer));
+  provider.use(accessTokens.introspection(configuration.features?.introspection?.allowedPolicy));
+  accessTokens.acceptAtUserinfo(provider);
   installOpenRedirectProtection(provider);
+  provider.on('grant.error', dpopReplayAsInvalidProof);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
+  provider.on('backchannel.error', (_ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => logger.warn({ client_id: client.clientId, reason: err.message }, 'back-channel logout failed'));
+  provider.on('device_authorization.success', (ctx: KoaContextWithOIDC) => logger.info({ client_id: ctx.oidc.client?.clientId }, 'device authorization started'));
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const app = ctx.oidc.client && loadedApplication(ctx, ctx.oidc.client.clientId);
     if (app) recordUse(stores.durable, app).catch((err) => logger.warn({ err, client_id: app.client_id }, 'could not record application use'));

@@ -4,7 +4,15 @@ import type { ResourceServer } from '../domain/model.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../services/access.ts';
 import type { Stores } from '../store/index.ts';
 import { assertTrusted } from './application-errors.ts';
-import { applicationOf, rawParameters, subjectTypeOf } from './context.ts';
+import { applicationOf, rawParameters, rememberApi, subjectTypeOf } from './context.ts';
+
+/** How an API's tokens are signed: with the API's own secret for HS256, else with Gatehouse's key for its algorithm. */
+function signingOf(api: ResourceServer) {
+  if (api.signing_alg !== 'HS256') return { alg: api.signing_alg };
+  // The rules give every HS256 API a secret; never sign with an empty key if a stored API lacks one.
+  if (!api.signing_secret) throw new Error(`the HS256 API ${api.identifier} has no signing_secret`);
+  return { alg: 'HS256' as const, key: Buffer.from(api.signing_secret, 'utf8') };
+}
 
 /** How oidc-provider issues tokens for one of our APIs: JWTs with the API's algorithm and lifetime. */
 export const jwtResourceServerInfo = (api: ResourceServer, maxScopes: readonly string[]) => ({
@@ -12,7 +20,7 @@ export const jwtResourceServerInfo = (api: ResourceServer, maxScopes: readonly s
   audience: api.identifier,
   accessTokenTTL: api.token_lifetime,
   accessTokenFormat: 'jwt' as const,
-  jwt: { sign: { alg: api.signing_alg } },
+  jwt: { sign: signingOf(api) },
 });
 
 export function refusal(decision: Extract<ApiAccessDecision, { allowed: false }>): Error {
@@ -46,6 +54,7 @@ export function resourceIndicatorHooks(stores: Stores) {
     async getResourceServerInfo(ctx: KoaContextWithOIDC, resourceIndicator: string) {
       const api = await findApiByIdentifier(durable, resourceIndicator);
       if (!api) throw new errors.InvalidTarget(`Service not found: ${resourceIndicator}`);
+      rememberApi(ctx, api);
       const application = applicationOf(ctx);
       assertTrusted(application); // before the API decision: a pending application hears about that first
       const subjectType = subjectTypeOf(ctx);

@@ -1,15 +1,24 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceServer } from '../domain/model.ts';
-import { mayIssueRefreshToken, refreshTokenLifetime, rotatesRefreshTokens } from '../domain/tokens.ts';
+import { dialectClaims, mayIssueRefreshToken, refreshTokenLifetime, rotatesRefreshTokens, tokenDialectOf } from '../domain/tokens.ts';
 import { findApiByIdentifier } from '../services/access.ts';
 import type { Stores } from '../store/index.ts';
-import { applicationOf, loadedApplication } from './context.ts';
+import { applicationOf, loadedApiOf, loadedApplication } from './context.ts';
 
 interface TokenSource {
   scopes: Set<string>;
   resource?: string | string[];
   iiat?: number;
   iat?: number;
+}
+
+/** What `extraTokenClaims` reads of an access token (or client credentials token) being issued. */
+interface IssuedToken {
+  kind: string;
+  clientId: string;
+  scope?: string;
+  gty?: string;
+  resourceServer?: { audience?: string };
 }
 
 /** Refresh-token policy: when one is issued, when it rotates, how long it lives (rules in src/domain/tokens.ts). */
@@ -24,6 +33,14 @@ export function tokenHooks(stores: Stores) {
     },
     async rotateRefreshToken(ctx: KoaContextWithOIDC) {
       return rotatesRefreshTokens(applicationOf(ctx));
+    },
+    /** The claims of the API's token dialect (src/domain/tokens.ts), on access tokens for one of our APIs. */
+    async extraTokenClaims(ctx: KoaContextWithOIDC | undefined, token: IssuedToken) {
+      const audience = token.resourceServer?.audience;
+      const api = audience ? loadedApiOf(ctx, audience) ?? await findApiByIdentifier(durable, audience) : undefined;
+      if (!api) return undefined;
+      const grant = token.kind === 'ClientCredentials' ? 'client-credentials' : token.gty === 'password' ? 'password' : undefined;
+      return dialectClaims(tokenDialectOf(api), { clientId: token.clientId, scopes: token.scope?.split(' ').filter(Boolean) ?? [], ...(grant ? { grant } : {}) });
     },
   };
 }

@@ -11,6 +11,7 @@ import { changeBetween } from '../store/changes.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { hashPassword } from './passwords.ts';
 import { ensureTenantSettings } from './tenant.ts';
+import { issuerUrl } from '../domain/issuer.ts';
 
 /**
  * Registers (or re-points, when the issuer or the scopes changed) the Management API: a system API whose only
@@ -56,7 +57,7 @@ const adminApplication = (clientId: string, secretHash: string, now: string) => 
 
 /** The application behind the connected-apps page: it signs users in to Gatehouse itself, and gets no token. */
 export const ACCOUNT_APPLICATION_ID = 'gatehouse_account';
-export const accountCallback = (issuer: string) => `${issuer}/u/apps/callback`;
+export const accountCallback = (issuer: string) => issuerUrl(issuer, 'u/apps/callback');
 
 export async function ensureAccountApplication(store: DurableStore, issuer: string): Promise<void> {
   const now = new Date().toISOString();

@@ -33,7 +33,7 @@ export async function createClientGrant(store: DurableStore, input: ClientGrantC
 }
 
 export function listClientGrants(store: DurableStore, filter: Filter<ClientGrant>, page: PageRequest): Promise<Page<ClientGrant>> {
-  return findPage(store.clientGrants, filter, page);
+  return findPage(store.clientGrants, filter, page, 'id');
 }
 
 export async function updateClientGrant(store: DurableStore, id: string, patch: ClientGrantPatch): Promise<ClientGrant> {

@@ -27,7 +27,7 @@ export async function createConnection(store: DurableStore, input: ConnectionCre
 }
 
 export function listConnections(store: DurableStore, filter: Filter<Connection>, page: PageRequest): Promise<Page<Connection>> {
-  return findPage(store.connections, filter, page);
+  return findPage(store.connections, filter, page, 'id');
 }
 
 export async function updateConnection(store: DurableStore, id: string, patch: ConnectionPatch): Promise<Connection> {

@@ -4,9 +4,10 @@ import { consentedScopes, storedConsentFor, type ConsentRequest, type StoredCons
 import { newHexId } from '../domain/ids.ts';
 import type { Application, UserGrant } from '../domain/model.ts';
 import type { Stores } from '../store/index.ts';
+import { issuerUrl } from '../domain/issuer.ts';
 
 /** The audience under which consent to identity scopes alone is recorded (Auth0 uses the tenant's userinfo URL). */
-export const userinfoAudience = (issuer: string) => `${issuer}/userinfo`;
+export const userinfoAudience = (issuer: string) => issuerUrl(issuer, 'userinfo');
 
 /**
  * Who consents to which application. Consents record the application by its own id; protocol grants and tokens by the

@@ -146,7 +146,7 @@ describe('the Management API request guard', () => {
   beforeAll(async () => {
     test = await startGatehouse();
     guarded = express();
-    guarded.get('/clients', managementAuthentication(ISSUER, test.gatehouse.keys, managementAccess(test.gatehouse.stores.durable)), requireScope('read:clients'), (req, res) => {
+    guarded.get('/clients', managementAuthentication(ISSUER, () => test.gatehouse.keys, managementAccess(test.gatehouse.stores.durable)), requireScope('read:clients'), (req, res) => {
       res.json({ caller: req.management?.clientId });
     });
   });
@@ -201,7 +201,7 @@ describe('signing keys', () => {
     expect(test.gatehouse.adminCredentials).toEqual({ client_id });
     const jwks = await request(test.app).get('/.well-known/jwks.json');
     expect(jwks.body.keys.map((k: { kid: string }) => k.kid)).toContain(oldKid);
-    await stores.durable.keys.update('keys', { set: { signing: (await rotateSigningKeys(test.gatehouse.keys)).signing } });
+    await stores.durable.keys.update('keys', { set: { signing: (await rotateSigningKeys(test.gatehouse.keys, Date.now())).signing } });
     await test.close();
     await stores.close();
 
@@ -210,7 +210,7 @@ describe('signing keys', () => {
     const res = await clientCredentialsToken(test.app, client_id, client_secret as string, `${ISSUER}/api/v2/`);
     const newKid = decodeProtectedHeader(res.body.access_token).kid;
     expect(newKid).not.toBe(oldKid);
-    const guarded = express().get('/', managementAuthentication(ISSUER, test.gatehouse.keys, managementAccess(test.gatehouse.stores.durable)), (_req, res2) => void res2.send('ok'));
+    const guarded = express().get('/', managementAuthentication(ISSUER, () => test.gatehouse.keys, managementAccess(test.gatehouse.stores.durable)), (_req, res2) => void res2.send('ok'));
     await request(guarded).get('/').set('Authorization', `Bearer ${oldToken}`).expect(200);
     await request(guarded).get('/').set('Authorization', `Bearer ${res.body.access_token}`).expect(200);
     await test.close();

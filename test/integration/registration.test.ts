@@ -145,8 +145,12 @@ describe('dynamic client registration', () => {
       expect(decodeJwt(tokens.body.access_token)).toMatchObject({ aud: withDefault.identifier, scope: 'read:notes', client_id: client.client_id });
       expect(tokens.body.refresh_token).toEqual(expect.any(String));
       const refused = await request(test.app).get(authorizeQuery(app, { resource: withoutDefault.identifier, scope: 'read:notes' }).path);
-      expect(refused.status).toBe(400);
-      expect(refused.text).toContain('unauthorized_client');
+      // Issue 14: an error about the request reaches a registered loopback callback (a native client on the person's own
+      // computer learns why); a web callback still gets Gatehouse's page (test/integration/step-up.test.ts).
+      expect(refused.status).toBe(303);
+      const callback = new URL(refused.headers.location as string);
+      expect(callback.origin + callback.pathname).toBe('http://127.0.0.1:8123/callback');
+      expect(callback.searchParams.get('error')).toBe('unauthorized_client');
     });
 
     it('tells an anonymously registered client nothing about another application\'s tokens', async () => {
@@ -200,7 +204,7 @@ describe('registration limits', () => {
       durable = openEmbeddedStore({ dataDir: null });
       const prefix = `dcr:${randomUUID()}:`;
       for (let i = 0; i < 2; i += 1) {
-        const redis = openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: prefix });
+        const redis = await openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: prefix });
         redisStores.push(redis);
         instances.push(await startGatehouse({ stores: combineStores(durable, redis, redis.client), config: { registration: { ...generous, rate_limit_per_second: 5 } } }));
       }

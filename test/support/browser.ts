@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { expect } from '@jest/globals';
 import type { AxeResults } from 'axe-core';
-import express from 'express';
+import express, { type Express } from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
 import type { GatehouseConfig } from '../../src/config/schema.ts';
@@ -16,11 +17,20 @@ export const chromiumMissing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} i
 
 export const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', ...extraArgs],
   });
+}
+
+/** A self-signed certificate for the loopback names, made for one test run (Chromium then runs with --ignore-certificate-errors). */
+export async function loopbackCertificate(): Promise<{ key: string; cert: string }> {
+  const { generate } = await import('selfsigned');
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+  });
+  return { key: pems.private, cert: pems.cert };
 }
 
 /** What Chromium refused on each page because of its Content-Security-Policy (it says so on the console). */
@@ -86,22 +96,36 @@ export async function checkPage(page: Page, name: string): Promise<void> {
 export interface LiveGatehouse {
   origin: string;
   gatehouse: Gatehouse;
+  /** What the server serves: Gatehouse behind the test's own routes (`before`). */
+  app: Express;
   close(): Promise<void>;
 }
 
-/** Gatehouse on a real port (the browser needs one), on memory stores. */
-export async function startLiveGatehouse(config: Partial<GatehouseConfig> = {}): Promise<LiveGatehouse> {
-  const server: Server = createServer();
+export interface LiveOptions {
+  /** Serve https with this key and certificate (for a host name the certificate names). */
+  tls?: { key: string; cert: string; hostname: string };
+  /** An issuer ending with `/`, Auth0's style. */
+  trailingSlash?: boolean;
+  /** Mounts the test's own routes (an API, a client application) in front of Gatehouse. */
+  before?: (app: Express, gatehouse: Gatehouse) => void;
+}
+
+/** Gatehouse on a real port (the browser needs one), on memory stores; over https when given a certificate. */
+export async function startLiveGatehouse(config: Partial<GatehouseConfig> = {}, options: LiveOptions = {}): Promise<LiveGatehouse> {
+  const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }) : createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const port = (server.address() as { port: number }).port;
+  const origin = options.tls ? `https://${options.tls.hostname}:${port}` : `http://127.0.0.1:${port}`;
   const stores = memoryStores();
-  const gatehouse = await createGatehouse({ config: { env: 'test', logLevel: 'silent', ...config, issuer: origin }, stores });
+  const gatehouse = await createGatehouse({ config: { env: 'test', logLevel: 'silent', ...config, issuer: options.trailingSlash ? `${origin}/` : origin }, stores });
   const app = express();
+  options.before?.(app, gatehouse);
   app.use(gatehouse.router);
   server.on('request', app);
   return {
     origin,
     gatehouse,
+    app,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -1,39 +1,29 @@
-import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first
-import { webcrypto } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as never);
-
-const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-const pem = (label: string, der: ArrayBuffer) => `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)?.join('\n')}\n-----END ${label}-----\n`;
+import { generate } from 'selfsigned';
 
 /**
  * A certificate authority made for one test run, and a server certificate it signs for localhost and 127.0.0.1. The
- * authority is added to this process's trusted roots (Node's own TLS clients, which Gatehouse's fetcher uses).
+ * authority is added to this process's trusted roots (Node's own TLS clients, which Gatehouse's fetcher uses): the
+ * server is trusted as a real one would be, with no switch turned off anywhere.
  */
 async function testCertificates(): Promise<{ key: string; cert: string }> {
-  const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(Date.now() + 24 * 3600_000);
-  const caKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01', name: 'CN=Gatehouse test CA', notBefore, notAfter, keys: caKeys, signingAlgorithm: ALGORITHM,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+  // A name of its own: a test process may trust several of these authorities, and one is found by its name.
+  const ca = await generate([{ name: 'commonName', value: `Gatehouse test CA ${randomBytes(6).toString('hex')}` }], {
+    keySize: 2048, algorithm: 'sha256',
+    extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }],
   });
-  const serverKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-  const server = await x509.X509CertificateGenerator.create({
-    serialNumber: '02', subject: 'CN=localhost', issuer: ca.subject, notBefore, notAfter, signingKey: caKeys.privateKey,
-    publicKey: serverKeys.publicKey, signingAlgorithm: ALGORITHM,
+  const server = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048, algorithm: 'sha256', ca: { key: ca.private, cert: ca.cert },
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]),
+      { name: 'basicConstraints', cA: false }, { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
     ],
   });
-  setDefaultCACertificates([...getCACertificates('default'), ca.toString('pem')]);
-  return { key: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', serverKeys.privateKey)), cert: server.toString('pem') };
+  setDefaultCACertificates([...getCACertificates('default'), ca.cert]);
+  return { key: server.private, cert: server.cert };
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;

@@ -23,10 +23,11 @@ export type Outcome = { callback: URL } | { page: Res };
 /** A browser on one host: one cookie jar, following Gatehouse's own redirects. */
 export class Browser {
   readonly jar = new CookieJar();
-  private readonly app: Express;
+  /** The Express app, or the origin of a Gatehouse listening on loopback. */
+  private readonly app: Express | string;
   /** Sent with every request (a proxy's X-Forwarded-For, a User-Agent…). */
   private readonly headers: Record<string, string>;
-  constructor(app: Express, headers: Record<string, string> = {}) {
+  constructor(app: Express | string, headers: Record<string, string> = {}) {
     this.app = app;
     this.headers = headers;
   }
@@ -36,7 +37,7 @@ export class Browser {
     const location = res.headers.location;
     if (res.status >= 300 && res.status < 400 && location) {
       // Gatehouse redirects to itself with relative paths, or absolute ones on its own routes; anything else is a callback.
-      const internal = location.startsWith('/') || /^http:\/\/127\.0\.0\.1:\d+\/(authorize|u\/)/.test(location);
+      const internal = location.startsWith('/') || /^http:\/\/127\.0\.0\.1:\d+\/(authorize|u\/|activate)/.test(location);
       if (!internal) return { callback: new URL(location) };
       return this.settle(await request(this.app).get(pathOf(location)).set(this.headers).set('Cookie', this.jar.header()));
     }
@@ -47,11 +48,16 @@ export class Browser {
     return this.settle(await request(this.app).get(path).set(this.headers).set('Cookie', this.jar.header()));
   }
 
+  /** A form posted to Gatehouse, from one of its pages or from an application's (a cross-site form). */
+  async post(path: string, form: Record<string, string>): Promise<Outcome> {
+    return this.settle(await request(this.app).post(path).type('form').set(this.headers).set('Cookie', this.jar.header()).send(form));
+  }
+
   /** Posts the page's first form with its hidden fields and these values; a value `undefined` leaves the field out. */
   async submit(page: Res, values: Record<string, string | undefined>): Promise<Outcome> {
     const { action, fields } = formOf(page.text);
-    const form = Object.fromEntries(Object.entries({ ...fields, ...values }).filter(([, value]) => value !== undefined));
-    return this.settle(await request(this.app).post(pathOf(action)).type('form').set(this.headers).set('Cookie', this.jar.header()).send(form));
+    const form = Object.fromEntries(Object.entries({ ...fields, ...values }).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    return this.post(pathOf(action), form);
   }
 }
 

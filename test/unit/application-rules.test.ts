@@ -3,6 +3,7 @@ import {
   checkRotatable, draftApplication, GRANT_TYPES, patchApplication, STRICT_THIRD_PARTY_PROPERTIES, urlProblem,
   type ApplicationCreate, type ApplicationDraft, type GrantType,
 } from '../../src/domain/application-rules.ts';
+import { DEVICE_CODE_GRANT } from '../../src/domain/applications.ts';
 import type { AppType, Application, TokenEndpointAuthMethod } from '../../src/domain/model.ts';
 import { outcome } from '../support/rules.ts';
 
@@ -108,6 +109,7 @@ describe('grant types', () => {
   function allowed(kind: Kind, grantType: GrantType, confidential: boolean): boolean {
     if (grantType === 'client_credentials') return confidential;
     if (grantType === 'password') return kind === 'first-party';
+    if (grantType === DEVICE_CODE_GRANT) return kind === 'first-party'; // issue 18: first-party devices and tools only
     if (grantType === 'implicit') return kind !== 'strict';
     return true;
   }
@@ -159,7 +161,9 @@ describe('urlProblem', () => {
   const firstPartyWeb = { thirdParty: false, native: false };
   const firstPartyNative = { thirdParty: false, native: true };
 
-  it.each<[string, 'callback' | 'origin', { thirdParty: boolean; native: boolean }, string | undefined]>([
+  const firstPartyImplicit = { thirdParty: false, native: false, implicit: true };
+
+  it.each<[string, 'callback' | 'origin' | 'endpoint', { thirdParty: boolean; native: boolean; implicit?: boolean }, string | undefined]>([
     ['https://app.example.com/callback', 'callback', thirdPartyWeb, undefined],
     ['https://app.example.com/callback?x=1', 'callback', thirdPartyWeb, undefined],
     ['/callback', 'callback', firstPartyWeb, 'is not an absolute URL'],
@@ -182,6 +186,19 @@ describe('urlProblem', () => {
     ['http://app.example.com/cb', 'callback', firstPartyWeb, undefined],
     ['com.example.app:/callback', 'callback', thirdPartyNative, 'must use https (or http on a loopback host, for native applications)'],
     ['com.example.app:/callback', 'callback', firstPartyNative, undefined],
+    ['http://app.example.com/cb', 'callback', firstPartyNative, 'must use https, or http on a loopback host (native applications, RFC 8252)'],
+    ['http://127.0.0.1:8080/cb', 'callback', firstPartyNative, undefined],
+    ['https://localhost/cb', 'callback', firstPartyNative, 'must not use https on a loopback host: native applications use http there (RFC 8252)'],
+    ['https://127.0.0.1/cb', 'callback', thirdPartyNative, 'must not use https on a loopback host: native applications use http there (RFC 8252)'],
+    ['http://app.example.com/cb', 'callback', firstPartyImplicit, 'must use https: the implicit flow returns tokens in the URL'],
+    ['http://127.0.0.1:3000/cb', 'callback', firstPartyImplicit, 'must use https: the implicit flow returns tokens in the URL'],
+    ['https://localhost/cb', 'callback', firstPartyImplicit, 'must not use localhost with the implicit flow'],
+    ['https://app.example.com/cb', 'callback', firstPartyImplicit, undefined],
+    ['http://localhost:3000', 'origin', firstPartyImplicit, undefined],
+    ['http://127.0.0.1:9000/backchannel', 'endpoint', firstPartyWeb, undefined],
+    ['https://*.example.com/backchannel', 'endpoint', firstPartyWeb, 'must be exact: no wildcards'],
+    ['ftp://app.example.com/backchannel', 'endpoint', firstPartyWeb, 'must be an http or https URL'],
+    ['https://app.example.com/backchannel#x', 'endpoint', firstPartyWeb, 'must not contain a fragment'],
     ['com.example.app:/callback', 'callback', firstPartyWeb, 'must use http or https'],
     ['javascript:alert(1)', 'callback', firstPartyNative, 'must use http or https, or a custom scheme of your own'],
     ['data:text/html,x', 'callback', firstPartyNative, 'must use http or https, or a custom scheme of your own'],

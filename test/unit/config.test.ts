@@ -51,7 +51,7 @@ describe('configuration', () => {
     [{ PORT: 'eighty' }, 'PORT (port)'],
     [{ PORT: '70000' }, 'PORT (port)'],
     [{ ISSUER: 'not a url' }, 'ISSUER (issuer)'],
-    [{ ISSUER: 'https://id.example.com/' }, 'ISSUER (issuer)'],
+    [{ ISSUER: 'https://id.example.com/?tenant=1' }, 'ISSUER (issuer)'], // a trailing slash is fine (Auth0's style), a query is not
     [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI (mongodbUri)'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL (redisUrl)'],
     [{ COOKIE_KEYS: 'short' }, 'COOKIE_KEYS (cookieKeys.0)'],

@@ -1,16 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
-import { corsOriginAllowed, matchesWildcardCallback, permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
+import { corsOriginAllowed, DEVICE_CODE_GRANT, matchesWildcardCallback, permittedGrantTypes, protectsAgainstOpenRedirect, toOidcClientMetadata } from '../../src/domain/applications.ts';
 import { authorizationRequest, conflictingTarget, effectiveRequestedScopes, nothingToGrant, requestedApis, scopeParameter, strictAuthorizationViolation } from '../../src/domain/authorization.ts';
 import { connectionUsableBy } from '../../src/domain/connections.ts';
 import { consentedScopes, storedConsentFor } from '../../src/domain/consent.ts';
 import type { Application, Connection, RefreshTokenSettings, ResourceServer, UserGrant } from '../../src/domain/model.ts';
-import { mayIssueRefreshToken, refreshTokenLifetime, rotatesRefreshTokens } from '../../src/domain/tokens.ts';
+import { dialectClaims, mayIssueRefreshToken, refreshTokenLifetime, rotatesRefreshTokens, tokenDialectOf } from '../../src/domain/tokens.ts';
 
 const now = '2026-01-01T00:00:00.000Z';
 const refresh: RefreshTokenSettings = { rotation_type: 'non-rotating', expiration_type: 'expiring', leeway: 0, token_lifetime: 1000, infinite_token_lifetime: false, idle_token_lifetime: 100, infinite_idle_token_lifetime: false };
 const app = (fields: Partial<Application> = {}): Application => ({
   client_id: 'app1', name: 'App', app_type: 'regular_web', is_first_party: true, callbacks: ['https://a/cb'], allowed_origins: [], web_origins: [], allowed_logout_urls: [],
-  grant_types: ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password'], token_endpoint_auth_method: 'client_secret_post',
+  grant_types: ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', DEVICE_CODE_GRANT], token_endpoint_auth_method: 'client_secret_post',
   jwt_configuration: { alg: 'RS256', lifetime_in_seconds: 3600 }, refresh_token: refresh, client_metadata: {}, oidc_conformant: true,
   registration_type: 'management_api', created_at: now, updated_at: now, ...fields,
 });
@@ -20,7 +20,7 @@ const api = (allow_offline_access: boolean) => ({ allow_offline_access }) as Res
 
 describe('grant types an application may use', () => {
   it.each([
-    ['first-party', app(), ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password']],
+    ['first-party', app(), ['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', DEVICE_CODE_GRANT]],
     ['permissive third-party', permissive(), ['authorization_code', 'refresh_token', 'client_credentials', 'implicit']],
     ['strict confidential, made by an administrator', strict(), ['authorization_code', 'refresh_token', 'client_credentials']],
     ['strict public', strict({ token_endpoint_auth_method: 'none' }), ['authorization_code', 'refresh_token']],
@@ -58,10 +58,16 @@ describe('strict authorization requests', () => {
     expect(check(strict(), ['client_id', 'claims', 'request'])).toBe('parameters claims, request are not allowed for third-party applications');
     expect(check(strict(), ['id_token_hint'])).toBe('parameter id_token_hint is not allowed for third-party applications');
   });
-  it('refuse the fragment response mode and pushed requests', () => {
+  it('refuse the fragment response mode', () => {
     expect(check(strict(), ['response_mode'], { responseMode: 'fragment' })).toMatch(/response_mode fragment/);
     expect(check(strict(), ['response_mode'], { responseMode: 'form_post' })).toBeUndefined();
-    expect(check(strict(), [], { route: 'pushed_authorization_request' })).toMatch(/pushed authorization/);
+  });
+  it('apply to what a pushed request pushes, which may also carry the client\'s authentication', () => {
+    const pushed = { route: 'pushed_authorization_request' };
+    expect(check(strict(), ['client_id', 'client_secret', 'response_type', 'scope'], pushed)).toBeUndefined();
+    expect(check(strict(), ['client_assertion', 'client_assertion_type', 'claims'], pushed)).toBe('parameter claims is not allowed for third-party applications');
+    expect(check(strict(), ['response_mode'], { ...pushed, responseMode: 'fragment' })).toMatch(/response_mode fragment/);
+    expect(check(strict(), ['client_secret'])).toBe('parameter client_secret is not allowed for third-party applications');
   });
   it('do not concern other applications', () => {
     expect(check(app(), ['claims', 'request'])).toBeUndefined();
@@ -206,5 +212,21 @@ describe('CORS origins', () => {
     expect(corsOriginAllowed({ ...confidential, token_endpoint_auth_method: 'none' }, 'https://web.example.com')).toBe(true);
     expect(corsOriginAllowed({ ...confidential, token_endpoint_auth_method: 'none' }, 'null')).toBe(false);
     expect(corsOriginAllowed(confidential, 'https://evil.example.com')).toBe(false);
+  });
+});
+
+describe('token dialects', () => {
+  const token = { clientId: 'app_1', scopes: ['read:items', 'write:items'] };
+  it('add Auth0\'s azp (and gty for client credentials) in Auth0\'s profile only', () => {
+    expect(dialectClaims('access_token', token)).toEqual({ azp: 'app_1' });
+    expect(dialectClaims('access_token', { ...token, grant: 'client-credentials' })).toEqual({ azp: 'app_1', gty: 'client-credentials' });
+    expect(dialectClaims('rfc9068_profile', { ...token, grant: 'client-credentials' })).toEqual({});
+  });
+  it('list the granted scopes as permissions in the _authz dialects', () => {
+    expect(dialectClaims('access_token_authz', token)).toEqual({ azp: 'app_1', permissions: ['read:items', 'write:items'] });
+    expect(dialectClaims('rfc9068_profile_authz', { ...token, scopes: [] })).toEqual({ permissions: [] });
+  });
+  it('default to Auth0\'s profile for APIs stored without one', () => {
+    expect(tokenDialectOf({})).toBe('access_token');
   });
 });

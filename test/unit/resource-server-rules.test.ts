@@ -11,7 +11,7 @@ describe('draftResourceServer', () => {
   it('applies Auth0\'s defaults: RS256, a day, no refresh tokens, user access for all, client access per grant', () => {
     expect(draftResourceServer({ identifier: 'https://api.example.com/' }, 'rs1', now)).toEqual({
       id: 'rs1', identifier: 'https://api.example.com/', name: 'https://api.example.com/', is_system: false, scopes: [],
-      signing_alg: 'RS256', token_lifetime: 86400, token_lifetime_for_web: 7200, allow_offline_access: false,
+      signing_alg: 'RS256', token_lifetime: 86400, token_lifetime_for_web: 7200, token_dialect: 'access_token', allow_offline_access: false,
       skip_consent_for_verifiable_first_party_clients: false,
       subject_type_authorization: { user: { policy: 'allow_all' }, client: { policy: 'require_client_grant' } },
       created_at: now, updated_at: now,
@@ -64,5 +64,30 @@ describe('patchResourceServer', () => {
     expect(patchResourceServer(system, { token_lifetime: 900, token_lifetime_for_web: 600 }, later)).toEqual({ ...system, token_lifetime: 900, token_lifetime_for_web: 600, updated_at: later });
     expect(outcome(() => patchResourceServer(system, { token_lifetime: 60 }, later))).toMatch(/token_lifetime_for_web \(7200\) cannot be longer than token_lifetime \(60\)/);
     expect(outcome(() => patchResourceServer(system, { token_lifetime: 900, scopes: [] }, later))).toMatch(/^not_supported: .* is a system API/);
+  });
+});
+
+describe('signing secrets (HS256 APIs)', () => {
+  const secret = () => 'generated-secret-0123456789abcdef';
+
+  it('an HS256 API has the secret sent, else a new one; without a way to make one it is refused', () => {
+    expect(draftResourceServer({ identifier: 'x', signing_alg: 'HS256' }, 'rs1', now, secret).signing_secret).toBe('generated-secret-0123456789abcdef');
+    expect(draftResourceServer({ identifier: 'x', signing_alg: 'HS256', signing_secret: 'sent by the administrator' }, 'rs1', now, secret).signing_secret).toBe('sent by the administrator');
+    expect(outcome(() => draftResourceServer({ identifier: 'x', signing_alg: 'HS256' }, 'rs1', now))).toBe('invalid: invalid_body: signing_secret is required when signing_alg is HS256');
+  });
+
+  it('no other API has one', () => {
+    expect(draftResourceServer({ identifier: 'x' }, 'rs1', now, secret)).not.toHaveProperty('signing_secret');
+    expect(outcome(() => draftResourceServer({ identifier: 'x', signing_secret: 'sent by the administrator' }, 'rs1', now, secret)))
+      .toBe('invalid: invalid_body: signing_secret is used only when signing_alg is HS256');
+  });
+
+  it('a patch keeps it, rotates it when sent, drops it when the API leaves HS256, makes one when it comes to HS256', () => {
+    const hs = draftResourceServer({ identifier: 'x', signing_alg: 'HS256', signing_secret: 'the first secret, long enough' }, 'rs1', now, secret);
+    expect(patchResourceServer(hs, { name: 'Renamed' }, later, secret).signing_secret).toBe('the first secret, long enough');
+    expect(patchResourceServer(hs, { signing_secret: 'the second secret, long enough' }, later, secret).signing_secret).toBe('the second secret, long enough');
+    const rs = patchResourceServer(hs, { signing_alg: 'ES256' }, later, secret);
+    expect(rs).not.toHaveProperty('signing_secret');
+    expect(patchResourceServer(rs, { signing_alg: 'HS256' }, later, secret).signing_secret).toBe('generated-secret-0123456789abcdef');
   });
 });

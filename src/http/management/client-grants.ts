@@ -18,7 +18,7 @@ export function clientGrantOperations(stores: Stores): Operation[] {
     }),
     defineOperation<ListQuery & Pick<Partial<ClientGrant>, 'audience' | 'client_id' | 'subject_type' | 'default_for'>>({
       method: 'get', path: '/client-grants', scope: 'read:client_grants', tag, summary: 'List client grants',
-      query: clientGrantListQuery, response: { status: 200, description: 'Client grants', schema: listResponse('client_grants', clientGrantResponse) }, errors: [],
+      query: clientGrantListQuery, response: { status: 200, description: 'Client grants', schema: listResponse('client_grants', clientGrantResponse, { checkpoint: true }) }, errors: [],
       handle: async ({ query }) => {
         const { audience, client_id, subject_type, default_for, ...page } = query;
         return listReply('client_grants', await listClientGrants(durable, { audience, client_id, subject_type, default_for }, page), (grant) => grant);

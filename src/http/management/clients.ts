@@ -8,7 +8,7 @@ import { changeTrust } from '../../services/trust.ts';
 import { revokeApplicationConsents } from '../../services/user-grants.ts';
 import type { Stores } from '../../store/index.ts';
 import { ApiError } from '../errors.ts';
-import { defineOperation, listReply, noContentAfter, reply, type ListQuery, type Operation } from './operation.ts';
+import { defineOperation, listReply, noContentAfter, reply, replyWithSecret, type ListQuery, type Operation } from './operation.ts';
 import {
   cimdBody, cimdPreviewResponse, cimdRegisterResponse, clientCreateBody, clientListQuery, clientPatchBody, clientResponse, clientTrustBody, listResponse,
 } from './schemas.ts';
@@ -24,7 +24,7 @@ export function clientOperations(stores: Stores, documents: ClientMetadataDocume
       body: clientCreateBody, response: { status: 201, description: 'The application, with its secret when confidential', schema: clientResponse }, errors: [],
       handle: async ({ body }) => {
         const { application, secret } = await createApplication(durable, body);
-        return reply(publicApplication(application, secret), 201);
+        return replyWithSecret(publicApplication(application, secret), secret !== undefined, 201);
       },
     }),
     defineOperation<ListQuery & { is_first_party?: boolean; app_type?: AppType; trust?: Trust }>({
@@ -56,7 +56,7 @@ export function clientOperations(stores: Stores, documents: ClientMetadataDocume
       response: { status: 200, description: 'The application with its new secret', schema: clientResponse }, errors: [404],
       handle: async ({ params }) => {
         const { application, secret } = await rotateApplicationSecret(durable, params.id);
-        return reply(publicApplication(application, secret));
+        return replyWithSecret(publicApplication(application, secret), secret !== undefined);
       },
     }),
     defineOperation<Record<string, never>, { external_client_id: string }>({

@@ -17,7 +17,7 @@ export function connectionOperations(stores: Stores): Operation[] {
     }),
     defineOperation<ListQuery & Pick<Partial<Connection>, 'name' | 'strategy'>>({
       method: 'get', path: '/connections', scope: 'read:connections', tag, summary: 'List connections',
-      query: connectionListQuery, response: { status: 200, description: 'Connections', schema: listResponse('connections', connectionResponse) }, errors: [],
+      query: connectionListQuery, response: { status: 200, description: 'Connections', schema: listResponse('connections', connectionResponse, { checkpoint: true }) }, errors: [],
       handle: async ({ query }) => {
         const { name, strategy, ...page } = query;
         return listReply('connections', await listConnections(durable, { name, strategy }, page), (connection) => connection);

@@ -9,6 +9,7 @@ import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
 import { apiErrorHandler, sendApiError } from '../errors.ts';
 import { managementAuthentication, requireScope } from '../guard.ts';
+import { NO_STORE } from '../no-store.ts';
 import { clientGrantOperations } from './client-grants.ts';
 import { clientOperations } from './clients.ts';
 import { connectionOperations } from './connections.ts';
@@ -28,7 +29,8 @@ const EMPTY_QUERY = { type: 'object', additionalProperties: false } as const;
 
 export interface ManagementDeps {
   issuer: string;
-  keys: KeyMaterial;
+  /** The key material as this process uses it now. */
+  keys: () => KeyMaterial;
   stores: Stores;
   directory: ApplicationDirectory;
   documents: ClientMetadataDocuments;
@@ -77,6 +79,7 @@ function route(operation: Operation): RequestHandler[] {
     const query = validateQuery(req.query as Record<string, unknown>);
     const body = validateBody?.(req.body ?? {});
     const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body, scopes: req.management?.scopes ?? new Set() });
+    if (result.secret) res.set(NO_STORE);
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);
   };

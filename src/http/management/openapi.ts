@@ -2,6 +2,7 @@ import type { SchemaObject } from 'ajv';
 import { MANAGEMENT_API_SCOPES, managementAudience } from '../../domain/system-api.ts';
 import type { Operation } from './operation.ts';
 import { errorResponse } from './schemas.ts';
+import { issuerUrl } from '../../domain/issuer.ts';
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request body or query string, or a rule refused the request',
@@ -67,7 +68,7 @@ export function openApiDocument(operations: readonly Operation[], issuer: string
         managementApi: {
           type: 'oauth2',
           description: `Client credentials for the audience ${managementAudience(issuer)}.`,
-          flows: { clientCredentials: { tokenUrl: `${issuer}/oauth/token`, scopes: Object.fromEntries(MANAGEMENT_API_SCOPES.map((scope) => [scope, scope])) } },
+          flows: { clientCredentials: { tokenUrl: issuerUrl(issuer, 'oauth/token'), scopes: Object.fromEntries(MANAGEMENT_API_SCOPES.map((scope) => [scope, scope])) } },
         },
       },
     },

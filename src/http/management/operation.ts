@@ -14,6 +14,8 @@ export interface OperationInput<Query, Body> {
 export interface Reply {
   status: number;
   body?: unknown;
+  /** The body carries a secret (a client secret, an API's signing secret): no cache may keep it. */
+  secret?: boolean;
 }
 
 /**
@@ -42,6 +44,9 @@ export const defineOperation = <Query = Record<string, never>, Body = undefined>
 
 export const reply = (body: unknown, status = 200): Reply => ({ status, body });
 
+/** A reply whose body holds a secret when `secret` is true. */
+export const replyWithSecret = (body: unknown, secret: boolean, status = 200): Reply => ({ status, body, secret });
+
 /** For operations that answer 204 once their work is done. */
 export async function noContentAfter(work: Promise<unknown>): Promise<Reply> {
   await work;
@@ -52,11 +57,18 @@ export interface ListQuery {
   page: number;
   per_page: number;
   include_totals: boolean;
+  /** Checkpoint pagination, on the lists where Auth0 has it. */
+  from?: string;
+  take?: number;
 }
 
-/** Auth0's list shapes: a plain array, or with include_totals `{start, limit, length, total, <plural>}`. */
+/**
+ * Auth0's list shapes: a plain array, with include_totals `{start, limit, length, total, <plural>}`, and for a
+ * checkpoint page `{<plural>, next}`.
+ */
 export function listReply<T>(plural: string, page: Page<T>, serialize: (item: T) => unknown): Reply {
   const items = page.items.map(serialize);
+  if ('checkpoint' in page) return reply({ [plural]: items, ...(page.next === undefined ? {} : { next: page.next }) });
   if (page.total === undefined) return reply(items);
   return reply({ start: page.start, limit: page.limit, length: items.length, total: page.total, [plural]: items });
 }

@@ -1,8 +1,9 @@
 import type { SchemaObject } from 'ajv';
 import { GRANT_TYPES } from '../../domain/application-rules.ts';
 import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
-import type { AccessPolicy, AppType, SigningAlg, TokenEndpointAuthMethod, Trust } from '../../domain/model.ts';
-import { MAX_TOKEN_LIFETIME } from '../../domain/resource-server-rules.ts';
+import { CONFIGURABLE_AUTH_METHODS, TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type ApiSigningAlg, type AppType, type SigningAlg, type TokenDialect, type Trust } from '../../domain/model.ts';
+import { MAX_TOKEN_LIFETIME, MIN_SIGNING_SECRET_LENGTH } from '../../domain/resource-server-rules.ts';
+import { DEFAULT_TOKEN_DIALECT } from '../../domain/tokens.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
 
 /**
@@ -34,9 +35,10 @@ const urlList = (description: string) => arrayOf(string({ minLength: 1, maxLengt
 const displayName = (maxLength: number, description: string) => string({ minLength: 1, maxLength, pattern: '^[^<>]+$', description });
 
 const APP_TYPES = ['regular_web', 'spa', 'native', 'non_interactive'] as const satisfies readonly AppType[];
-const AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const satisfies readonly TokenEndpointAuthMethod[];
 const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const satisfies readonly SigningAlg[];
+const API_SIGNING_ALGS = [...SIGNING_ALGS, 'HS256'] as const satisfies readonly ApiSigningAlg[];
 const USER_POLICIES = ['allow_all', 'require_client_grant', 'deny_all'] as const satisfies readonly AccessPolicy[];
+const TOKEN_DIALECTS = ['access_token', 'access_token_authz', 'rfc9068_profile', 'rfc9068_profile_authz'] as const satisfies readonly TokenDialect[];
 const SECURITY_MODES = ['strict', 'permissive'] as const;
 const REFRESH_TOKEN_LIFETIME_MAX = 31557600;
 
@@ -52,16 +54,24 @@ const paging: Record<string, SchemaObject> = {
   },
 };
 
-export const listQuery = (filters: Record<string, SchemaObject> = {}) => object({ ...filters, ...paging });
+/** Where Auth0's API has it (client grants, connections): results after a checkpoint. */
+const checkpointPaging: Record<string, SchemaObject> = {
+  from: string({ minLength: 1, maxLength: 200, description: 'Checkpoint pagination: the `next` value of the previous page. page and per_page are then ignored.' }),
+  take: integer(1, 100, { description: 'Checkpoint pagination: number of results per page (per_page\'s default, 50, when only from is sent). page and per_page are then ignored.' }),
+};
 
-/** A plain array, or with include_totals `{start, limit, length, total, <plural>}`. */
-export const listResponse = (plural: string, item: SchemaObject): SchemaObject => ({
+export const listQuery = (filters: Record<string, SchemaObject> = {}, options: { checkpoint?: boolean } = {}) =>
+  object({ ...filters, ...paging, ...(options.checkpoint ? checkpointPaging : {}) });
+
+/** A plain array, with include_totals `{start, limit, length, total, <plural>}`, and with checkpoint pagination `{<plural>, next}`. */
+export const listResponse = (plural: string, item: SchemaObject, options: { checkpoint?: boolean } = {}): SchemaObject => ({
   oneOf: [
     arrayOf(item),
     object(
       { start: { type: 'integer' }, limit: { type: 'integer' }, length: { type: 'integer' }, total: { type: 'integer' }, [plural]: arrayOf(item) },
       ['start', 'limit', 'length', 'total', plural],
     ),
+    ...(options.checkpoint ? [object({ [plural]: arrayOf(item), next: string({ description: 'The from value of the next page; absent on the last page.' }) }, [plural])] : []),
   ],
 });
 
@@ -90,7 +100,7 @@ const clientSettings: Record<string, SchemaObject> = {
   web_origins: urlList('Origins allowed for web message responses.'),
   allowed_logout_urls: urlList('Not available for strict third-party applications.'),
   grant_types: arrayOf(oneOf(GRANT_TYPES), { uniqueItems: true, description: 'Strict third-party: authorization_code, refresh_token, client_credentials (confidential only).' }),
-  token_endpoint_auth_method: oneOf(AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
+  token_endpoint_auth_method: oneOf(CONFIGURABLE_AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
   jwt_configuration: object({
     alg: oneOf(SIGNING_ALGS, { description: 'ID token signing algorithm; RS256 only for strict third-party applications.' }),
     lifetime_in_seconds: integer(1, MAX_TOKEN_LIFETIME),
@@ -104,6 +114,10 @@ const clientSettings: Record<string, SchemaObject> = {
   },
   oidc_conformant: trueOnly('Always true in Gatehouse.'),
   cross_origin_authentication: boolean('Not available for strict third-party applications.'),
+  oidc_logout: object({
+    backchannel_logout_urls: arrayOf(webUrl('Where Gatehouse posts a logout token (OpenID Back-Channel Logout) when the user signs out.'), { maxItems: 1, description: 'One URL.' }),
+    backchannel_logout_initiators: object({ mode: oneOf(['all'], { description: 'Every sign-out notifies the application.' }) }, ['mode']),
+  }, ['backchannel_logout_urls'], { description: 'Back-channel logout, for first-party applications only.' }),
 };
 
 export const clientCreateBody = object(clientSettings, ['name']);
@@ -121,7 +135,7 @@ export const clientResponse = object({
   client_id: string(),
   client_secret: string({ description: 'Returned only when the application is created and when its secret is rotated.' }),
   ...clientSettings,
-  token_endpoint_auth_method: oneOf([...AUTH_METHODS, 'private_key_jwt'], { description: 'private_key_jwt: applications described by a metadata document, with keys from their jwks_uri.' }),
+  token_endpoint_auth_method: oneOf(TOKEN_ENDPOINT_AUTH_METHODS, { description: 'private_key_jwt: applications described by a metadata document, with keys from their jwks_uri.' }),
   registration_type: oneOf(['management_api', 'dynamic', 'system']),
   registration_metadata: { type: 'object' },
   last_used_at: string({ format: 'date-time', description: 'When a token was last issued to the application (recorded at most daily).' }),
@@ -173,9 +187,17 @@ const apiScope = object({
 const resourceServerSettings: Record<string, SchemaObject> = {
   name: displayName(200, 'Defaults to the identifier.'),
   scopes: arrayOf(apiScope, { maxItems: 1000 }),
-  signing_alg: oneOf(SIGNING_ALGS, { default: 'RS256' }),
+  signing_alg: oneOf(API_SIGNING_ALGS, { default: 'RS256', description: 'HS256: tokens are signed with the API\'s signing_secret; otherwise with Gatehouse\'s keys (JWKS).' }),
+  signing_secret: string({
+    minLength: MIN_SIGNING_SECRET_LENGTH, maxLength: 1024,
+    description: 'HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list.',
+  }),
   token_lifetime: integer(1, MAX_TOKEN_LIFETIME, { default: 86400 }),
   token_lifetime_for_web: integer(1, MAX_TOKEN_LIFETIME, { description: 'At most token_lifetime; defaults to 7200 or token_lifetime when shorter.' }),
+  token_dialect: oneOf(TOKEN_DIALECTS, {
+    default: DEFAULT_TOKEN_DIALECT,
+    description: 'Access token profile: access_token (Auth0\'s: adds azp, and gty for client credentials) or rfc9068_profile; the _authz variants add a permissions claim listing the granted scopes. Tokens are always RFC 9068 JWTs (typ at+jwt, client_id, jti).',
+  }),
   allow_offline_access: boolean('Whether refresh tokens may be issued for this API (default false).'),
   skip_consent_for_verifiable_first_party_clients: boolean(),
   subject_type_authorization: object({
@@ -220,7 +242,7 @@ export const clientGrantPatchBody = patchOf({
 });
 export const clientGrantListQuery = listQuery({
   audience: string({ minLength: 1 }), client_id: string({ minLength: 1 }), subject_type: oneOf(['user', 'client']), default_for: defaultFor,
-});
+}, { checkpoint: true });
 export const clientGrantResponse = object({
   id: string(),
   client_id: string(),
@@ -245,7 +267,7 @@ const strategy = oneOf(['auth0'], { description: 'Database connections only.' })
 
 export const connectionCreateBody = object({ name: connectionName, strategy, ...connectionSettings }, ['name', 'strategy']);
 export const connectionPatchBody = patchOf(connectionSettings);
-export const connectionListQuery = listQuery({ name: string({ minLength: 1 }), strategy });
+export const connectionListQuery = listQuery({ name: string({ minLength: 1 }), strategy }, { checkpoint: true });
 export const connectionResponse = object({ id: string(), name: string(), strategy, ...connectionSettings, ...timestamps }, ['id', 'name', 'strategy']);
 
 // Users.

@@ -1,5 +1,5 @@
 import { clientAuthenticationMethods } from '../../domain/client-id-metadata.ts';
-import type { Application, User, UserGrant } from '../../domain/model.ts';
+import type { Application, ResourceServer, User, UserGrant } from '../../domain/model.ts';
 
 /** What the Management API returns: stored entities minus the fields no API ever returns (hashes, internal ids). */
 
@@ -15,6 +15,12 @@ export function publicApplication(app: Application, secret?: string) {
     ...(jwks ? { client_authentication_methods: clientAuthenticationMethods(jwks.keys, app.token_endpoint_auth_signing_alg) } : {}),
     ...(secret === undefined ? {} : { client_secret: secret }),
   };
+}
+
+/** An API in a list: without its signing secret, which only the API's own answers (create, get, update) carry. */
+export function listedResourceServer(api: ResourceServer): Omit<ResourceServer, 'signing_secret'> {
+  const { signing_secret: _secret, ...rest } = api;
+  return rest;
 }
 
 /** Auth0 clients read the user's identity provider from `identities`. */

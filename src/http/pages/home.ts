@@ -2,6 +2,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { DurableStore } from '../../store/ports.ts';
 import { renderPage, VIEWS_DIR } from './render.ts';
+import { issuerBasePath, issuerUrl } from '../../domain/issuer.ts';
 
 /** A browser asks for HTML first; API clients (any type, JSON, or no Accept header at all) keep JSON answers. */
 export const prefersPage = (req: Request) => req.accepts(['json', 'html']) === 'html';
@@ -11,13 +12,13 @@ export const prefersPage = (req: Request) => req.accepts(['json', 'html']) === '
  * browsers fetch from there. API clients asking for `/` get the JSON 404, as before.
  */
 export function homeRouter(store: DurableStore, issuer: string): Router {
-  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const base = issuerBasePath(issuer);
   const router = Router();
   router.get('/', async (req, res, next) => {
     if (!prefersPage(req)) return next();
     return renderPage(res, { base, tenant: await readTenantSettings(store) }, 'home', 'Start', {
       issuer,
-      discovery: `${issuer}/.well-known/openid-configuration`,
+      discovery: issuerUrl(issuer, '.well-known/openid-configuration'),
     });
   });
   router.get('/favicon.ico', (_req, res) => {
@@ -28,7 +29,7 @@ export function homeRouter(store: DurableStore, issuer: string): Router {
 
 /** Unknown paths, for a browser: a page with somewhere to go (it does not repeat the path, which anyone can craft). */
 export function notFoundPage(store: DurableStore, issuer: string): RequestHandler {
-  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const base = issuerBasePath(issuer);
   return async (_req, res) => {
     renderPage(res, { base, tenant: await readTenantSettings(store) }, 'not-found', 'Page not found', { next: ['home', 'apps', 'portal'] }, 404);
   };

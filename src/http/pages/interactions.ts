@@ -17,6 +17,7 @@ import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
 import { csrfToken, csrfValid, DENIED_BY_USER, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
+import { issuerBasePath, issuerUrl } from '../../domain/issuer.ts';
 
 /** Middleware mode: the host application's own sign-in decides who the user is, instead of Gatehouse's login page. */
 export interface HostAuthentication {
@@ -69,7 +70,7 @@ const destination = (redirectUri: string) => {
 export function interactionRouter(deps: InteractionDeps): Router {
   const { provider, stores, issuer, csrfKey } = deps;
   const { durable } = stores;
-  const base = new URL(issuer).pathname.replace(/\/$/, '');
+  const base = issuerBasePath(issuer);
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }));
   router.use('/assets', express.static(`${VIEWS_DIR}assets`, { maxAge: '1h', index: false }));
@@ -115,7 +116,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
   /** Middleware mode: sign in whoever the host says is signed in, or send them to the host's login first. */
   async function hostLogin(req: Request, res: Response, details: Details, host: HostAuthentication) {
     const hostUser = await host.user(req, res);
-    if (!hostUser) return res.redirect(303, host.loginUrl(`${issuer}/u/login?state=${encodeURIComponent(details.uid)}`));
+    if (!hostUser) return res.redirect(303, host.loginUrl(`${issuerUrl(issuer, 'u/login')}?state=${encodeURIComponent(details.uid)}`));
     const connectionName = host.connection ?? HOST_CONNECTION;
     const app = await applicationFor(details);
     const connection = (await usableConnections(durable, app)).find((c) => c.name === connectionName);

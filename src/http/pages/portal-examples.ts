@@ -2,13 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { isConfidential } from '../../domain/applications.ts';
 import type { Application } from '../../domain/model.ts';
 import type { CatalogueEntry } from '../../services/api-catalogue.ts';
+import { issuerUrl } from '../../domain/issuer.ts';
 
 /** A single-quoted shell word: what a developer pastes runs as shown, whatever the URI holds. */
 const shellWord = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
 /** Every value but the redirect URI is URL-safe (ids, base64url secrets, codes and tokens), so only it is encoded. */
 const curl = (issuer: string, fields: [name: string, value: string][]) =>
-  [`curl -s ${shellWord(`${issuer}/oauth/token`)}`, ...fields.map(([name, value]) => `${name === 'redirect_uri' ? '--data-urlencode' : '-d'} ${name}=${value}`)].join(' \\\n  ');
+  [`curl -s ${shellWord(issuerUrl(issuer, 'oauth/token'))}`, ...fields.map(([name, value]) => `${name === 'redirect_uri' ? '--data-urlencode' : '-d'} ${name}=${value}`)].join(' \\\n  ');
 
 /**
  * A ready first sign-in for a newly registered application: the authorization URL for one API of the catalogue with a
@@ -30,7 +31,7 @@ export function firstSignInExample(issuer: string, app: Application, entry: Cata
     scope,
     verifier,
     challenge,
-    authorizeUrl: `${issuer}/authorize?${query}`,
+    authorizeUrl: `${issuerUrl(issuer, 'authorize')}?${query}`,
     tokenRequest: curl(issuer, [['grant_type', 'authorization_code'], ...client, ['code', '"$CODE"'], ['redirect_uri', shellWord(redirectUri)], ['code_verifier', verifier]]),
     refreshRequest: entry.offlineAccess ? curl(issuer, [['grant_type', 'refresh_token'], ...client, ['refresh_token', '"$REFRESH_TOKEN"']]) : undefined,
   };

@@ -13,6 +13,7 @@ import { describe as describeRequestProblem, validateRequest } from '../registra
 import { pageErrorHandler } from './errors.ts';
 import { firstSignInExample } from './portal-examples.ts';
 import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage, type PageContext } from './render.ts';
+import { issuerBasePath, issuerUrl } from '../../domain/issuer.ts';
 
 export interface PortalDeps {
   registration: RegistrationService;
@@ -102,14 +103,13 @@ function currentVisitor(req: Request): string | undefined {
 export function portalRouter(deps: PortalDeps): Router {
   const { registration, stores, issuer, csrfKey, idleCleanupDays, clientAddress } = deps;
   const { durable } = stores;
-  const issuerUrl = new URL(issuer);
-  const base = issuerUrl.pathname.replace(/\/$/, '');
+  const base = issuerBasePath(issuer);
   const portal = `${base}/developers`;
   const router = Router();
 
   function newVisitor(res: Response): string {
     const value = `${randomBytes(16).toString('base64url')}.${Math.floor(Date.now() / 1000) + VISITOR_SECONDS}`;
-    res.cookie(VISITOR_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: issuerUrl.protocol === 'https:', path: portal, maxAge: VISITOR_SECONDS * 1000 });
+    res.cookie(VISITOR_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: new URL(issuer).protocol === 'https:', path: portal, maxAge: VISITOR_SECONDS * 1000 });
     return value;
   }
 
@@ -131,10 +131,10 @@ export function portalRouter(deps: PortalDeps): Router {
     renderPage(res, page, 'portal-start', 'Getting started', {
       ...data,
       issuer,
-      discovery: [`${issuer}/.well-known/openid-configuration`, `${issuer}/.well-known/oauth-authorization-server`],
-      registrationEndpoint: `${issuer}/oidc/register`,
+      discovery: [issuerUrl(issuer, '.well-known/openid-configuration'), issuerUrl(issuer, '.well-known/oauth-authorization-server')],
+      registrationEndpoint: issuerUrl(issuer, 'oidc/register'),
       strict: settings.dynamic_client_registration_security_mode === 'strict',
-      connectedApps: `${issuer}/u/apps`,
+      connectedApps: issuerUrl(issuer, 'u/apps'),
       idleCleanupDays,
     });
   });
