@@ -101,7 +101,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
     const budgets = selfRegistrationBudgets(stores.redis, config.registration);
-    const registration = registrationService(durable, budgets, config.registration, logger);
+    const registration = registrationService(durable, budgets, logger);
     const lookup = storeLookup(durable);
     const exemptions = outboundExemptions(config.cimd.allowed_private_hosts);
     if (config.cimd.allowed_private_hosts.length) {

@@ -23,7 +23,7 @@ export interface ClientIdentity {
 /** Letters and digits people read alike, so "Cl4ude" and "ChatGРТ" (Cyrillic) read as what they imitate. */
 const LOOKALIKES: Record<string, string> = {
   0: 'o', 1: 'l', 3: 'e', 4: 'a', 5: 's', 7: 't', 8: 'b', $: 's', '@': 'a', '|': 'l', '!': 'i',
-  а: 'a', в: 'b', е: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', і: 'i', ј: 'j', ԁ: 'd', ο: 'o', ρ: 'p', α: 'a',
+  а: 'a', в: 'b', е: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', і: 'i', ј: 'j', ԁ: 'd', ѕ: 's', һ: 'h', ӏ: 'l', ο: 'o', ρ: 'p', α: 'a',
 };
 
 /** A name reduced to what it reads as: lower case, no accents, lookalikes replaced, letters only. */

@@ -155,6 +155,7 @@ export function clientMetadataDocuments(options: CimdServiceOptions) {
     const settings = await readTenantSettings(store);
     const attempt = address === undefined ? undefined : await budgets.countAttempt(address);
     if (attempt && !attempt.tenant.allowed) throw new MetadataDocumentError(url, 'refused', [`too many new applications at once: try again in ${attempt.tenant.resetSeconds} s`]);
+    if (await budgets.capReached(store)) throw new MetadataDocumentError(url, 'refused', [`this service keeps at most ${budgets.maxApplications} self-registered applications`]);
     const pendingDraft = cimdApplicationDraft(document, keys, { createdBy: 'client', trust: 'pending', expiresAt: expiry(lifetimeSeconds) }, now());
     const identityOver = await budgets.countNewApplication(claimedIdentities(pendingDraft));
     const overBudget = identityOver?.limit ?? attempt?.addressOverBudget;

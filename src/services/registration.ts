@@ -5,7 +5,7 @@ import { initialTrust } from '../domain/trust.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { issueApplication } from './applications.ts';
 import type { LimitResult } from './rate-limits.ts';
-import type { RegistrationLimits, SelfRegistrationBudgets } from './self-registration.ts';
+import type { SelfRegistrationBudgets } from './self-registration.ts';
 import { readTenantSettings } from './tenant.ts';
 
 /** Why a registration attempt is turned away (network ACLs have already let it in). */
@@ -40,7 +40,7 @@ const tooMany = (limit: LimitResult, identity?: string): Refusal => ({
  * a new one is counted against the cap and the budget of each identity it claims, and starts at the trust the tenant
  * decides (src/domain/trust.ts). Registration and its trust are where audit events belong.
  */
-export function registrationService(store: DurableStore, budgets: SelfRegistrationBudgets, limits: RegistrationLimits, logger: Logger) {
+export function registrationService(store: DurableStore, budgets: SelfRegistrationBudgets, logger: Logger) {
   async function admit(client: { ip: string }): Promise<Admission> {
     const { tenant: limit, addressOverBudget } = await budgets.countAttempt(client.ip);
     if (!limit.allowed) return { limit, refusal: tooMany(limit) };
@@ -59,8 +59,8 @@ export function registrationService(store: DurableStore, budgets: SelfRegistrati
     const existing = await registeredBefore();
     if (existing) return { application: existing, secret: undefined, created: false };
 
-    if ((await store.applications.count({ registration_type: 'dynamic' })) >= limits.max_applications) {
-      return { refusal: { reason: 'cap_reached', status: 403, error: 'access_denied', description: `This service has reached its limit of ${limits.max_applications} dynamically registered applications; ask its administrator.` } };
+    if (await budgets.capReached(store)) {
+      return { refusal: { reason: 'cap_reached', status: 403, error: 'access_denied', description: `This service has reached its limit of ${budgets.maxApplications} dynamically registered applications; ask its administrator.` } };
     }
     const identityOverBudget = await budgets.countNewApplication(claimedIdentities(draft));
     const overBudget = identityOverBudget?.limit ?? admission.addressOverBudget;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { GatehouseConfig } from '../config/schema.ts';
+import type { DurableStore } from '../store/ports.ts';
 import { createLimiter, type LimitResult } from './rate-limits.ts';
 
 export type RegistrationLimits = GatehouseConfig['registration'];
@@ -24,6 +25,11 @@ export function selfRegistrationBudgets(redis: Redis | undefined, limits: Regist
   const perAddress = createLimiter(redis, 'dcr-ip', limits.rate_limit_per_ip_per_minute, 60);
   const perIdentity = createLimiter(redis, 'dcr-claim', limits.rate_limit_per_claimed_identity_per_hour, 3600);
   return {
+    /** The most self-registered applications the tenant keeps (registered, or created on first use of a document URL). */
+    maxApplications: limits.max_applications,
+    async capReached(store: DurableStore): Promise<boolean> {
+      return (await store.applications.count({ registration_type: 'dynamic' })) >= limits.max_applications;
+    },
     async countAttempt(address: string): Promise<AttemptCount> {
       const tenant = await perTenant('tenant');
       if (!tenant.allowed) return { tenant };

@@ -238,6 +238,22 @@ describe('Client ID Metadata Documents', () => {
       expectApiError(await management('post', '/clients/cimd/register', { external_client_id: `${host.origin}/nothing-here.json` }), 400, 'invalid_body', /could not be fetched/);
     });
 
+    it('counts new client-created applications against the cap of self-registered ones, and says so on a page', async () => {
+      const capped = await startGatehouse({ config: { cimd: { allowed_private_hosts: ['localhost'], known_agents: [] }, registration: { ...testConfig().registration, max_applications: 0 } } });
+      try {
+        await capped.gatehouse.stores.durable.settings.update('tenant', { set: { client_id_metadata_document_supported: true } });
+        const url = host.serve(uniquePath('capped'), nativeDocument(`${host.origin}${uniquePath('unused')}`));
+        host.serve(new URL(url).pathname, nativeDocument(url));
+        const page = pageOf(await new Browser(capped.app).open(authorizePath(url).path));
+        expect(page.status).toBe(400);
+        expect(page.text).toContain('This service is not accepting this application right now');
+        expect(page.text).toContain('keeps at most 0 self-registered applications');
+        expect(await capped.gatehouse.stores.durable.applications.count({ external_client_id: url })).toBe(0);
+      } finally {
+        await capped.close();
+      }
+    });
+
     describe('a ChatGPT-shaped document (RP Metadata Choices, private_key_jwt)', () => {
       let keys: { privateKey: KeyLike; publicJwk: JWK };
       let url: string;
