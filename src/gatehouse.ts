@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
@@ -30,6 +31,11 @@ import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts'
 import { registrationService } from './services/registration.ts';
 import { selfRegistrationBudgets } from './services/self-registration.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
+import { accountService } from './services/accounts.ts';
+import { createMailer } from './services/mail.ts';
+import { upstreamTransactions } from './services/upstream.ts';
+import { accountLinksRouter } from './http/pages/account-links.ts';
+import { upstreamCallbackRouter } from './http/pages/upstream-callback.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
 
@@ -109,6 +115,14 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     }
     const documents = clientMetadataDocuments({ store: durable, lookup, budgets, exemptions, logger });
     const directory = applicationDirectory({ lookup, documents });
+    const mailer = createMailer({
+      smtpUrl: config.mail.smtp_url,
+      from: config.mail.from ?? `no-reply@${new URL(config.issuer).hostname}`,
+      outboxDir: ownsStores && !config.mongodbUri ? path.join(config.dataDir, 'outbox') : null,
+    }, logger);
+    if (!config.mail.smtp_url && config.env === 'production') logger.warn('SMTP_URL is not set: verification and password reset emails are written to the log and the outbox folder, not sent');
+    const upstream = upstreamTransactions(stores.oidcAdapter('UpstreamLogin'));
+    const accounts = accountService({ stores, issuer: config.issuer, mailer, templatesDir: config.mail.templates_dir, lockout });
     // One reading of who is asking, for every route and for oidc-provider alike (README, "Behind a proxy").
     const origin = clientOrigin(config.trustProxy);
     const clientAddress = origin.address;
@@ -133,8 +147,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       networkGuard,
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
-        ['/u', interactionRouter({ provider, stores, directory, knownAgents: knownAgents(config.cimd.known_agents), issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress, accounts })],
+        ['/u', interactionRouter({
+          provider, stores, directory, knownAgents: knownAgents(config.cimd.known_agents), issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn,
+          clientAddress, accounts, lockout, upstream, ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+        })],
+        ['/u', accountLinksRouter({ stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, accounts })],
+        ['/login', upstreamCallbackRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, upstream })],
         ['/u', appsRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
         ['/v2/logout', auth0LogoutRouter({ directory, issuer: config.issuer })],

@@ -7,6 +7,7 @@ import {
 } from 'jose';
 import { DPOP_PROOF_ALGORITHMS } from '../domain/access-tokens.ts';
 import { issuerUrl } from '../domain/issuer.ts';
+import { SIGNING_ALGS } from '../domain/model.ts';
 import { authChallenge } from './www-authenticate.ts';
 
 /** What `requireAccessToken` puts on the request once a token is verified. */
@@ -55,7 +56,7 @@ export interface RequireAccessTokenOptions {
   };
 }
 
-const ALGORITHMS = ['RS256', 'RS512', 'PS256', 'ES256'];
+const ALGORITHMS: string[] = [...SIGNING_ALGS];
 const DPOP_ALGORITHMS = [...DPOP_PROOF_ALGORITHMS];
 const DPOP_ALGS = DPOP_ALGORITHMS.join(' ');
 /** `Bearer <token>` or `DPoP <token>` (RFC 6750 b64token); the scheme decides which group holds the token. */

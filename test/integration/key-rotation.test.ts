@@ -7,6 +7,7 @@ import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { combineStores, type Stores } from '../../src/store/index.ts';
 import { tempDir } from '../support/backends.ts';
 import { clientCredentialsToken, ISSUER, startGatehouse, type TestGatehouse } from '../support/harness.ts';
+import { SIGNING_ALGS } from '../../src/domain/model.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -68,13 +69,14 @@ describe('signing key rotation across two running processes', () => {
     const oldKid = await kidOf(a);
     expect(await kidOf(b)).toBe(oldKid);
     const oldToken = await tokenFrom(a);
+    const before = await published(a);
 
     const activation = Date.now() + 4000;
     expect(rotateKeys(dataDir, '--activate-in', '4')).toContain('Rotated signing keys');
     const staged = await eventually('both processes publish the new keys', async () => {
       const [fromA, fromB] = [await published(a), await published(b)];
-      const added = fromA.filter((kid) => kid !== oldKid && fromB.includes(kid));
-      return fromA.length === 4 && fromB.length === 4 && added.length >= 2 ? added : undefined;
+      const added = fromA.filter((kid) => !before.includes(kid) && fromB.includes(kid));
+      return fromA.length === 2 * SIGNING_ALGS.length && fromB.length === 2 * SIGNING_ALGS.length && added.length === SIGNING_ALGS.length ? added : undefined;
     });
     if (Date.now() < activation - 500) {
       // Published, not yet signing: tokens issued now are still signed with the old key, in both processes.
@@ -96,7 +98,7 @@ describe('signing key rotation across two running processes', () => {
     expect(rotateKeys(dataDir, '--retire')).toContain(`Retired signing keys: ${oldKid}`);
     await eventually('both processes stop publishing the retired keys', async () => {
       const [fromA, fromB] = [await published(a), await published(b)];
-      return fromA.length === 2 && fromB.length === 2 && !fromA.includes(oldKid) && !fromB.includes(oldKid) ? true : undefined;
+      return fromA.length === SIGNING_ALGS.length && fromB.length === SIGNING_ALGS.length && !fromA.includes(oldKid) && !fromB.includes(oldKid) ? true : undefined;
     });
     await management(a, oldToken).expect(401);
     await management(b, oldToken).expect(401);

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { tempDir } from '../support/backends.ts';
+import { SIGNING_ALGS } from '../../src/domain/model.ts';
 
 const NODE = process.execPath; // Node 24, as npm scripts run it
 const root = path.resolve(import.meta.dirname, '../..');
@@ -55,7 +56,7 @@ describe('the gatehouse process', () => {
     const second = startProcess({ PORT: '0', DATA_DIR: dataDir });
     const port2 = await second.listening;
     const jwks = await (await fetch(`http://127.0.0.1:${port2}/.well-known/jwks.json`)).json() as { keys: unknown[] };
-    expect(jwks.keys).toHaveLength(4);
+    expect(jwks.keys).toHaveLength(2 * SIGNING_ALGS.length); // the keys, and those rotated in
     expect(second.output()).not.toContain('GATEHOUSE_ADMIN_CLIENT_SECRET=');
     const exited2 = new Promise((resolve) => second.child.on('exit', resolve));
     second.child.kill('SIGTERM');

@@ -4,6 +4,7 @@ import type { SignalAvailability } from '../../domain/network-acl-rules.ts';
 import { managementAccess } from '../../services/access.ts';
 import type { ApplicationDirectory } from '../../services/application-directory.ts';
 import type { ClientMetadataDocuments } from '../../services/client-metadata-documents.ts';
+import type { AccountService } from '../../services/accounts.ts';
 import type { LoginLockout } from '../../services/sign-in.ts';
 import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
@@ -20,6 +21,7 @@ import type { Operation } from './operation.ts';
 import { resourceServerOperations } from './resource-servers.ts';
 import { tenantSettingsOperations } from './tenant-settings.ts';
 import { userBlockOperations } from './user-blocks.ts';
+import { ticketOperations } from './tickets.ts';
 import { userOperations } from './users.ts';
 import { bodyValidator, queryValidator } from './validation.ts';
 
@@ -42,6 +44,8 @@ export interface ManagementDeps {
   aclSignals: SignalAvailability;
   /** The client's address (src/http/client-address.ts). */
   clientAddress: (req: Request) => string;
+  /** Tickets and verification emails (src/services/accounts.ts). */
+  accounts: AccountService;
 }
 
 /** Per calling application, shared through Redis when configured; answered like Auth0 (429 and X-RateLimit-*). */
@@ -59,12 +63,15 @@ function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (
   };
 }
 
-export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, documents: ClientMetadataDocuments): Operation[] => [
+export const managementOperations = (
+  stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, accounts: AccountService, documents: ClientMetadataDocuments,
+): Operation[] => [
   ...clientOperations(stores, documents),
   ...resourceServerOperations(stores),
   ...clientGrantOperations(stores),
-  ...connectionOperations(stores),
+  ...connectionOperations(stores, accounts.issuer),
   ...userOperations(stores),
+  ...ticketOperations(accounts),
   ...userBlockOperations(stores, lockout),
   ...grantOperations(stores),
   ...tenantSettingsOperations(stores),
@@ -92,7 +99,7 @@ function route(operation: Operation): RequestHandler[] {
  * the operation's scope. Errors have Auth0's shape.
  */
 export function managementRouter(deps: ManagementDeps): Router {
-  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.documents);
+  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.accounts, deps.documents);
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));

@@ -9,6 +9,7 @@ import { outboundExemptions } from '../../../src/domain/outbound-addresses.ts';
 import { storeLookup } from '../../../src/services/application-directory.ts';
 import { clientMetadataDocuments } from '../../../src/services/client-metadata-documents.ts';
 import { selfRegistrationBudgets } from '../../../src/services/self-registration.ts';
+import { accountService } from '../../../src/services/accounts.ts';
 import { createLoginLockout } from '../../../src/services/sign-in.ts';
 import { ISSUER, memoryStores, testConfig } from '../../support/harness.ts';
 import { expectApiError, managementCaller, managementTestbed, otherScope } from '../../support/management.ts';
@@ -16,11 +17,13 @@ import { expectApiError, managementCaller, managementTestbed, otherScope } from 
 /** The operations are listed before any Gatehouse starts, so that each gets its own tests; their stores stay unused. */
 const unusedStores = memoryStores();
 const config = testConfig();
+const unusedLockout = createLoginLockout(undefined, config.login);
+const unusedAccounts = accountService({ stores: unusedStores, issuer: ISSUER, mailer: { send: () => Promise.reject(new Error('unused')) }, templatesDir: '.', lockout: unusedLockout });
 const documents = clientMetadataDocuments({
   store: unusedStores.durable, lookup: storeLookup(unusedStores.durable), budgets: selfRegistrationBudgets(undefined, config.registration),
   exemptions: outboundExemptions([]), logger: pino({ level: 'silent' }),
 });
-const operations = managementOperations(unusedStores, createLoginLockout(undefined, config.login), { missing: () => undefined }, documents);
+const operations = managementOperations(unusedStores, unusedLockout, { missing: () => undefined }, unusedAccounts, documents);
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 
