@@ -21,7 +21,9 @@ import { rootWellKnownRouter } from './http/well-known.ts';
 import { fixedKeys, watchKeys } from './oidc/key-watcher.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
-import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { bootstrapAdminApplication, ensureAccountApplication, ensureConsole, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { bootstrapOperators, type OperatorBootstrap } from './services/operators.ts';
+import { consoleRouter } from './http/console/index.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
@@ -58,6 +60,8 @@ export interface Gatehouse {
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
+  /** The console's first operator, made at this start, or the single-use sign-up link to print (development). */
+  readonly operatorBootstrap: OperatorBootstrap;
   /** Stops answering readiness, then closes the stores it opened. */
   close(): Promise<void>;
 }
@@ -85,6 +89,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     await registerSystemApi(durable, config.issuer);
     const adminCredentials = await bootstrapAdminApplication(durable, config);
     await ensureAccountApplication(durable, config.issuer);
+    await ensureConsole(durable, config.issuer);
+    const operatorBootstrap = await bootstrapOperators(durable, config.issuer, { email: config.adminEmail, password: config.adminPassword, allowSignUpLink: config.env !== 'production' });
     const stored = await ensureKeyMaterial(durable.keys);
     const keys = options.signingKeys ? { ...stored, signing: checkSigningKeys(options.signingKeys) } : stored;
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
@@ -105,6 +111,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       ? fixedKeys(keys)
       : watchKeys({ keys: durable.keys, provider, initial: keys, refreshSeconds: config.keys.refresh_seconds, logger });
     let shuttingDown = false;
+    const management = managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress });
     const router = gatehouseRouter({
       issuer: config.issuer,
       provider,
@@ -114,7 +121,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       networkGuard,
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
+        ['/api/v2', management],
+        ['/console', consoleRouter({ provider, stores, issuer: config.issuer, management, csrfKey: cookieKeys[0] as string, logger, idleTimeoutMinutes: config.console.idle_timeout_minutes })],
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
@@ -126,7 +134,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
-      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials,
+      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials, operatorBootstrap,
       get keys() {
         return liveKeys.material;
       },

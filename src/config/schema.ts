@@ -1,4 +1,5 @@
 import type { SchemaObject } from 'ajv';
+import { PASSWORD_LENGTH } from '../domain/user-rules.ts';
 
 export type Environment = 'development' | 'production' | 'test';
 
@@ -34,6 +35,9 @@ export interface GatehouseConfig {
   trustProxy: boolean | number | string;
   adminClientId: string | null;
   adminClientSecret: string | null;
+  /** The first operator of the console, created at first start when no operator exists (README, "Console"). */
+  adminEmail: string | null;
+  adminPassword: string | null;
   cookieKeys: string[];
   /**
    * Key-encryption keys (32 bytes in base64, e.g. `openssl rand -base64 32`): the first seals the signing keys, cookie
@@ -60,8 +64,13 @@ export interface GatehouseConfig {
     idle_cleanup_days: number;
   };
   management: {
-    /** Management API requests per second for one calling application, across every process. */
+    /** Management API requests per second for one caller (an application, or an operator), across every process. */
     rate_limit_per_second: number;
+  };
+  /** The operators' console at /console (README, "Console"). */
+  console: {
+    /** Minutes without a request after which an operator signs in again (the token's expiry ends a session too). */
+    idle_timeout_minutes: number;
   };
   /** Signing keys (README, "Operations"). */
   keys: {
@@ -116,7 +125,7 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'keys', 'deviceFlow', 'aclSignals', 'login', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'console', 'keys', 'deviceFlow', 'aclSignals', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -129,6 +138,8 @@ export const configSchema: SchemaObject = {
     },
     adminClientId: { type: 'string', nullable: true, pattern: '^[A-Za-z0-9_.-]{8,64}$' },
     adminClientSecret: { type: 'string', nullable: true, minLength: 32 },
+    adminEmail: { type: 'string', nullable: true, format: 'email', maxLength: 254 },
+    adminPassword: { type: 'string', nullable: true, minLength: PASSWORD_LENGTH.min, maxLength: PASSWORD_LENGTH.max },
     cookieKeys: { ...stringArray, items: { type: 'string', minLength: 32 } },
     keyEncryptionKeys: stringArray,
     logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -158,6 +169,12 @@ export const configSchema: SchemaObject = {
       additionalProperties: false,
       required: ['rate_limit_per_second'],
       properties: { rate_limit_per_second: { type: 'integer', minimum: 1 } },
+    },
+    console: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['idle_timeout_minutes'],
+      properties: { idle_timeout_minutes: { type: 'integer', minimum: 1, maximum: 1440 } },
     },
     keys: {
       type: 'object',

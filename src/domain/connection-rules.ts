@@ -1,4 +1,6 @@
 import type { Connection } from './model.ts';
+import { applyPatch } from './updates.ts';
+import { checkConnectionChangeable } from './operators.ts';
 
 export interface ConnectionCreate {
   name: string;
@@ -23,4 +25,10 @@ export function draftConnection(input: ConnectionCreate, id: string, now: string
     created_at: now,
     updated_at: now,
   };
+}
+
+/** A connection after a PATCH; the operators' connection is Gatehouse's and does not change. */
+export function patchConnection(existing: Connection, patch: ConnectionPatch, now: string): Connection {
+  checkConnectionChangeable(existing);
+  return applyPatch(existing, patch, now);
 }

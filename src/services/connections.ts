@@ -1,8 +1,8 @@
-import { draftConnection, type ConnectionCreate, type ConnectionPatch } from '../domain/connection-rules.ts';
+import { draftConnection, patchConnection, type ConnectionCreate, type ConnectionPatch } from '../domain/connection-rules.ts';
 import { invalidBody } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { Connection } from '../domain/model.ts';
-import { applyPatch } from '../domain/updates.ts';
+import { checkConnectionChangeable } from '../domain/operators.ts';
 import type { DurableStore, Filter, Stores } from '../store/index.ts';
 import { editEntity, findPage, getOrThrow, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 import { deleteUserRecords } from './users.ts';
@@ -32,12 +32,13 @@ export function listConnections(store: DurableStore, filter: Filter<Connection>,
 
 export async function updateConnection(store: DurableStore, id: string, patch: ConnectionPatch): Promise<Connection> {
   await checkClientsExist(store, patch.enabled_clients);
-  return editEntity(store.connections, id, noSuchConnection(id), (existing) => applyPatch(existing, patch, now()));
+  return editEntity(store.connections, id, noSuchConnection(id), (existing) => patchConnection(existing, patch, now()));
 }
 
 /** As in Auth0, a connection takes its users with it (and their consents, with the tokens issued under them). */
 export async function deleteConnection(stores: Stores, id: string): Promise<void> {
   const connection = await findConnection(stores.durable, id);
+  checkConnectionChangeable(connection);
   const users = await stores.durable.users.find({ connection: connection.name });
   await deleteUserRecords(stores, users.map((user) => user.user_id));
   await stores.durable.connections.delete(id);

@@ -1,4 +1,5 @@
 import { RuleError } from '../domain/errors.ts';
+import { checkNotOperatorAccount } from '../domain/operators.ts';
 import { newHexId } from '../domain/ids.ts';
 import type { User } from '../domain/model.ts';
 import { draftUser, normalizeEmail, patchUser, type UserCreate, type UserPatch } from '../domain/user-rules.ts';
@@ -15,6 +16,7 @@ const noSuchUser = (userId: string) => missing('inexistent_user', `The user ${us
 export const findUser = (store: DurableStore, userId: string) => getOrThrow(store.users, userId, noSuchUser(userId));
 
 export async function createUser(store: DurableStore, input: UserCreate): Promise<User> {
+  checkNotOperatorAccount(input.connection);
   const [connection] = await store.connections.find({ name: input.connection }, { limit: 1 });
   if (!connection) throw new RuleError('invalid', 'inexistent_connection', `The connection ${input.connection} does not exist`);
   const user = draftUser(input, `auth0|${newHexId()}`, await hashPassword(input.password), now());
@@ -30,11 +32,14 @@ export const findUsersByEmail = (store: DurableStore, email: string) => store.us
 
 export async function updateUser(store: DurableStore, userId: string, patch: UserPatch): Promise<User> {
   const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
-  return writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), (existing) => patchUser(existing, patch, passwordHash, now())), ...USER_EXISTS);
+  return writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), (existing) => {
+    checkNotOperatorAccount(existing.connection);
+    return patchUser(existing, patch, passwordHash, now());
+  }), ...USER_EXISTS);
 }
 
 export async function deleteUser(stores: Stores, userId: string): Promise<void> {
-  await findUser(stores.durable, userId);
+  checkNotOperatorAccount((await findUser(stores.durable, userId)).connection);
   await deleteUserRecords(stores, [userId]);
 }
 

@@ -37,6 +37,7 @@ export const COLLECTIONS: Specs = {
   settings: { name: 'settings', key: 'id', unique: [], indexed: [], arrays: [], sealed: [] },
   keys: { name: 'keys', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['signing', 'cookies'] },
   secrets: { name: 'secrets', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['value'] },
+  operatorInvitations: { name: 'operator_invitations', key: 'id', unique: [['token_hash']], indexed: ['token_hash'], arrays: [], sealed: [] },
 };
 
 export const COLLECTION_NAMES = Object.keys(COLLECTIONS) as (keyof DurableEntities)[];

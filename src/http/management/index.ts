@@ -13,6 +13,7 @@ import { connectionOperations } from './connections.ts';
 import { grantOperations } from './grants.ts';
 import { networkAclOperations } from './network-acls.ts';
 import { openApiDocument } from './openapi.ts';
+import { operatorOperations } from './operators.ts';
 import type { Operation } from './operation.ts';
 import { resourceServerOperations } from './resource-servers.ts';
 import { tenantSettingsOperations } from './tenant-settings.ts';
@@ -39,11 +40,14 @@ export interface ManagementDeps {
   clientAddress: (req: Request) => string;
 }
 
-/** Per calling application, shared through Redis when configured; answered like Auth0 (429 and X-RateLimit-*). */
+/**
+ * Per caller (an application, or an operator through the console), shared through Redis when configured; answered
+ * like Auth0 (429 and X-RateLimit-*).
+ */
 function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (req: Request) => string): RequestHandler {
   const limiter = createLimiter(stores.redis, 'mgmt', perSecond, 1);
   return async (req, res, next) => {
-    const result = await limiter(req.management?.clientId ?? clientAddress(req));
+    const result = await limiter(req.management ? `${req.management.actor.type}:${req.management.actor.id}` : clientAddress(req));
     res.set({
       'X-RateLimit-Limit': String(result.limit), 'X-RateLimit-Remaining': String(result.remaining),
       'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + result.resetSeconds),
@@ -54,7 +58,7 @@ function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (
   };
 }
 
-export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability): Operation[] => [
+export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, issuer: string): Operation[] => [
   ...clientOperations(stores),
   ...resourceServerOperations(stores),
   ...clientGrantOperations(stores),
@@ -64,6 +68,7 @@ export const managementOperations = (stores: Stores, lockout: LoginLockout, aclS
   ...grantOperations(stores),
   ...tenantSettingsOperations(stores),
   ...networkAclOperations(stores, aclSignals),
+  ...operatorOperations(stores, issuer),
 ];
 
 /** Scope first, then the body is parsed and validated: a caller without the scope learns nothing about the payload. */
@@ -73,7 +78,7 @@ function route(operation: Operation): RequestHandler[] {
   const handle: RequestHandler = async (req, res) => {
     const query = validateQuery(req.query as Record<string, unknown>);
     const body = validateBody?.(req.body ?? {});
-    const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body });
+    const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body, actor: req.management!.actor });
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);
   };
@@ -86,7 +91,7 @@ function route(operation: Operation): RequestHandler[] {
  * the operation's scope. Errors have Auth0's shape.
  */
 export function managementRouter(deps: ManagementDeps): Router {
-  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals);
+  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.issuer);
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));

@@ -1,12 +1,15 @@
 import type { SchemaObject } from 'ajv';
 import type { ManagementScope } from '../../domain/system-api.ts';
 import type { Page } from '../../services/entities.ts';
+import type { Actor } from '../../domain/model.ts';
 
 export interface OperationInput<Query, Body> {
   /** Every path parameter of the Management API is an `:id`. */
   params: { id: string };
   query: Query;
   body: Body;
+  /** Who asks (src/http/guard.ts). */
+  actor: Actor;
 }
 
 export interface Reply {

@@ -5,6 +5,7 @@ import type { AccessPolicy, AppType, SigningAlg, TokenDialect, TokenEndpointAuth
 import { MAX_TOKEN_LIFETIME } from '../../domain/resource-server-rules.ts';
 import { DEFAULT_TOKEN_DIALECT } from '../../domain/tokens.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
+import { OPERATOR_ROLES } from '../../domain/operators.ts';
 
 /**
  * The JSON schemas of the Management API: requests are validated against them (additional properties refused) and
@@ -330,3 +331,28 @@ export const networkAclResponse = object({ id: string(), ...aclSettings, ...time
 export const errorResponse = object({
   statusCode: { type: 'integer' }, error: string(), message: string(), errorCode: string(),
 }, ['statusCode', 'error', 'message']);
+
+// Operators (Gatehouse's own: the people who run the tenant through the console).
+
+const operatorRole = oneOf(OPERATOR_ROLES, { description: 'admin: every Management API scope; viewer: the read: scopes.' });
+export const operatorResponse = object({
+  user_id: string(),
+  email: string(),
+  name: string(),
+  role: operatorRole,
+  blocked: boolean(),
+  logins_count: { type: 'integer' },
+  last_login: string({ format: 'date-time' }),
+  ...timestamps,
+}, ['user_id', 'email', 'role']);
+export const operatorPatchBody = object({ role: operatorRole }, ['role']);
+export const invitationCreateBody = object({ email: email('Who is invited; they choose their password when they accept.'), role: operatorRole }, ['email', 'role']);
+export const invitationResponse = object({
+  id: string(),
+  email: string({ description: 'Absent on the first-start link, whose holder chooses it.' }),
+  role: operatorRole,
+  invited_by: string({ description: 'The operator (user id) or application (client id) that invited; "gatehouse" for the first-start link.' }),
+  expires_at: string({ format: 'date-time' }),
+  created_at: string({ format: 'date-time' }),
+  invitation_url: string({ description: 'The single-use link to hand to the person invited. Returned only when the invitation is made.' }),
+}, ['id', 'role', 'invited_by', 'expires_at', 'created_at']);

@@ -54,6 +54,8 @@ export const DURABLE_MIGRATIONS: readonly (readonly string[])[] = [
     table('secrets'),
     ...OIDC_TABLE,
   ],
+  // Operators' invitations (issue 16): found by the digest of the link's secret.
+  [table('operatorInvitations'), unique('operatorInvitations', ['token_hash'])],
 ];
 
 export const ARTIFACT_MIGRATIONS: readonly (readonly string[])[] = [OIDC_TABLE];

@@ -10,7 +10,7 @@ import { expectApiError, managementCaller, managementTestbed, otherScope } from 
 
 /** The operations are listed before any Gatehouse starts, so that each gets its own tests; their stores stay unused. */
 const unusedStores = memoryStores();
-const operations = managementOperations(unusedStores, createLoginLockout(undefined, testConfig().login), { missing: () => undefined });
+const operations = managementOperations(unusedStores, createLoginLockout(undefined, testConfig().login), { missing: () => undefined }, ISSUER);
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 
@@ -23,6 +23,7 @@ const VALID_BODIES: Record<string, unknown> = {
   'PATCH /users/:id': { name: 'Renamed' },
   'PUT /network-acls/:id': { description: 'Block', rule: { scope: 'management', action: { block: true }, match: { ipv4_cidrs: ['192.0.2.0/24'] } } },
   'PATCH /network-acls/:id': { active: false },
+  'PATCH /operators/:id': { role: 'viewer' },
 };
 
 describe('Management API: every operation', () => {

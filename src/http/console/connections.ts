@@ -1,0 +1,2 @@
+import type { Router } from 'express'; import type { ConsoleKit } from './kit.ts';
+export function connectionPages(_router: Router, _kit: ConsoleKit, ..._rest: unknown[]): void {}
