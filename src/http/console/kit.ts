@@ -74,13 +74,16 @@ export function integerField(value: unknown): number | undefined {
 export const checked = (value: unknown) => value === 'on' || value === 'true';
 
 /**
- * The form field a Management API error is about: the longest field name the message names (validation errors say
- * `on property refresh_token.token_lifetime`, rule errors start with the property), or one of the words a form lists
- * for a field (`Grant type …` for grant_types). Undefined: the error is shown above the form.
+ * The form field a Management API error is about: the field the message names first (validation errors say `on
+ * property refresh_token.token_lifetime`, rule errors start with the property; `token_lifetime_for_web` is not
+ * `token_lifetime`), or one of the words a form lists for a field (`Grant type …` for grant_types). Undefined: the
+ * error is shown above the form.
  */
 export function fieldOfError(message: string, fields: readonly string[], words: Record<string, string[]> = {}): string | undefined {
-  const named = [...fields].sort((a, b) => b.length - a.length).find((field) => new RegExp(`(^|[^\\w.])${field.replaceAll('.', '\\.')}(\\b|$)`).test(message));
-  return named ?? Object.entries(words).find(([, phrases]) => phrases.some((phrase) => message.includes(phrase)))?.[0];
+  const mentions = fields.map((field) => ({ field, at: message.search(new RegExp(`(?<![\\w.])${field.replaceAll('.', '\\.')}(?![\\w])`)) }))
+    .filter(({ at }) => at >= 0)
+    .sort((a, b) => a.at - b.at || b.field.length - a.field.length);
+  return mentions[0]?.field ?? Object.entries(words).find(([, phrases]) => phrases.some((phrase) => message.includes(phrase)))?.[0];
 }
 
 /** Errors keyed by field for a form, from a Management API failure (or `_form` when it names no field). */
