@@ -1,6 +1,6 @@
 import type { Application, ClientGrant, ResourceServer, SubjectType } from './model.ts';
 import { isStrictThirdParty, isThirdParty } from './applications.ts';
-import { operatorScopes, type OperatorFacts } from './operators.ts';
+import { isConsole, operatorScopes, type OperatorFacts } from './operators.ts';
 
 /** The OAuth error a refusal surfaces as, per RFC 6749 and Auth0's troubleshooting guide. */
 export type AccessDeniedError = 'access_denied' | 'unauthorized_client';
@@ -50,9 +50,13 @@ export const grantScopes = (api: ResourceServer, grant: ClientGrant) => {
  */
 export function decideApiAccess(request: ApiAccessRequest): ApiAccessDecision {
   const decision = decideApplicationAccess(request);
-  const { api, subjectType, user } = request;
-  // A system API's user-delegated tokens are an operator's: bounded by the role, and for nobody else.
-  if (!decision.allowed || !api.is_system || subjectType !== 'user' || user === undefined) return decision;
+  const { api, application, subjectType, user } = request;
+  if (!decision.allowed || !api.is_system || subjectType !== 'user') return decision;
+  // A system API's user-delegated tokens are an operator's, through the console, bounded by the role.
+  if (!isConsole(application)) {
+    return { allowed: false, error: 'access_denied', reason: `System APIs such as "${api.identifier}" give user-delegated access through Gatehouse's console only.` };
+  }
+  if (user === undefined) return decision;
   const roleScopes = new Set<string>(operatorScopes(user ?? undefined));
   if (!roleScopes.size) return { allowed: false, error: 'access_denied', reason: `Only operators get user-delegated access to the system API "${api.identifier}".` };
   return { ...decision, maxScopes: decision.maxScopes.filter((scope) => roleScopes.has(scope)) };
