@@ -62,7 +62,9 @@ export interface Gatehouse {
   readonly adminCredentials: AdminCredentials;
   /** The console's first operator, made at this start, or the single-use sign-up link to print (development). */
   readonly operatorBootstrap: OperatorBootstrap;
-  /** Stops answering readiness, then closes the stores it opened. */
+  /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
+  drain(): void;
+  /** Stops answering readiness (as drain() does), then closes the stores it opened. */
   close(): Promise<void>;
 }
 
@@ -82,7 +84,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const config = loadConfig({ env: {}, overrides: options.config });
   const logger = options.logger ?? createLogger(config.logLevel);
   const ownsStores = !options.stores;
-  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys });
+  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys, logger });
   try {
     const { durable } = stores;
     await seed(durable, config);
@@ -106,6 +108,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const provider = createProvider({
       issuer: config.issuer, stores, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
+      // Asked only while serving requests, after liveKeys below exists (the watcher needs the provider).
+      currentKeys: () => liveKeys.material,
     });
     const liveKeys = options.signingKeys
       ? fixedKeys(keys)
@@ -137,6 +141,9 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials, operatorBootstrap,
       get keys() {
         return liveKeys.material;
+      },
+      drain() {
+        shuttingDown = true;
       },
       async close() {
         shuttingDown = true;

@@ -6,10 +6,16 @@
 export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
 export type ThirdPartySecurityMode = 'strict' | 'permissive';
 export type RedirectionPolicy = 'open_redirect_protection' | 'allow_always';
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+/** How applications authenticate at the token endpoint: secrets are stored hashed, so no JWT-based method can work. */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 export type SubjectType = 'user' | 'client';
 export type AccessPolicy = 'allow_all' | 'require_client_grant' | 'deny_all';
-export type SigningAlg = 'RS256' | 'RS512' | 'PS256' | 'ES256';
+/** The asymmetric algorithms Gatehouse signs with: one key of its own for each (APIs and applications choose one). */
+export const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+/** APIs may also sign their tokens with a secret of their own (HS256), which no JWKS publishes. */
+export type ApiSigningAlg = SigningAlg | 'HS256';
 /** Auth0's access token profiles: Auth0's own (`access_token`) or RFC 9068's; `_authz` adds the `permissions` claim. */
 export type TokenDialect = 'access_token' | 'access_token_authz' | 'rfc9068_profile' | 'rfc9068_profile_authz';
 
@@ -73,7 +79,9 @@ export interface ResourceServer {
   name: string;
   is_system: boolean;
   scopes: ApiScope[];
-  signing_alg: SigningAlg;
+  signing_alg: ApiSigningAlg;
+  /** HS256 APIs only: the secret their tokens are signed with (Auth0's field). Sealed at rest by the store. */
+  signing_secret?: string;
   token_lifetime: number;
   token_lifetime_for_web: number;
   /** Absent on APIs stored before it existed: see `tokenDialectOf`. */

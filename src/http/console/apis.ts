@@ -4,7 +4,7 @@ import { inject } from 'light-my-request';
 import { isThirdParty } from '../../domain/applications.ts';
 import { issuerUrl } from '../../domain/issuer.ts';
 import type { AccessPolicy, Application, ClientGrant, ResourceServer, SubjectType } from '../../domain/model.ts';
-import { SIGNING_ALGS, TOKEN_DIALECTS } from '../management/schemas.ts';
+import { API_SIGNING_ALGS, TOKEN_DIALECTS } from '../management/schemas.ts';
 import { appTypeLabel } from './applications.ts';
 import { can, checked, contextOf, everyItem, formErrors, integerField, renderConsole, type ConsoleKit } from './kit.ts';
 import { ok } from './management-client.ts';
@@ -73,7 +73,7 @@ export function apiPages(router: Router, kit: ConsoleKit, issuer: string, provid
   });
 
   const showCreate = (req: Request, res: Response, form: Record<string, unknown>, errors: Record<string, string> = {}) =>
-    renderConsole(kit, req, res, 'api-new', 'Create API', 'apis', { form, errors, algs: SIGNING_ALGS }, Object.keys(errors).length ? 400 : 200);
+    renderConsole(kit, req, res, 'api-new', 'Create API', 'apis', { form, errors, algs: API_SIGNING_ALGS }, Object.keys(errors).length ? 400 : 200);
   router.get('/apis/new', (req, res) => showCreate(req, res, { signing_alg: 'RS256' }));
   router.post('/apis', async (req, res) => {
     const form = { name: String(req.body.name ?? '').trim(), identifier: String(req.body.identifier ?? '').trim(), signing_alg: String(req.body.signing_alg ?? 'RS256') };
@@ -91,7 +91,7 @@ export function apiPages(router: Router, kit: ConsoleKit, issuer: string, provid
     const defaults = Object.fromEntries(SUBJECTS.map(({ value }) => [value, grants.find((g) => g.default_for === 'third_party_clients' && g.subject_type === value)]));
     await renderConsole(kit, req, res, 'api', api.name, 'apis', {
       api: { ...api, ...options.form }, id: api.id, tab: 'settings', editable: can(req, 'update:resource_servers') && !api.is_system,
-      algs: SIGNING_ALGS, dialects: TOKEN_DIALECTS, subjects: SUBJECTS, policies: POLICIES, policyLabels: POLICY_LABELS, defaults,
+      algs: API_SIGNING_ALGS, dialects: TOKEN_DIALECTS, subjects: SUBJECTS, policies: POLICIES, policyLabels: POLICY_LABELS, defaults,
       grantsEditable: can(req, 'create:client_grants') && can(req, 'update:client_grants') && can(req, 'delete:client_grants') && !api.is_system,
       deletable: can(req, 'delete:resource_servers') && !api.is_system,
       errors: options.errors ?? {}, saved: options.saved,

@@ -1652,10 +1652,13 @@ export interface operations {
                             description?: string;
                         }[];
                         /**
+                         * @description HS256: tokens are signed with the API's signing_secret; otherwise with Gatehouse's keys (JWKS).
                          * @default RS256
                          * @enum {string}
                          */
-                        signing_alg: "RS256" | "RS512" | "PS256" | "ES256";
+                        signing_alg: "RS256" | "RS512" | "PS256" | "ES256" | "HS256";
+                        /** @description HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list. */
+                        signing_secret?: string;
                         /** @default 86400 */
                         token_lifetime: number;
                         /** @description At most token_lifetime; defaults to 7200 or token_lifetime when shorter. */
@@ -1706,10 +1709,13 @@ export interface operations {
                                 description?: string;
                             }[];
                             /**
+                             * @description HS256: tokens are signed with the API's signing_secret; otherwise with Gatehouse's keys (JWKS).
                              * @default RS256
                              * @enum {string}
                              */
-                            signing_alg: "RS256" | "RS512" | "PS256" | "ES256";
+                            signing_alg: "RS256" | "RS512" | "PS256" | "ES256" | "HS256";
+                            /** @description HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list. */
+                            signing_secret?: string;
                             /** @default 86400 */
                             token_lifetime: number;
                             /** @description At most token_lifetime; defaults to 7200 or token_lifetime when shorter. */
@@ -1805,10 +1811,13 @@ export interface operations {
                         description?: string;
                     }[];
                     /**
+                     * @description HS256: tokens are signed with the API's signing_secret; otherwise with Gatehouse's keys (JWKS).
                      * @default RS256
                      * @enum {string}
                      */
-                    signing_alg?: "RS256" | "RS512" | "PS256" | "ES256";
+                    signing_alg?: "RS256" | "RS512" | "PS256" | "ES256" | "HS256";
+                    /** @description HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list. */
+                    signing_secret?: string;
                     /** @default 86400 */
                     token_lifetime?: number;
                     /** @description At most token_lifetime; defaults to 7200 or token_lifetime when shorter. */
@@ -1860,10 +1869,13 @@ export interface operations {
                             description?: string;
                         }[];
                         /**
+                         * @description HS256: tokens are signed with the API's signing_secret; otherwise with Gatehouse's keys (JWKS).
                          * @default RS256
                          * @enum {string}
                          */
-                        signing_alg: "RS256" | "RS512" | "PS256" | "ES256";
+                        signing_alg: "RS256" | "RS512" | "PS256" | "ES256" | "HS256";
+                        /** @description HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list. */
+                        signing_secret?: string;
                         /** @default 86400 */
                         token_lifetime: number;
                         /** @description At most token_lifetime; defaults to 7200 or token_lifetime when shorter. */
@@ -1976,10 +1988,13 @@ export interface operations {
                             description?: string;
                         }[];
                         /**
+                         * @description HS256: tokens are signed with the API's signing_secret; otherwise with Gatehouse's keys (JWKS).
                          * @default RS256
                          * @enum {string}
                          */
-                        signing_alg: "RS256" | "RS512" | "PS256" | "ES256";
+                        signing_alg: "RS256" | "RS512" | "PS256" | "ES256" | "HS256";
+                        /** @description HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list. */
+                        signing_secret?: string;
                         /** @default 86400 */
                         token_lifetime: number;
                         /** @description At most token_lifetime; defaults to 7200 or token_lifetime when shorter. */
@@ -2148,10 +2163,13 @@ export interface operations {
                         description?: string;
                     }[];
                     /**
+                     * @description HS256: tokens are signed with the API's signing_secret; otherwise with Gatehouse's keys (JWKS).
                      * @default RS256
                      * @enum {string}
                      */
-                    signing_alg?: "RS256" | "RS512" | "PS256" | "ES256";
+                    signing_alg?: "RS256" | "RS512" | "PS256" | "ES256" | "HS256";
+                    /** @description HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list. */
+                    signing_secret?: string;
                     /** @default 86400 */
                     token_lifetime?: number;
                     /** @description At most token_lifetime; defaults to 7200 or token_lifetime when shorter. */
@@ -2203,10 +2221,13 @@ export interface operations {
                             description?: string;
                         }[];
                         /**
+                         * @description HS256: tokens are signed with the API's signing_secret; otherwise with Gatehouse's keys (JWKS).
                          * @default RS256
                          * @enum {string}
                          */
-                        signing_alg: "RS256" | "RS512" | "PS256" | "ES256";
+                        signing_alg: "RS256" | "RS512" | "PS256" | "ES256" | "HS256";
+                        /** @description HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list. */
+                        signing_secret?: string;
                         /** @default 86400 */
                         token_lifetime: number;
                         /** @description At most token_lifetime; defaults to 7200 or token_lifetime when shorter. */

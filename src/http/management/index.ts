@@ -7,6 +7,7 @@ import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
 import { apiErrorHandler, sendApiError } from '../errors.ts';
 import { managementAuthentication, requireScope } from '../guard.ts';
+import { NO_STORE } from '../no-store.ts';
 import { clientGrantOperations } from './client-grants.ts';
 import { clientOperations } from './clients.ts';
 import { connectionOperations } from './connections.ts';
@@ -79,6 +80,7 @@ function route(operation: Operation): RequestHandler[] {
     const query = validateQuery(req.query as Record<string, unknown>);
     const body = validateBody?.(req.body ?? {});
     const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body, actor: req.management!.actor });
+    if (result.secret) res.set(NO_STORE);
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);
   };

@@ -1,8 +1,8 @@
 import type { SchemaObject } from 'ajv';
 import { GRANT_TYPES } from '../../domain/application-rules.ts';
 import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
-import type { AccessPolicy, AppType, SigningAlg, TokenDialect, TokenEndpointAuthMethod } from '../../domain/model.ts';
-import { MAX_TOKEN_LIFETIME } from '../../domain/resource-server-rules.ts';
+import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type ApiSigningAlg, type AppType, type TokenDialect } from '../../domain/model.ts';
+import { MAX_TOKEN_LIFETIME, MIN_SIGNING_SECRET_LENGTH } from '../../domain/resource-server-rules.ts';
 import { DEFAULT_TOKEN_DIALECT } from '../../domain/tokens.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
 import { OPERATOR_ROLES } from '../../domain/operators.ts';
@@ -36,8 +36,7 @@ const urlList = (description: string) => arrayOf(string({ minLength: 1, maxLengt
 const displayName = (maxLength: number, description: string) => string({ minLength: 1, maxLength, pattern: '^[^<>]+$', description });
 
 const APP_TYPES = ['regular_web', 'spa', 'native', 'non_interactive'] as const satisfies readonly AppType[];
-export const AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const satisfies readonly TokenEndpointAuthMethod[];
-export const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const satisfies readonly SigningAlg[];
+export const API_SIGNING_ALGS = [...SIGNING_ALGS, 'HS256'] as const satisfies readonly ApiSigningAlg[];
 const USER_POLICIES = ['allow_all', 'require_client_grant', 'deny_all'] as const satisfies readonly AccessPolicy[];
 export const TOKEN_DIALECTS = ['access_token', 'access_token_authz', 'rfc9068_profile', 'rfc9068_profile_authz'] as const satisfies readonly TokenDialect[];
 const SECURITY_MODES = ['strict', 'permissive'] as const;
@@ -101,7 +100,7 @@ const clientSettings: Record<string, SchemaObject> = {
   web_origins: urlList('Origins allowed for web message responses.'),
   allowed_logout_urls: urlList('Not available for strict third-party applications.'),
   grant_types: arrayOf(oneOf(GRANT_TYPES), { uniqueItems: true, description: 'Strict third-party: authorization_code, refresh_token, client_credentials (confidential only).' }),
-  token_endpoint_auth_method: oneOf(AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
+  token_endpoint_auth_method: oneOf(TOKEN_ENDPOINT_AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
   jwt_configuration: object({
     alg: oneOf(SIGNING_ALGS, { description: 'ID token signing algorithm; RS256 only for strict third-party applications.' }),
     lifetime_in_seconds: integer(1, MAX_TOKEN_LIFETIME),
@@ -145,7 +144,11 @@ const apiScope = object({
 const resourceServerSettings: Record<string, SchemaObject> = {
   name: displayName(200, 'Defaults to the identifier.'),
   scopes: arrayOf(apiScope, { maxItems: 1000 }),
-  signing_alg: oneOf(SIGNING_ALGS, { default: 'RS256' }),
+  signing_alg: oneOf(API_SIGNING_ALGS, { default: 'RS256', description: 'HS256: tokens are signed with the API\'s signing_secret; otherwise with Gatehouse\'s keys (JWKS).' }),
+  signing_secret: string({
+    minLength: MIN_SIGNING_SECRET_LENGTH, maxLength: 1024,
+    description: 'HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list.',
+  }),
   token_lifetime: integer(1, MAX_TOKEN_LIFETIME, { default: 86400 }),
   token_lifetime_for_web: integer(1, MAX_TOKEN_LIFETIME, { description: 'At most token_lifetime; defaults to 7200 or token_lifetime when shorter.' }),
   token_dialect: oneOf(TOKEN_DIALECTS, {

@@ -1,10 +1,16 @@
-import type { Application, User, UserGrant } from '../../domain/model.ts';
+import type { Application, ResourceServer, User, UserGrant } from '../../domain/model.ts';
 
 /** What the Management API returns: stored entities minus the fields no API ever returns (hashes, internal ids). */
 
 export function publicApplication(app: Application, secret?: string): Omit<Application, 'client_secret_hash'> & { client_secret?: string } {
   const { client_secret_hash: _hash, ...rest } = app;
   return secret === undefined ? rest : { ...rest, client_secret: secret };
+}
+
+/** An API in a list: without its signing secret, which only the API's own answers (create, get, update) carry. */
+export function listedResourceServer(api: ResourceServer): Omit<ResourceServer, 'signing_secret'> {
+  const { signing_secret: _secret, ...rest } = api;
+  return rest;
 }
 
 /** Auth0 clients read the user's identity provider from `identities`. */

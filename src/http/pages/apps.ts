@@ -10,7 +10,7 @@ import { revokeUserGrant } from '../../services/grants.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
-import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage } from './render.ts';
+import { csrfToken, csrfValid, errorPageData, httpsUrlOrUndefined, renderPage } from './render.ts';
 import { issuerBasePath } from '../../domain/issuer.ts';
 
 export interface AppsPageDeps {
@@ -111,7 +111,12 @@ export function appsRouter(deps: AppsPageDeps): Router {
     });
   });
 
-  router.get('/apps/callback', (_req, res) => res.redirect(303, `${base}/u/apps`));
+  router.get('/apps/callback', async (req, res) => {
+    // The sign-in could not be completed because a store is away: say so, rather than start it again (which would loop).
+    if (req.query.error !== 'temporarily_unavailable') return res.redirect(303, `${base}/u/apps`);
+    const data = errorPageData('temporarily_unavailable');
+    return renderPage(res, { base, tenant: await readTenantSettings(durable) }, 'error', String(data.heading), data, 503);
+  });
 
   router.post('/apps/remove', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 5 }), async (req, res) => {
     const signedIn = await signedInSession(req, res);

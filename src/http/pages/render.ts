@@ -89,6 +89,11 @@ const ERROR_WORDS: Record<string, ErrorWords> = {
     advice: 'Go back to the application you came from and start again from there.', next: ['home'],
   },
   server_error: { heading: 'Something went wrong', message: 'This service could not complete the request.', advice: 'Try again in a moment.', next: ['home'] },
+  // A store is away (503): nobody's mistake, nothing the application's developer can fix; the person only needs to wait.
+  temporarily_unavailable: {
+    heading: 'Temporarily unavailable', message: 'This service cannot complete your request right now.',
+    advice: 'Wait a minute, then go back to the application you came from and try again.', next: ['home'],
+  },
 };
 
 const INVALID_REQUEST: ErrorWords = {
