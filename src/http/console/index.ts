@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { inject } from 'light-my-request';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import { issuerBasePath, issuerUrl } from '../../domain/issuer.ts';
+import { issuerBasePath } from '../../domain/issuer.ts';
 import type { OperatorRole } from '../../domain/model.ts';
 import { CONSOLE_APPLICATION_ID } from '../../domain/operators.ts';
 import { MANAGEMENT_API_SCOPES, managementAudience } from '../../domain/system-api.ts';
@@ -74,7 +74,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       // Every console session starts with a password: an earlier sign-in in this browser does not count.
       prompt: 'login',
     });
-    res.redirect(303, `${issuerUrl(issuer, 'authorize')}?${query}`);
+    res.redirect(303, `${base}/authorize?${query}`);
   });
 
   router.get('/callback', async (req, res) => {
