@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { Request, Response } from 'express';
+import { ConsoleSessions, type OperatorSession } from '../../src/http/console/session.ts';
 import request from 'supertest';
 import { Browser, formOf, pageOf, signIn } from '../support/flow.ts';
-import { startGatehouse, type TestGatehouse } from '../support/harness.ts';
+import { memoryStores, startGatehouse, type TestGatehouse } from '../support/harness.ts';
 import { managementCaller } from '../support/management.ts';
 
 const ADMIN = { email: 'ada@ops.example', password: 'ada console password' };
@@ -79,5 +81,34 @@ describe('console: sign-in, session, CSRF and headers', () => {
     const res = await request(test.app).post('/console/applications').type('form').send({ name: 'Late', csrf: 'x' });
     expect(res.status).toBe(401);
     expect(res.text).toContain('Your console session has ended');
+  });
+});
+
+describe('console sessions', () => {
+  it('end after the idle timeout, or when the token expires, whichever comes first; every request pushes the idle end back', async () => {
+    const stores = memoryStores();
+    try {
+      const sessions = new ConsoleSessions(stores, { cookiePath: '/console', secure: false, idleTimeoutMinutes: 30 });
+      const res = { append: () => undefined } as unknown as Response;
+      const start = Date.now();
+      const record: OperatorSession = { kind: 'operator', token: 't', tokenExpiresAt: Math.floor(start / 1000) + 7200, userId: 'u', email: 'e', role: 'admin', scopes: [] };
+      const id = await sessions.start(res, record);
+      const req = (at: number) => {
+        jest.spyOn(Date, 'now').mockReturnValue(at);
+        return { headers: { cookie: `gatehouse_console=${id}` } } as unknown as Request;
+      };
+      expect((await sessions.read(req(start + 29 * 60_000)))?.record.kind).toBe('operator');
+      await sessions.save(res, id, record); // a request at minute 29
+      expect((await sessions.read(req(start + 58 * 60_000)))?.record.kind).toBe('operator');
+      expect(await sessions.read(req(start + 60 * 60_000))).toBeUndefined(); // 31 idle minutes
+      const busy = await sessions.start(res, { ...record, tokenExpiresAt: Math.floor(start / 1000) + 600 });
+      jest.spyOn(Date, 'now').mockReturnValue(start);
+      await sessions.save(res, busy, { ...record, tokenExpiresAt: Math.floor(start / 1000) + 600 });
+      expect(await sessions.read({ headers: { cookie: `gatehouse_console=${busy}` } } as unknown as Request)).toBeDefined();
+      expect(await sessions.read(Object.assign(req(start + 601_000), { headers: { cookie: `gatehouse_console=${busy}` } }))).toBeUndefined(); // the token expired
+    } finally {
+      jest.restoreAllMocks();
+      await stores.close();
+    }
   });
 });

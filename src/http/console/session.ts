@@ -26,7 +26,8 @@ export interface OperatorSession {
   scopes: string[];
 }
 
-type SessionRecord = PendingSignIn | OperatorSession;
+/** `expiresAt` (epoch seconds): the store's own expiry allows a short grace, which a session never gets. */
+type SessionRecord = (PendingSignIn | OperatorSession) & { expiresAt?: number };
 
 const COOKIE = 'gatehouse_console';
 const PENDING_SECONDS = 600;
@@ -64,8 +65,7 @@ export class ConsoleSessions {
   async read(req: Request): Promise<{ id: string; record: SessionRecord } | undefined> {
     const id = this.idOf(req);
     const record = id ? (await this.adapter.find(id)) as SessionRecord | undefined : undefined;
-    if (!id || !record) return undefined;
-    if (record.kind === 'operator' && record.tokenExpiresAt * 1000 <= Date.now()) return undefined;
+    if (!id || !record || (record.expiresAt ?? 0) * 1000 <= Date.now()) return undefined;
     return { id, record };
   }
 
@@ -81,7 +81,7 @@ export class ConsoleSessions {
     const lifetime = record.kind === 'pending'
       ? PENDING_SECONDS
       : Math.max(1, Math.min(this.idleSeconds, record.tokenExpiresAt - Math.floor(Date.now() / 1000)));
-    await this.adapter.upsert(id, record as unknown as Record<string, unknown>, lifetime);
+    await this.adapter.upsert(id, { ...record, expiresAt: Math.floor(Date.now() / 1000) + lifetime } as unknown as Record<string, unknown>, lifetime);
     this.setCookie(res, id, lifetime);
   }
 
