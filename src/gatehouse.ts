@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
@@ -27,6 +28,11 @@ import { consoleRouter } from './http/console/index.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
+import { accountService } from './services/accounts.ts';
+import { createMailer } from './services/mail.ts';
+import { upstreamTransactions } from './services/upstream.ts';
+import { accountLinksRouter } from './http/pages/account-links.ts';
+import { upstreamCallbackRouter } from './http/pages/upstream-callback.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
 
@@ -100,6 +106,14 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
     const registration = registrationService(durable, stores.redis, config.registration, logger);
+    const mailer = createMailer({
+      smtpUrl: config.mail.smtp_url,
+      from: config.mail.from ?? `no-reply@${new URL(config.issuer).hostname}`,
+      outboxDir: ownsStores && !config.mongodbUri ? path.join(config.dataDir, 'outbox') : null,
+    }, logger);
+    if (!config.mail.smtp_url && config.env === 'production') logger.warn('SMTP_URL is not set: verification and password reset emails are written to the log and the outbox folder, not sent');
+    const upstream = upstreamTransactions(stores.oidcAdapter('UpstreamLogin'));
+    const accounts = accountService({ stores, issuer: config.issuer, mailer, templatesDir: config.mail.templates_dir, lockout });
     // One reading of who is asking, for every route and for oidc-provider alike (README, "Behind a proxy").
     const origin = clientOrigin(config.trustProxy);
     const clientAddress = origin.address;
@@ -115,7 +129,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       ? fixedKeys(keys)
       : watchKeys({ keys: durable.keys, provider, initial: keys, refreshSeconds: config.keys.refresh_seconds, logger });
     let shuttingDown = false;
-    const management = managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress });
+    const management = managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress, accounts });
     const router = gatehouseRouter({
       issuer: config.issuer,
       provider,
@@ -127,7 +141,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       routes: [
         ['/api/v2', management],
         ['/console', consoleRouter({ provider, stores, issuer: config.issuer, management, csrfKey: cookieKeys[0] as string, logger, idleTimeoutMinutes: config.console.idle_timeout_minutes })],
-        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/u', interactionRouter({
+          provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, accounts, lockout, upstream,
+          ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+        })],
+        ['/u', accountLinksRouter({ stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, accounts })],
+        ['/login', upstreamCallbackRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, upstream })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
         ['/v2/logout', auth0LogoutRouter({ stores, issuer: config.issuer })],

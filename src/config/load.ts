@@ -26,8 +26,8 @@ const asTrustProxy: EnvParser = (raw) => {
   return asInteger(raw);
 };
 
-/** A top-level setting, or one of the network ACL signal sources (the one section with environment overrides). */
-export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}`;
+/** A top-level setting, or one of the network ACL signal sources or mail settings (the sections with environment overrides). */
+export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}` | `mail.${keyof GatehouseConfig['mail']}`;
 
 /** Environment variables that override config files: variable → (config key, parser). Documented in README. */
 export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
@@ -52,10 +52,12 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   ACL_ASN_HEADER: ['aclSignals.asn_header', asString],
   ACL_JA3_HEADER: ['aclSignals.ja3_header', asString],
   ACL_JA4_HEADER: ['aclSignals.ja4_header', asString],
+  SMTP_URL: ['mail.smtp_url', asString],
+  MAIL_FROM: ['mail.from', asString],
 };
 
-/** Settings whose values never appear in an error message. */
-const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'adminPassword', 'cookieKeys', 'keyEncryptionKeys']);
+/** Settings whose values never appear in an error message (SMTP URLs carry the relay's password). */
+const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'adminPassword', 'cookieKeys', 'keyEncryptionKeys', 'mail.smtp_url']);
 
 /** How an operator names a setting in messages: its key, and the environment variable that sets it, if any. */
 export function settingName(key: ConfigKey): string {
@@ -135,7 +137,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
     const topKey = key.split('.')[0] ?? key;
     const variable = origin[key] ?? origin[topKey];
     const setting = variable ? `${variable} (${key})` : key;
-    const got = SECRET_SETTINGS.has(topKey) ? 'a value not shown, since it is a secret' : JSON.stringify(valueAt(merged, key));
+    const got = SECRET_SETTINGS.has(topKey) || SECRET_SETTINGS.has(key) ? 'a value not shown, since it is a secret' : JSON.stringify(valueAt(merged, key));
     throw new ConfigError(setting, `${error?.message ?? 'is invalid'} (got ${got})`);
   }
   checkEnvironmentRules(merged, origin);

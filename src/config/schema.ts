@@ -106,6 +106,15 @@ export interface GatehouseConfig {
     ja3_header: string | null;
     ja4_header: string | null;
   };
+  /** Email (verification, password reset, welcome): README, "Email". */
+  mail: {
+    /** smtp:// or smtps:// URL of the relay (credentials included); null: messages go to the log and DATA_DIR/outbox. */
+    smtp_url: string | null;
+    /** The From address; null: no-reply@<the issuer's host>. */
+    from: string | null;
+    /** A folder whose `<template>.eta` / `<template>.txt.eta` files replace the built-in email templates. */
+    templates_dir: string;
+  };
   /** Brute-force protection of email-and-password sign-in (login page and password grant). */
   login: {
     max_failures_per_account: number;
@@ -125,7 +134,7 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'console', 'keys', 'deviceFlow', 'aclSignals', 'login', 'seed'],
+  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'console', 'keys', 'deviceFlow', 'aclSignals', 'mail', 'login', 'seed'],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -197,6 +206,16 @@ export const configSchema: SchemaObject = {
         asn_database: { type: 'string', nullable: true, minLength: 1 },
         ...Object.fromEntries(['country_header', 'subdivision_header', 'asn_header', 'ja3_header', 'ja4_header']
           .map((name) => [name, { type: 'string', nullable: true, pattern: '^[A-Za-z0-9-]+$' }])),
+      },
+    },
+    mail: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['smtp_url', 'from', 'templates_dir'],
+      properties: {
+        smtp_url: { type: 'string', nullable: true, pattern: '^smtps?://' },
+        from: { type: 'string', nullable: true, minLength: 3, maxLength: 320 },
+        templates_dir: { type: 'string', minLength: 1 },
       },
     },
     login: {

@@ -25,7 +25,7 @@ export function roleScopes(role: OperatorRole): ManagementScope[] {
   return role === 'admin' ? [...MANAGEMENT_API_SCOPES] : MANAGEMENT_API_SCOPES.filter((scope) => scope.startsWith('read:'));
 }
 
-export const isOperatorConnection = (connection: Pick<Connection, 'id'>) => connection.id === OPERATOR_CONNECTION_ID;
+export const isOperatorConnection = (connection: Partial<Pick<Connection, 'id'>>) => connection.id === OPERATOR_CONNECTION_ID;
 
 export const isConsole = (app: Pick<Application, 'client_id'>) => app.client_id === CONSOLE_APPLICATION_ID;
 

@@ -101,7 +101,9 @@ export async function ensureConsole(store: DurableStore, issuer: string): Promis
     systemResourceServer(issuer, now), undefined, newId('cgr_'), now,
   );
   await store.clientGrants.insertIfAbsent({ ...grant, is_system: true });
-  const connection = draftConnection({ name: OPERATOR_CONNECTION, strategy: 'auth0', display_name: 'Operators', enabled_clients: [CONSOLE_APPLICATION_ID] }, OPERATOR_CONNECTION_ID, now);
+  const connection = draftConnection({
+    name: OPERATOR_CONNECTION, strategy: 'auth0', display_name: 'Operators', enabled_clients: [CONSOLE_APPLICATION_ID], options: { disable_signup: true },
+  }, OPERATOR_CONNECTION_ID, now);
   if (!(await store.connections.insertIfAbsent(connection)) && !(await store.connections.get(OPERATOR_CONNECTION_ID))) {
     throw new Error(`A connection named ${OPERATOR_CONNECTION} exists: it is reserved for Gatehouse's operators; rename or delete it, then start again`);
   }

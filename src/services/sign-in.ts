@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { connectionUsableBy } from '../domain/connections.ts';
 import type { Application, Connection, User } from '../domain/model.ts';
+import { isUpstream } from '../domain/upstream.ts';
 import { normalizeEmail } from '../domain/user-rules.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { verifyPassword } from './passwords.ts';
@@ -72,7 +73,7 @@ export function passwordSignIn(store: DurableStore, lockout: LoginLockout) {
     const wait = Math.max(...waits);
     if (wait) return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: wait };
 
-    const connections = (await usableConnections(store, attempt.app)).filter((c) => !attempt.connection || c.name === attempt.connection);
+    const connections = (await usableConnections(store, attempt.app)).filter((c) => !isUpstream(c) && (!attempt.connection || c.name === attempt.connection));
     let user: User | undefined;
     for (const connection of connections) {
       [user] = await store.users.find({ email, connection: connection.name }, { limit: 1 });

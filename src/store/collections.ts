@@ -28,7 +28,7 @@ export const COLLECTIONS: Specs = {
     arrays: [],
     sealed: [],
   },
-  connections: { name: 'connections', key: 'id', unique: [['name']], indexed: ['name', 'is_domain_connection'], arrays: ['enabled_clients'], sealed: [] },
+  connections: { name: 'connections', key: 'id', unique: [['name']], indexed: ['name', 'is_domain_connection'], arrays: ['enabled_clients'], sealed: ['secret_options'] },
   users: { name: 'users', key: 'user_id', unique: [['connection', 'email']], indexed: ['email', 'connection'], arrays: [], sealed: [] },
   userGrants: {
     name: 'user_grants', key: 'id', unique: [['user_id', 'clientID', 'audience']], indexed: ['user_id', 'clientID', 'audience'], arrays: [], sealed: [],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { draftClientGrant } from '../../src/domain/client-grant-rules.ts';
-import { patchConnection } from '../../src/domain/connection-rules.ts';
+import { patchConnection, signupOpen } from '../../src/domain/connection-rules.ts';
 import { connectionUsableBy } from '../../src/domain/connections.ts';
 import type { Connection } from '../../src/domain/model.ts';
 import {
@@ -45,6 +45,11 @@ describe('the operators\' connection', () => {
       expectRuleError(() => patchConnection(operators, patch, now), 'not_supported', /reserved for Gatehouse's operators/);
     }
     expect(patchConnection(connection({}), { is_domain_connection: true }, now).is_domain_connection).toBe(true);
+  });
+
+  it('takes no sign-up: operators are invited', () => {
+    expect(signupOpen(operators)).toBe(false);
+    expect(signupOpen(connection({}))).toBe(true);
   });
 
   it('is the only way to user-delegated access to the Management API: only the console may hold such a grant', () => {

@@ -139,7 +139,7 @@ export interface paths {
         /** List connections */
         get: operations["getConnections"];
         put?: never;
-        /** Create a database connection */
+        /** Create a connection (database, enterprise OpenID Connect, OAuth 2.0, social); a provider is checked before it is stored */
         post: operations["postConnections"];
         delete?: never;
         options?: never;
@@ -162,7 +162,7 @@ export interface paths {
         delete: operations["deleteConnections/Id"];
         options?: never;
         head?: never;
-        /** Update a connection (promote it to the domain level, choose its applications) */
+        /** Update a connection (promote it to the domain level, choose its applications, replace its options) */
         patch: operations["patchConnections/Id"];
         trace?: never;
     };
@@ -218,6 +218,57 @@ export interface paths {
         head?: never;
         /** Update a user */
         patch: operations["patchUsers/Id"];
+        trace?: never;
+    };
+    "/api/v2/tickets/password-change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a password change link for a database user */
+        post: operations["postTicketsPasswordChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/tickets/email-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create an email verification link */
+        post: operations["postTicketsEmailVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/jobs/verification-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send the verification email to a user */
+        post: operations["postJobsVerificationEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v2/user-blocks": {
@@ -2828,7 +2879,7 @@ export interface operations {
         parameters: {
             query?: {
                 name?: string;
-                strategy?: "auth0";
+                strategy?: "auth0" | "oidc" | "oauth2" | "google-oauth2" | "github" | "windowslive";
                 page?: number;
                 per_page?: number;
                 include_totals?: boolean;
@@ -2851,15 +2902,70 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description Database connections only.
+                         * @description auth0 (database), oidc (enterprise OpenID Connect), oauth2 (generic OAuth 2.0), or a social preset. Cannot be changed.
                          * @enum {string}
                          */
-                        strategy: "auth0";
+                        strategy: "auth0" | "oidc" | "oauth2" | "google-oauth2" | "github" | "windowslive";
+                        /** @description Shown on the login page ("Continue with ..."). */
                         display_name?: string;
                         /** @description Domain connections serve every third-party application (default false). */
                         is_domain_connection?: boolean;
                         /** @description First-party applications that may use this connection. */
                         enabled_clients?: string[];
+                        /** @description Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret). */
+                        options?: {
+                            /** @description auth0: close sign-up from the login page (default false: open, as in Auth0). */
+                            disable_signup?: boolean;
+                            /**
+                             * @description auth0: Auth0's password strength level (default none); never under 8 characters.
+                             * @enum {string|null}
+                             */
+                            passwordPolicy?: "none" | "low" | "fair" | "good" | "excellent" | null;
+                            password_complexity_options?: {
+                                /** @description Replaces the level's minimum length. */
+                                min_length?: number;
+                            } | null;
+                            /** @description Upstream strategies: the client id registered at the provider. */
+                            client_id?: string;
+                            /** @description Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it. */
+                            client_secret?: string;
+                            /**
+                             * Format: uri
+                             * @description oidc: the provider's discovery document. https (http on a loopback host only).
+                             */
+                            discovery_url?: string;
+                            /**
+                             * Format: uri
+                             * @description oidc: the provider's issuer, when discovery_url is not given (discovered at its well-known path). https (http on a loopback host only).
+                             */
+                            issuer?: string;
+                            /**
+                             * @description oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).
+                             * @enum {string}
+                             */
+                            type?: "back_channel" | "front_channel";
+                            /** @description Scopes asked of the provider (oidc default "openid profile email"; presets have their own). */
+                            scope?: string;
+                            /** @description oidc: email domains sent straight to this provider from the login page. */
+                            domain_aliases?: string[];
+                            /**
+                             * Format: uri
+                             * @description oauth2: the authorization endpoint. https (http on a loopback host only).
+                             */
+                            authorizationURL?: string;
+                            /**
+                             * Format: uri
+                             * @description oauth2: the token endpoint. https (http on a loopback host only).
+                             */
+                            tokenURL?: string;
+                            /**
+                             * Format: uri
+                             * @description oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name). https (http on a loopback host only).
+                             */
+                            profileURL?: string;
+                            /** @description Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README). */
+                            link_by_verified_email?: boolean;
+                        };
                         /** Format: date-time */
                         created_at?: string;
                         /** Format: date-time */
@@ -2873,15 +2979,70 @@ export interface operations {
                             id: string;
                             name: string;
                             /**
-                             * @description Database connections only.
+                             * @description auth0 (database), oidc (enterprise OpenID Connect), oauth2 (generic OAuth 2.0), or a social preset. Cannot be changed.
                              * @enum {string}
                              */
-                            strategy: "auth0";
+                            strategy: "auth0" | "oidc" | "oauth2" | "google-oauth2" | "github" | "windowslive";
+                            /** @description Shown on the login page ("Continue with ..."). */
                             display_name?: string;
                             /** @description Domain connections serve every third-party application (default false). */
                             is_domain_connection?: boolean;
                             /** @description First-party applications that may use this connection. */
                             enabled_clients?: string[];
+                            /** @description Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret). */
+                            options?: {
+                                /** @description auth0: close sign-up from the login page (default false: open, as in Auth0). */
+                                disable_signup?: boolean;
+                                /**
+                                 * @description auth0: Auth0's password strength level (default none); never under 8 characters.
+                                 * @enum {string|null}
+                                 */
+                                passwordPolicy?: "none" | "low" | "fair" | "good" | "excellent" | null;
+                                password_complexity_options?: {
+                                    /** @description Replaces the level's minimum length. */
+                                    min_length?: number;
+                                } | null;
+                                /** @description Upstream strategies: the client id registered at the provider. */
+                                client_id?: string;
+                                /** @description Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it. */
+                                client_secret?: string;
+                                /**
+                                 * Format: uri
+                                 * @description oidc: the provider's discovery document. https (http on a loopback host only).
+                                 */
+                                discovery_url?: string;
+                                /**
+                                 * Format: uri
+                                 * @description oidc: the provider's issuer, when discovery_url is not given (discovered at its well-known path). https (http on a loopback host only).
+                                 */
+                                issuer?: string;
+                                /**
+                                 * @description oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).
+                                 * @enum {string}
+                                 */
+                                type?: "back_channel" | "front_channel";
+                                /** @description Scopes asked of the provider (oidc default "openid profile email"; presets have their own). */
+                                scope?: string;
+                                /** @description oidc: email domains sent straight to this provider from the login page. */
+                                domain_aliases?: string[];
+                                /**
+                                 * Format: uri
+                                 * @description oauth2: the authorization endpoint. https (http on a loopback host only).
+                                 */
+                                authorizationURL?: string;
+                                /**
+                                 * Format: uri
+                                 * @description oauth2: the token endpoint. https (http on a loopback host only).
+                                 */
+                                tokenURL?: string;
+                                /**
+                                 * Format: uri
+                                 * @description oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name). https (http on a loopback host only).
+                                 */
+                                profileURL?: string;
+                                /** @description Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README). */
+                                link_by_verified_email?: boolean;
+                            };
                             /** Format: date-time */
                             created_at?: string;
                             /** Format: date-time */
@@ -2892,15 +3053,70 @@ export interface operations {
                             id: string;
                             name: string;
                             /**
-                             * @description Database connections only.
+                             * @description auth0 (database), oidc (enterprise OpenID Connect), oauth2 (generic OAuth 2.0), or a social preset. Cannot be changed.
                              * @enum {string}
                              */
-                            strategy: "auth0";
+                            strategy: "auth0" | "oidc" | "oauth2" | "google-oauth2" | "github" | "windowslive";
+                            /** @description Shown on the login page ("Continue with ..."). */
                             display_name?: string;
                             /** @description Domain connections serve every third-party application (default false). */
                             is_domain_connection?: boolean;
                             /** @description First-party applications that may use this connection. */
                             enabled_clients?: string[];
+                            /** @description Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret). */
+                            options?: {
+                                /** @description auth0: close sign-up from the login page (default false: open, as in Auth0). */
+                                disable_signup?: boolean;
+                                /**
+                                 * @description auth0: Auth0's password strength level (default none); never under 8 characters.
+                                 * @enum {string|null}
+                                 */
+                                passwordPolicy?: "none" | "low" | "fair" | "good" | "excellent" | null;
+                                password_complexity_options?: {
+                                    /** @description Replaces the level's minimum length. */
+                                    min_length?: number;
+                                } | null;
+                                /** @description Upstream strategies: the client id registered at the provider. */
+                                client_id?: string;
+                                /** @description Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it. */
+                                client_secret?: string;
+                                /**
+                                 * Format: uri
+                                 * @description oidc: the provider's discovery document. https (http on a loopback host only).
+                                 */
+                                discovery_url?: string;
+                                /**
+                                 * Format: uri
+                                 * @description oidc: the provider's issuer, when discovery_url is not given (discovered at its well-known path). https (http on a loopback host only).
+                                 */
+                                issuer?: string;
+                                /**
+                                 * @description oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).
+                                 * @enum {string}
+                                 */
+                                type?: "back_channel" | "front_channel";
+                                /** @description Scopes asked of the provider (oidc default "openid profile email"; presets have their own). */
+                                scope?: string;
+                                /** @description oidc: email domains sent straight to this provider from the login page. */
+                                domain_aliases?: string[];
+                                /**
+                                 * Format: uri
+                                 * @description oauth2: the authorization endpoint. https (http on a loopback host only).
+                                 */
+                                authorizationURL?: string;
+                                /**
+                                 * Format: uri
+                                 * @description oauth2: the token endpoint. https (http on a loopback host only).
+                                 */
+                                tokenURL?: string;
+                                /**
+                                 * Format: uri
+                                 * @description oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name). https (http on a loopback host only).
+                                 */
+                                profileURL?: string;
+                                /** @description Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README). */
+                                link_by_verified_email?: boolean;
+                            };
                             /** Format: date-time */
                             created_at?: string;
                             /** Format: date-time */
@@ -2962,15 +3178,70 @@ export interface operations {
                     /** @description Cannot be changed. */
                     name: string;
                     /**
-                     * @description Database connections only.
+                     * @description auth0 (database), oidc (enterprise OpenID Connect), oauth2 (generic OAuth 2.0), or a social preset. Cannot be changed.
                      * @enum {string}
                      */
-                    strategy: "auth0";
+                    strategy: "auth0" | "oidc" | "oauth2" | "google-oauth2" | "github" | "windowslive";
+                    /** @description Shown on the login page ("Continue with ..."). */
                     display_name?: string;
                     /** @description Domain connections serve every third-party application (default false). */
                     is_domain_connection?: boolean;
                     /** @description First-party applications that may use this connection. */
                     enabled_clients?: string[];
+                    /** @description Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret). */
+                    options?: {
+                        /** @description auth0: close sign-up from the login page (default false: open, as in Auth0). */
+                        disable_signup?: boolean;
+                        /**
+                         * @description auth0: Auth0's password strength level (default none); never under 8 characters.
+                         * @enum {string|null}
+                         */
+                        passwordPolicy?: "none" | "low" | "fair" | "good" | "excellent" | null;
+                        password_complexity_options?: {
+                            /** @description Replaces the level's minimum length. */
+                            min_length?: number;
+                        } | null;
+                        /** @description Upstream strategies: the client id registered at the provider. */
+                        client_id?: string;
+                        /** @description Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it. */
+                        client_secret?: string;
+                        /**
+                         * Format: uri
+                         * @description oidc: the provider's discovery document. https (http on a loopback host only).
+                         */
+                        discovery_url?: string;
+                        /**
+                         * Format: uri
+                         * @description oidc: the provider's issuer, when discovery_url is not given (discovered at its well-known path). https (http on a loopback host only).
+                         */
+                        issuer?: string;
+                        /**
+                         * @description oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).
+                         * @enum {string}
+                         */
+                        type?: "back_channel" | "front_channel";
+                        /** @description Scopes asked of the provider (oidc default "openid profile email"; presets have their own). */
+                        scope?: string;
+                        /** @description oidc: email domains sent straight to this provider from the login page. */
+                        domain_aliases?: string[];
+                        /**
+                         * Format: uri
+                         * @description oauth2: the authorization endpoint. https (http on a loopback host only).
+                         */
+                        authorizationURL?: string;
+                        /**
+                         * Format: uri
+                         * @description oauth2: the token endpoint. https (http on a loopback host only).
+                         */
+                        tokenURL?: string;
+                        /**
+                         * Format: uri
+                         * @description oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name). https (http on a loopback host only).
+                         */
+                        profileURL?: string;
+                        /** @description Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README). */
+                        link_by_verified_email?: boolean;
+                    };
                 };
             };
         };
@@ -2985,15 +3256,70 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description Database connections only.
+                         * @description auth0 (database), oidc (enterprise OpenID Connect), oauth2 (generic OAuth 2.0), or a social preset. Cannot be changed.
                          * @enum {string}
                          */
-                        strategy: "auth0";
+                        strategy: "auth0" | "oidc" | "oauth2" | "google-oauth2" | "github" | "windowslive";
+                        /** @description Shown on the login page ("Continue with ..."). */
                         display_name?: string;
                         /** @description Domain connections serve every third-party application (default false). */
                         is_domain_connection?: boolean;
                         /** @description First-party applications that may use this connection. */
                         enabled_clients?: string[];
+                        /** @description Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret). */
+                        options?: {
+                            /** @description auth0: close sign-up from the login page (default false: open, as in Auth0). */
+                            disable_signup?: boolean;
+                            /**
+                             * @description auth0: Auth0's password strength level (default none); never under 8 characters.
+                             * @enum {string|null}
+                             */
+                            passwordPolicy?: "none" | "low" | "fair" | "good" | "excellent" | null;
+                            password_complexity_options?: {
+                                /** @description Replaces the level's minimum length. */
+                                min_length?: number;
+                            } | null;
+                            /** @description Upstream strategies: the client id registered at the provider. */
+                            client_id?: string;
+                            /** @description Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it. */
+                            client_secret?: string;
+                            /**
+                             * Format: uri
+                             * @description oidc: the provider's discovery document. https (http on a loopback host only).
+                             */
+                            discovery_url?: string;
+                            /**
+                             * Format: uri
+                             * @description oidc: the provider's issuer, when discovery_url is not given (discovered at its well-known path). https (http on a loopback host only).
+                             */
+                            issuer?: string;
+                            /**
+                             * @description oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).
+                             * @enum {string}
+                             */
+                            type?: "back_channel" | "front_channel";
+                            /** @description Scopes asked of the provider (oidc default "openid profile email"; presets have their own). */
+                            scope?: string;
+                            /** @description oidc: email domains sent straight to this provider from the login page. */
+                            domain_aliases?: string[];
+                            /**
+                             * Format: uri
+                             * @description oauth2: the authorization endpoint. https (http on a loopback host only).
+                             */
+                            authorizationURL?: string;
+                            /**
+                             * Format: uri
+                             * @description oauth2: the token endpoint. https (http on a loopback host only).
+                             */
+                            tokenURL?: string;
+                            /**
+                             * Format: uri
+                             * @description oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name). https (http on a loopback host only).
+                             */
+                            profileURL?: string;
+                            /** @description Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README). */
+                            link_by_verified_email?: boolean;
+                        };
                         /** Format: date-time */
                         created_at?: string;
                         /** Format: date-time */
@@ -3069,15 +3395,70 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description Database connections only.
+                         * @description auth0 (database), oidc (enterprise OpenID Connect), oauth2 (generic OAuth 2.0), or a social preset. Cannot be changed.
                          * @enum {string}
                          */
-                        strategy: "auth0";
+                        strategy: "auth0" | "oidc" | "oauth2" | "google-oauth2" | "github" | "windowslive";
+                        /** @description Shown on the login page ("Continue with ..."). */
                         display_name?: string;
                         /** @description Domain connections serve every third-party application (default false). */
                         is_domain_connection?: boolean;
                         /** @description First-party applications that may use this connection. */
                         enabled_clients?: string[];
+                        /** @description Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret). */
+                        options?: {
+                            /** @description auth0: close sign-up from the login page (default false: open, as in Auth0). */
+                            disable_signup?: boolean;
+                            /**
+                             * @description auth0: Auth0's password strength level (default none); never under 8 characters.
+                             * @enum {string|null}
+                             */
+                            passwordPolicy?: "none" | "low" | "fair" | "good" | "excellent" | null;
+                            password_complexity_options?: {
+                                /** @description Replaces the level's minimum length. */
+                                min_length?: number;
+                            } | null;
+                            /** @description Upstream strategies: the client id registered at the provider. */
+                            client_id?: string;
+                            /** @description Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it. */
+                            client_secret?: string;
+                            /**
+                             * Format: uri
+                             * @description oidc: the provider's discovery document. https (http on a loopback host only).
+                             */
+                            discovery_url?: string;
+                            /**
+                             * Format: uri
+                             * @description oidc: the provider's issuer, when discovery_url is not given (discovered at its well-known path). https (http on a loopback host only).
+                             */
+                            issuer?: string;
+                            /**
+                             * @description oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).
+                             * @enum {string}
+                             */
+                            type?: "back_channel" | "front_channel";
+                            /** @description Scopes asked of the provider (oidc default "openid profile email"; presets have their own). */
+                            scope?: string;
+                            /** @description oidc: email domains sent straight to this provider from the login page. */
+                            domain_aliases?: string[];
+                            /**
+                             * Format: uri
+                             * @description oauth2: the authorization endpoint. https (http on a loopback host only).
+                             */
+                            authorizationURL?: string;
+                            /**
+                             * Format: uri
+                             * @description oauth2: the token endpoint. https (http on a loopback host only).
+                             */
+                            tokenURL?: string;
+                            /**
+                             * Format: uri
+                             * @description oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name). https (http on a loopback host only).
+                             */
+                            profileURL?: string;
+                            /** @description Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README). */
+                            link_by_verified_email?: boolean;
+                        };
                         /** Format: date-time */
                         created_at?: string;
                         /** Format: date-time */
@@ -3209,11 +3590,66 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Shown on the login page ("Continue with ..."). */
                     display_name?: string;
                     /** @description Domain connections serve every third-party application (default false). */
                     is_domain_connection?: boolean;
                     /** @description First-party applications that may use this connection. */
                     enabled_clients?: string[];
+                    /** @description Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret). */
+                    options?: {
+                        /** @description auth0: close sign-up from the login page (default false: open, as in Auth0). */
+                        disable_signup?: boolean;
+                        /**
+                         * @description auth0: Auth0's password strength level (default none); never under 8 characters.
+                         * @enum {string|null}
+                         */
+                        passwordPolicy?: "none" | "low" | "fair" | "good" | "excellent" | null;
+                        password_complexity_options?: {
+                            /** @description Replaces the level's minimum length. */
+                            min_length?: number;
+                        } | null;
+                        /** @description Upstream strategies: the client id registered at the provider. */
+                        client_id?: string;
+                        /** @description Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it. */
+                        client_secret?: string;
+                        /**
+                         * Format: uri
+                         * @description oidc: the provider's discovery document. https (http on a loopback host only).
+                         */
+                        discovery_url?: string;
+                        /**
+                         * Format: uri
+                         * @description oidc: the provider's issuer, when discovery_url is not given (discovered at its well-known path). https (http on a loopback host only).
+                         */
+                        issuer?: string;
+                        /**
+                         * @description oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).
+                         * @enum {string}
+                         */
+                        type?: "back_channel" | "front_channel";
+                        /** @description Scopes asked of the provider (oidc default "openid profile email"; presets have their own). */
+                        scope?: string;
+                        /** @description oidc: email domains sent straight to this provider from the login page. */
+                        domain_aliases?: string[];
+                        /**
+                         * Format: uri
+                         * @description oauth2: the authorization endpoint. https (http on a loopback host only).
+                         */
+                        authorizationURL?: string;
+                        /**
+                         * Format: uri
+                         * @description oauth2: the token endpoint. https (http on a loopback host only).
+                         */
+                        tokenURL?: string;
+                        /**
+                         * Format: uri
+                         * @description oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name). https (http on a loopback host only).
+                         */
+                        profileURL?: string;
+                        /** @description Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README). */
+                        link_by_verified_email?: boolean;
+                    };
                 };
             };
         };
@@ -3228,15 +3664,70 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description Database connections only.
+                         * @description auth0 (database), oidc (enterprise OpenID Connect), oauth2 (generic OAuth 2.0), or a social preset. Cannot be changed.
                          * @enum {string}
                          */
-                        strategy: "auth0";
+                        strategy: "auth0" | "oidc" | "oauth2" | "google-oauth2" | "github" | "windowslive";
+                        /** @description Shown on the login page ("Continue with ..."). */
                         display_name?: string;
                         /** @description Domain connections serve every third-party application (default false). */
                         is_domain_connection?: boolean;
                         /** @description First-party applications that may use this connection. */
                         enabled_clients?: string[];
+                        /** @description Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret). */
+                        options?: {
+                            /** @description auth0: close sign-up from the login page (default false: open, as in Auth0). */
+                            disable_signup?: boolean;
+                            /**
+                             * @description auth0: Auth0's password strength level (default none); never under 8 characters.
+                             * @enum {string|null}
+                             */
+                            passwordPolicy?: "none" | "low" | "fair" | "good" | "excellent" | null;
+                            password_complexity_options?: {
+                                /** @description Replaces the level's minimum length. */
+                                min_length?: number;
+                            } | null;
+                            /** @description Upstream strategies: the client id registered at the provider. */
+                            client_id?: string;
+                            /** @description Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it. */
+                            client_secret?: string;
+                            /**
+                             * Format: uri
+                             * @description oidc: the provider's discovery document. https (http on a loopback host only).
+                             */
+                            discovery_url?: string;
+                            /**
+                             * Format: uri
+                             * @description oidc: the provider's issuer, when discovery_url is not given (discovered at its well-known path). https (http on a loopback host only).
+                             */
+                            issuer?: string;
+                            /**
+                             * @description oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).
+                             * @enum {string}
+                             */
+                            type?: "back_channel" | "front_channel";
+                            /** @description Scopes asked of the provider (oidc default "openid profile email"; presets have their own). */
+                            scope?: string;
+                            /** @description oidc: email domains sent straight to this provider from the login page. */
+                            domain_aliases?: string[];
+                            /**
+                             * Format: uri
+                             * @description oauth2: the authorization endpoint. https (http on a loopback host only).
+                             */
+                            authorizationURL?: string;
+                            /**
+                             * Format: uri
+                             * @description oauth2: the token endpoint. https (http on a loopback host only).
+                             */
+                            tokenURL?: string;
+                            /**
+                             * Format: uri
+                             * @description oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name). https (http on a loopback host only).
+                             */
+                            profileURL?: string;
+                            /** @description Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README). */
+                            link_by_verified_email?: boolean;
+                        };
                         /** Format: date-time */
                         created_at?: string;
                         /** Format: date-time */
@@ -3318,6 +3809,8 @@ export interface operations {
                         logins_count?: number;
                         /** Format: date-time */
                         last_login?: string;
+                        /** Format: date-time */
+                        last_password_reset?: string;
                         identities?: {
                             connection?: string;
                             user_id?: string;
@@ -3347,6 +3840,8 @@ export interface operations {
                             logins_count?: number;
                             /** Format: date-time */
                             last_login?: string;
+                            /** Format: date-time */
+                            last_password_reset?: string;
                             identities?: {
                                 connection?: string;
                                 user_id?: string;
@@ -3444,6 +3939,8 @@ export interface operations {
                         logins_count?: number;
                         /** Format: date-time */
                         last_login?: string;
+                        /** Format: date-time */
+                        last_password_reset?: string;
                         identities?: {
                             connection?: string;
                             user_id?: string;
@@ -3535,6 +4032,8 @@ export interface operations {
                         logins_count?: number;
                         /** Format: date-time */
                         last_login?: string;
+                        /** Format: date-time */
+                        last_password_reset?: string;
                         identities?: {
                             connection?: string;
                             user_id?: string;
@@ -3617,6 +4116,8 @@ export interface operations {
                         logins_count?: number;
                         /** Format: date-time */
                         last_login?: string;
+                        /** Format: date-time */
+                        last_password_reset?: string;
                         identities?: {
                             connection?: string;
                             user_id?: string;
@@ -3790,6 +4291,8 @@ export interface operations {
                         logins_count?: number;
                         /** Format: date-time */
                         last_login?: string;
+                        /** Format: date-time */
+                        last_password_reset?: string;
                         identities?: {
                             connection?: string;
                             user_id?: string;
@@ -3858,6 +4361,271 @@ export interface operations {
             };
             /** @description The calling application passed its rate limit (see Retry-After and X-RateLimit-*) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTicketsPasswordChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uri
+                     * @description Where the person is offered to go once done.
+                     */
+                    result_url?: string;
+                    user_id?: string;
+                    /** @description The application the email and pages name. */
+                    client_id?: string;
+                    /** @description Seconds the link works (0 or absent: 432000, five days). */
+                    ttl_sec?: number;
+                    /** @description With email, instead of user_id. */
+                    connection_id?: string;
+                    /**
+                     * Format: email
+                     * @description With connection_id, instead of user_id.
+                     */
+                    email?: string;
+                    /** @description Mark the email verified once the password is changed (default false). */
+                    mark_email_as_verified?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The link (single use) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uri */
+                        ticket: string;
+                    };
+                };
+            };
+            /** @description Invalid request body or query string, or a rule refused the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope this operation requires */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The calling application passed its rate limit (see Retry-After and X-RateLimit-*) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTicketsEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uri
+                     * @description Where the person is offered to go once done.
+                     */
+                    result_url?: string;
+                    user_id: string;
+                    /** @description The application the email and pages name. */
+                    client_id?: string;
+                    /** @description Seconds the link works (0 or absent: 432000, five days). */
+                    ttl_sec?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The link (single use) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uri */
+                        ticket: string;
+                    };
+                };
+            };
+            /** @description Invalid request body or query string, or a rule refused the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope this operation requires */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The calling application passed its rate limit (see Retry-After and X-RateLimit-*) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postJobsVerificationEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    user_id: string;
+                    /** @description The application the email and pages name. */
+                    client_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The job, completed: the email was handed to the relay */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "verification_email";
+                        /** @enum {string} */
+                        status: "pending" | "processing" | "completed" | "failed";
+                        /** Format: date-time */
+                        created_at: string;
+                    };
+                };
+            };
+            /** @description Invalid request body or query string, or a rule refused the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the scope this operation requires */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The calling application passed its rate limit (see Retry-After and X-RateLimit-*) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service Gatehouse depends on (the SMTP relay) did not answer; try again later */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

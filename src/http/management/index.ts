@@ -2,6 +2,7 @@ import express, { Router, type Request, type RequestHandler } from 'express';
 import type { KeyMaterial } from '../../domain/model.ts';
 import type { SignalAvailability } from '../../domain/network-acl-rules.ts';
 import { managementAccess } from '../../services/access.ts';
+import type { AccountService } from '../../services/accounts.ts';
 import type { LoginLockout } from '../../services/sign-in.ts';
 import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
@@ -19,6 +20,7 @@ import type { Operation } from './operation.ts';
 import { resourceServerOperations } from './resource-servers.ts';
 import { tenantSettingsOperations } from './tenant-settings.ts';
 import { userBlockOperations } from './user-blocks.ts';
+import { ticketOperations } from './tickets.ts';
 import { userOperations } from './users.ts';
 import { bodyValidator, queryValidator } from './validation.ts';
 
@@ -39,6 +41,8 @@ export interface ManagementDeps {
   aclSignals: SignalAvailability;
   /** The client's address (src/http/client-address.ts). */
   clientAddress: (req: Request) => string;
+  /** Tickets and verification emails (src/services/accounts.ts). */
+  accounts: AccountService;
 }
 
 /**
@@ -59,12 +63,13 @@ function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (
   };
 }
 
-export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, issuer: string): Operation[] => [
+export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, accounts: AccountService, issuer: string): Operation[] => [
   ...clientOperations(stores),
   ...resourceServerOperations(stores),
   ...clientGrantOperations(stores),
-  ...connectionOperations(stores),
+  ...connectionOperations(stores, accounts.issuer),
   ...userOperations(stores),
+  ...ticketOperations(accounts),
   ...userBlockOperations(stores, lockout),
   ...grantOperations(stores),
   ...tenantSettingsOperations(stores),
@@ -93,7 +98,7 @@ function route(operation: Operation): RequestHandler[] {
  * the operation's scope. Errors have Auth0's shape.
  */
 export function managementRouter(deps: ManagementDeps): Router {
-  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.issuer);
+  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.accounts, deps.issuer);
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));

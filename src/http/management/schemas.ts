@@ -4,6 +4,8 @@ import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
 import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type ApiSigningAlg, type AppType, type TokenDialect } from '../../domain/model.ts';
 import { MAX_TOKEN_LIFETIME, MIN_SIGNING_SECRET_LENGTH } from '../../domain/resource-server-rules.ts';
 import { DEFAULT_TOKEN_DIALECT } from '../../domain/tokens.ts';
+import { PASSWORD_POLICY_LEVELS } from '../../domain/password-policy.ts';
+import { CONNECTION_STRATEGIES } from '../../domain/connection-rules.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
 import { OPERATOR_ROLES } from '../../domain/operators.ts';
 
@@ -214,13 +216,35 @@ export const clientGrantResponse = object({
 
 // Connections.
 
+const providerUrl = (description: string) => string({ format: 'uri', pattern: '^https?://', maxLength: 2000, description: `${description} https (http on a loopback host only).` });
+const connectionOptions = object({
+  disable_signup: boolean('auth0: close sign-up from the login page (default false: open, as in Auth0).'),
+  passwordPolicy: { type: ['string', 'null'], enum: [...PASSWORD_POLICY_LEVELS, null], description: `auth0: Auth0's password strength level (default none); never under ${PASSWORD_LENGTH.min} characters.` },
+  password_complexity_options: {
+    type: ['object', 'null'], additionalProperties: false,
+    properties: { min_length: integer(PASSWORD_LENGTH.min, PASSWORD_LENGTH.max, { description: 'Replaces the level\'s minimum length.' }) },
+  },
+  client_id: string({ minLength: 1, maxLength: 500, description: 'Upstream strategies: the client id registered at the provider.' }),
+  client_secret: string({ minLength: 1, maxLength: 2000, description: 'Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it.' }),
+  discovery_url: providerUrl('oidc: the provider\'s discovery document.'),
+  issuer: providerUrl('oidc: the provider\'s issuer, when discovery_url is not given (discovered at its well-known path).'),
+  type: oneOf(['back_channel', 'front_channel'], { description: 'oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).' }),
+  scope: string({ minLength: 1, maxLength: 1000, description: 'Scopes asked of the provider (oidc default "openid profile email"; presets have their own).' }),
+  domain_aliases: arrayOf(string({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' }), { maxItems: 100, uniqueItems: true, description: 'oidc: email domains sent straight to this provider from the login page.' }),
+  authorizationURL: providerUrl('oauth2: the authorization endpoint.'),
+  tokenURL: providerUrl('oauth2: the token endpoint.'),
+  profileURL: providerUrl('oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name).'),
+  link_by_verified_email: boolean('Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README).'),
+}, [], { minProperties: 1, description: 'Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret).' });
+
 const connectionSettings: Record<string, SchemaObject> = {
-  display_name: string({ minLength: 1, maxLength: 128 }),
+  display_name: string({ minLength: 1, maxLength: 128, description: 'Shown on the login page ("Continue with ...").' }),
   is_domain_connection: boolean('Domain connections serve every third-party application (default false).'),
   enabled_clients: arrayOf(string({ minLength: 1 }), { uniqueItems: true, maxItems: 1000, description: 'First-party applications that may use this connection.' }),
+  options: connectionOptions,
 };
 const connectionName = string({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$', description: 'Cannot be changed.' });
-const strategy = oneOf(['auth0'], { description: 'Database connections only.' });
+const strategy = oneOf(CONNECTION_STRATEGIES, { description: 'auth0 (database), oidc (enterprise OpenID Connect), oauth2 (generic OAuth 2.0), or a social preset. Cannot be changed.' });
 
 export const connectionCreateBody = object({ name: connectionName, strategy, ...connectionSettings }, ['name', 'strategy']);
 export const connectionPatchBody = patchOf(connectionSettings);
@@ -249,10 +273,32 @@ export const userResponse = object({
   connection: string(),
   logins_count: { type: 'integer' },
   last_login: string({ format: 'date-time' }),
+  last_password_reset: string({ format: 'date-time' }),
   identities: arrayOf(object({ connection: string(), user_id: string(), provider: string(), isSocial: boolean() })),
   ...userSettings,
   ...timestamps,
 }, ['user_id', 'email', 'connection']);
+
+// Tickets and jobs (single-use links; the verification email).
+
+const ticketSettings: Record<string, SchemaObject> = {
+  result_url: webUrl('Where the person is offered to go once done.'),
+  user_id: string({ minLength: 1, maxLength: 300 }),
+  client_id: string({ minLength: 1, description: 'The application the email and pages name.' }),
+  ttl_sec: integer(0, 2592000, { description: 'Seconds the link works (0 or absent: 432000, five days).' }),
+};
+export const passwordChangeTicketBody = object({
+  ...ticketSettings,
+  connection_id: string({ minLength: 1, description: 'With email, instead of user_id.' }),
+  email: email('With connection_id, instead of user_id.'),
+  mark_email_as_verified: boolean('Mark the email verified once the password is changed (default false).'),
+});
+export const emailVerificationTicketBody = object(ticketSettings, ['user_id']);
+export const ticketResponse = object({ ticket: string({ format: 'uri' }) }, ['ticket']);
+export const verificationEmailJobBody = object({ user_id: ticketSettings.user_id as SchemaObject, client_id: ticketSettings.client_id as SchemaObject }, ['user_id']);
+export const jobResponse = object({
+  id: string(), type: oneOf(['verification_email']), status: oneOf(['pending', 'processing', 'completed', 'failed']), created_at: string({ format: 'date-time' }),
+}, ['id', 'type', 'status', 'created_at']);
 
 // User blocks (brute-force protection).
 
