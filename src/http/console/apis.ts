@@ -1,13 +1,12 @@
 import type { Request, Response, Router } from 'express';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { inject } from 'light-my-request';
 import { isThirdParty } from '../../domain/applications.ts';
 import { issuerUrl } from '../../domain/issuer.ts';
 import type { AccessPolicy, Application, ClientGrant, ResourceServer, SubjectType } from '../../domain/model.ts';
 import { API_SIGNING_ALGS, TOKEN_DIALECTS } from '../management/schemas.ts';
 import { appTypeLabel } from './applications.ts';
 import { can, checked, contextOf, everyItem, formErrors, integerField, renderConsole, type ConsoleKit } from './kit.ts';
-import { ok } from './management-client.ts';
+import { ok, type TokenAnswer } from './management-client.ts';
 
 type Api = ResourceServer;
 type App = Omit<Application, 'client_secret_hash'>;
@@ -60,7 +59,7 @@ async function applyChoice(req: Request, api: Api, holder: { client_id: string }
 }
 
 /** APIs: create, settings (access policies, default permissions for third-party apps), permissions, application access, test. */
-export function apiPages(router: Router, kit: ConsoleKit, issuer: string, providerCallback: (req: never, res: never) => void): void {
+export function apiPages(router: Router, kit: ConsoleKit, issuer: string, tokenEndpoint: (form: Record<string, string>) => Promise<TokenAnswer>): void {
   const base = `${kit.root}/apis`;
   const findApi = (req: Request) => ok(contextOf(req).api.GET('/api/v2/resource-servers/{id}', { params: { path: { id: String(req.params.id) } } })) as Promise<Api>;
   const grantsOf = (req: Request, api: Api) =>
@@ -237,12 +236,8 @@ export function apiPages(router: Router, kit: ConsoleKit, issuer: string, provid
     }
     // The same request as the curl below, answered by the token endpoint in this process. The secret is used once,
     // never shown or stored: Gatehouse keeps only its hash, so the operator types it.
-    const answer = await inject(providerCallback as never, {
-      method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: String(req.body.client_secret ?? ''), audience: api.identifier }).toString(),
-    });
-    const body = answer.json() as { access_token?: string; error?: string; error_description?: string; expires_in?: number };
-    if (answer.statusCode !== 200 || !body.access_token) {
+    const { status, body } = await tokenEndpoint({ grant_type: 'client_credentials', client_id: clientId, client_secret: String(req.body.client_secret ?? ''), audience: api.identifier });
+    if (status !== 200 || !body.access_token) {
       return showTest(req, res, api, { clientId, error: `${body.error ?? 'error'}: ${body.error_description ?? 'no token'}` }, 400);
     }
     const claims = Object.entries(decodeJwt(body.access_token)).map(([name, value]) => ({ name, value: typeof value === 'string' ? value : JSON.stringify(value) }));

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { decodeJwt } from 'jose';
-import { inject } from 'light-my-request';
+import type { DispatchFunc } from 'light-my-request';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { issuerBasePath } from '../../domain/issuer.ts';
@@ -17,7 +17,7 @@ import { applicationPages } from './applications.ts';
 import { connectionPages } from './connections.ts';
 import { joinPages } from './join.ts';
 import { contextOf, type ConsoleKit } from './kit.ts';
-import { inProcessFetch, managementClient, ManagementError, ok } from './management-client.ts';
+import { inProcessFetch, inProcessTokenEndpoint, managementClient, ManagementError, ok } from './management-client.ts';
 import { networkAclPages } from './network-acls.ts';
 import { operatorPages } from './operators.ts';
 import { ConsoleSessions } from './session.ts';
@@ -54,7 +54,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   const sessions = new ConsoleSessions(stores, { cookiePath: root, secure: new URL(issuer).protocol === 'https:', idleTimeoutMinutes: deps.idleTimeoutMinutes });
   const callManagement = inProcessFetch(deps.management);
   const kit: ConsoleKit = { base, root, tenant: () => readTenantSettings(stores.durable) };
-  const providerCallback = provider.callback();
+  const tokenEndpoint = inProcessTokenEndpoint(provider.callback() as DispatchFunc);
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 400 }));
 
@@ -89,13 +89,11 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         action: { href: `${root}/login`, label: 'Try again' },
       }, 400);
     }
-    // The code is exchanged in this process, at the token endpoint oidc-provider serves (a public client with PKCE).
-    const exchange = await inject(providerCallback, {
-      method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ grant_type: 'authorization_code', code: req.query.code, redirect_uri: consoleCallback(issuer), client_id: CONSOLE_APPLICATION_ID, code_verifier: pending.verifier }).toString(),
+    // The code is exchanged in this process (a public client with PKCE).
+    const { status, body: tokens } = await tokenEndpoint({
+      grant_type: 'authorization_code', code: req.query.code, redirect_uri: consoleCallback(issuer), client_id: CONSOLE_APPLICATION_ID, code_verifier: pending.verifier,
     });
-    const tokens = exchange.json() as { access_token?: string; error_description?: string };
-    if (exchange.statusCode !== 200 || !tokens.access_token) {
+    if (status !== 200 || !tokens.access_token) {
       return plainPage(res, 'Signing in did not work', { message: tokens.error_description ?? 'The token could not be obtained.', action: { href: `${root}/login`, label: 'Try again' } }, 400);
     }
     const claims = decodeJwt(tokens.access_token);
@@ -145,7 +143,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
 
   router.get(['/', ''], (_req, res) => res.redirect(303, `${root}/applications`));
   applicationPages(router, kit);
-  apiPages(router, kit, issuer, providerCallback);
+  apiPages(router, kit, issuer, tokenEndpoint);
   connectionPages(router, kit);
   userPages(router, kit);
   consentPages(router, kit);

@@ -1,5 +1,5 @@
 import express, { type Express, type Router } from 'express';
-import { inject } from 'light-my-request';
+import { inject, type DispatchFunc } from 'light-my-request';
 import createClient, { type Client } from 'openapi-fetch';
 import type { paths } from './management-api.ts';
 
@@ -46,6 +46,25 @@ function ownPrototypes(app: Express): Express {
   app.request = own(express.request, app);
   app.response = own(express.response, app);
   return app;
+}
+
+/** The token endpoint's answer: the tokens, or an RFC 6749 error. */
+export interface TokenAnswer {
+  status: number;
+  body: { access_token?: string; expires_in?: number; error?: string; error_description?: string };
+}
+
+/**
+ * oidc-provider's token endpoint, answered in this process (the console's code exchange, the Test tab's
+ * client-credentials request): the same endpoint every client uses, without a round trip through the issuer's URL.
+ */
+export function inProcessTokenEndpoint(providerCallback: DispatchFunc): (form: Record<string, string>) => Promise<TokenAnswer> {
+  return async (form) => {
+    const res = await inject(providerCallback, {
+      method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(form).toString(),
+    });
+    return { status: res.statusCode, body: res.json() };
+  };
 }
 
 /** A client typed by the OpenAPI document, calling with one operator's token. */
