@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Change, Collection, DurableStore, Filter, Page, Transaction, TransactionWriter } from './ports.ts';
+
+/**
+ * What every request reads and administrators rarely change: the applications (with the protocol client the
+ * directory builds from each), APIs, client grants, connections, tenant settings and network ACLs.
+ */
+export const CACHED_COLLECTIONS = ['applications', 'resourceServers', 'clientGrants', 'connections', 'settings', 'networkAcls'] as const;
+type CachedName = (typeof CACHED_COLLECTIONS)[number];
+
+/** One change to a cached collection: a document by key, or (no key) anything in it. */
+export interface StoreChange {
+  collection: CachedName;
+  key?: string;
+}
+
+/**
+ * How one process hears of the changes other processes commit, so that a change made anywhere takes effect everywhere
+ * within a second. While a feed cannot hear (`live` false: its Redis subscription is down), the cache is bypassed.
+ */
+export interface ChangeFeed {
+  readonly live: boolean;
+  /** How long an entry may be served at most, the bound on a change this feed cannot hear. */
+  readonly maxAgeMs: number;
+  /** Tells the other processes of changes committed here. */
+  publish(changes: readonly StoreChange[]): void;
+  /** `changed` for named changes elsewhere; `reset` when anything may have changed (or the feed was deaf for a while). */
+  listen(changed: (changes: readonly StoreChange[]) => void, reset: () => void): void;
+  close(): void;
+}
+
+/** Bounds of each collection's cache: documents by key, and query results (filters with their pages) by count and weight. */
+const MAX_DOCUMENTS = 10_000;
+const MAX_QUERIES = 10_000;
+/** With a feed that hears every change, an entry still lives at most this long (a message lost in transit). */
+const FEED_MAX_AGE_MS = 60_000;
+/** Without one (MongoDB shared without Redis), this long: the bound on a change made elsewhere taking effect. */
+const UNHEARD_MAX_AGE_MS = 1000;
+/** How often the embedded store is asked whether another connection (a tool beside the server) committed. */
+const DATA_VERSION_POLL_MS = 250;
+
+/** Cached documents are shared by every reader: frozen, so that a caller that changes one fails loudly. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/**
+ * One collection read through its cache. Each write drops what it may have changed once it is committed (the document
+ * by key, and every cached query of the collection) and is published; a read that was in flight meanwhile (the
+ * collection's epoch moved) is answered but not kept.
+ */
+class CachedCollection<T extends object> implements Collection<T> {
+  private readonly inner: Collection<T>;
+  private readonly name: CachedName;
+  private readonly feed: ChangeFeed;
+  private readonly documents: LRUCache<string, T>;
+  private readonly queries: LRUCache<string, readonly T[]>;
+  private epoch = 0;
+
+  constructor(inner: Collection<T>, name: CachedName, feed: ChangeFeed) {
+    this.inner = inner;
+    this.name = name;
+    this.feed = feed;
+    this.documents = new LRUCache({ max: MAX_DOCUMENTS, ttl: feed.maxAgeMs });
+    // Query results are weighed by the documents they hold: a page of a hundred weighs a hundred.
+    this.queries = new LRUCache({ max: MAX_QUERIES, maxSize: MAX_DOCUMENTS, sizeCalculation: (docs) => docs.length + 1, ttl: feed.maxAgeMs });
+  }
+
+  /** Drops a document (and every query, which may list it), or everything when no key is given. */
+  forget(key?: string): void {
+    this.epoch += 1;
+    if (key === undefined) this.documents.clear();
+    else this.documents.delete(key);
+    this.queries.clear();
+  }
+
+  private async readThrough<V extends {}>(cache: LRUCache<string, V>, cacheKey: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
+    if (!this.feed.live) return read();
+    const cached = cache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const epoch = this.epoch;
+    const value = await read();
+    if (value !== undefined && epoch === this.epoch && this.feed.live) cache.set(cacheKey, deepFreeze(value));
+    return value;
+  }
+
+  /** Unknown keys are not kept: a flood of made-up client ids must not push out the applications in use. */
+  get(key: string): Promise<T | undefined> {
+    return this.readThrough(this.documents, key, () => this.inner.get(key));
+  }
+
+  async find(filter: Filter<T> = {}, page: Page = {}): Promise<T[]> {
+    const docs = await this.readThrough(this.queries, JSON.stringify([filter, page]), () => this.inner.find(filter, page));
+    return [...docs ?? []];
+  }
+
+  count(filter?: Filter<T>): Promise<number> {
+    return this.inner.count(filter);
+  }
+
+  private async write<R>(key: string | undefined, run: () => Promise<R>): Promise<R> {
+    try {
+      return await run();
+    } finally {
+      this.forget(key);
+      this.feed.publish([{ collection: this.name, ...(key === undefined ? {} : { key }) }]);
+    }
+  }
+
+  insert(doc: T) { return this.write(undefined, () => this.inner.insert(doc)); }
+  insertIfAbsent(doc: T) { return this.write(undefined, () => this.inner.insertIfAbsent(doc)); }
+  update(key: string, change: Change<T>, condition?: Filter<T>) { return this.write(key, () => this.inner.update(key, change, condition)); }
+  delete(key: string) { return this.write(key, () => this.inner.delete(key)); }
+  deleteMany(filter: Filter<T>) { return this.write(undefined, () => this.inner.deleteMany(filter)); }
+  deleteBefore(key: string) { return this.write(undefined, () => this.inner.deleteBefore(key)); }
+}
+
+/** Records which cached documents a transaction writes, so that they are dropped once it is committed. */
+function recordingWriter<T>(inner: TransactionWriter<T>, name: CachedName, changes: StoreChange[]): TransactionWriter<T> {
+  const note = (key?: string) => changes.push({ collection: name, ...(key === undefined ? {} : { key }) });
+  return {
+    insert: (doc) => { note(); inner.insert(doc); },
+    update: (key, change) => { note(key); inner.update(key, change); },
+    updateMany: (filter, change) => { note(); inner.updateMany(filter, change); },
+    delete: (key) => { note(key); inner.delete(key); },
+    deleteMany: (filter) => { note(); inner.deleteMany(filter); },
+  };
+}
+
+const CACHE = Symbol('read cache');
+
+/**
+ * The durable store with a bounded read-through cache of the collections every request reads (CACHED_COLLECTIONS).
+ * Every write through it drops what it changed; `feed` brings the changes committed by other processes
+ * (docs/ARCHITECTURE.md, "The read cache").
+ */
+export function cacheDurableReads(store: DurableStore, feed: ChangeFeed): DurableStore {
+  if (CACHE in store) return store; // already cached (a store combined twice)
+  const collections = new Map<CachedName, CachedCollection<object>>(
+    CACHED_COLLECTIONS.map((name) => [name, new CachedCollection(store[name] as unknown as Collection<object>, name, feed)]),
+  );
+  const apply = (changes: readonly StoreChange[]) => {
+    for (const { collection, key } of changes) collections.get(collection)?.forget(key);
+  };
+  feed.listen(apply, () => {
+    for (const collection of collections.values()) collection.forget();
+  });
+  return {
+    ...store,
+    ...Object.fromEntries(collections),
+    [CACHE]: true,
+    async transaction(record: (tx: Transaction) => void) {
+      const changes: StoreChange[] = [];
+      try {
+        await store.transaction((tx) => {
+          const recording = { ...tx } as Record<string, TransactionWriter<never>>;
+          for (const name of CACHED_COLLECTIONS) recording[name] = recordingWriter(tx[name] as TransactionWriter<never>, name, changes);
+          record(recording as unknown as Transaction);
+        });
+      } finally {
+        if (changes.length) {
+          apply(changes);
+          feed.publish(changes);
+        }
+      }
+    },
+    async close() {
+      feed.close();
+      await store.close();
+    },
+  } as DurableStore;
+}
+
+/** One process alone with its store: every change goes through its own cache. */
+export const processLocalFeed = (maxAgeMs = FEED_MAX_AGE_MS): ChangeFeed => ({
+  live: true, maxAgeMs, publish() {}, listen() {}, close() {},
+});
+
+/**
+ * The embedded store, whose file other connections may change (the key-rotation tool beside a running server): SQLite's
+ * `PRAGMA data_version` moves when another connection commits, and is asked every DATA_VERSION_POLL_MS.
+ */
+export function dataVersionFeed(dataVersion: () => number): ChangeFeed {
+  let reset: () => void = () => {};
+  let seen = dataVersion();
+  const timer = setInterval(() => {
+    try {
+      const now = dataVersion();
+      if (now !== seen) reset();
+      seen = now;
+    } catch {
+      clearInterval(timer); // the store was closed without this feed
+    }
+  }, DATA_VERSION_POLL_MS);
+  timer.unref();
+  return {
+    live: true,
+    maxAgeMs: FEED_MAX_AGE_MS,
+    publish() {},
+    listen(_changed, onReset) {
+      reset = onReset;
+    },
+    close() {
+      clearInterval(timer);
+    },
+  };
+}
+
+interface FeedMessage {
+  from: string;
+  changes: readonly StoreChange[];
+}
+
+/**
+ * Processes sharing a durable store and a Redis tell each other what they changed on a Redis channel (under the key
+ * prefix: ioredis does not prefix channels). Pub/sub delivers at most once: while the subscription is down the cache is
+ * bypassed, and it starts empty again once the subscription is back.
+ */
+export function redisChangeFeed(client: Redis): ChangeFeed {
+  const channel = `${client.options.keyPrefix ?? ''}durable-changes`;
+  const from = randomUUID();
+  const subscriber = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+  let subscribed = false;
+  let changed: (changes: readonly StoreChange[]) => void = () => {};
+  let reset: () => void = () => {};
+  subscriber.on('error', () => {}); // reconnection is ioredis's; `live` says meanwhile that nothing can be heard
+  subscriber.on('close', () => {
+    subscribed = false;
+    reset();
+  });
+  const subscribe = () => {
+    subscriber.subscribe(channel).then(() => {
+      reset();
+      subscribed = true;
+    }, () => {});
+  };
+  // ioredis resubscribes by itself after a reconnection, but says nothing: subscribe again, to know when it holds.
+  subscriber.on('ready', subscribe);
+  subscriber.on('message', (_channel: string, text: string) => {
+    try {
+      const message = JSON.parse(text) as FeedMessage;
+      if (message.from !== from) changed(message.changes);
+    } catch {
+      reset();
+    }
+  });
+  // The feed ends with the connection it was made from.
+  client.once('end', () => subscriber.disconnect());
+  return {
+    get live() {
+      return subscribed && subscriber.status === 'ready';
+    },
+    maxAgeMs: FEED_MAX_AGE_MS,
+    publish(changes) {
+      // A process that cannot publish has lost Redis: the others, which cannot hear either, bypass their caches.
+      client.publish(channel, JSON.stringify({ from, changes } satisfies FeedMessage)).catch(() => {});
+    },
+    listen(onChanged, onReset) {
+      changed = onChanged;
+      reset = onReset;
+    },
+    close() {
+      subscribed = false;
+      subscriber.disconnect();
+    },
+  };
+}
+
+/** Several feeds heard together: live while all are, and every change published on each. */
+export function combinedFeed(feeds: readonly ChangeFeed[]): ChangeFeed {
+  return {
+    get live() {
+      return feeds.every((feed) => feed.live);
+    },
+    maxAgeMs: Math.min(...feeds.map((feed) => feed.maxAgeMs)),
+    publish(changes) {
+      for (const feed of feeds) feed.publish(changes);
+    },
+    listen(changed, reset) {
+      for (const feed of feeds) feed.listen(changed, reset);
+    },
+    close() {
+      for (const feed of feeds) feed.close();
+    },
+  };
+}
+
+/**
+ * The feed a durable store needs: Redis pub/sub when Redis is shared, SQLite's data version for the embedded store's
+ * file; a MongoDB without Redis has no feed, and entries live UNHEARD_MAX_AGE_MS.
+ */
+export function changeFeedFor(store: DurableStore, redis: Redis | undefined): ChangeFeed {
+  const feeds: ChangeFeed[] = [];
+  if (redis) feeds.push(redisChangeFeed(redis));
+  if (store.dataVersion) feeds.push(dataVersionFeed(store.dataVersion));
+  if (!feeds.length) return processLocalFeed(store.kind === 'mongodb' ? UNHEARD_MAX_AGE_MS : FEED_MAX_AGE_MS);
+  return feeds.length === 1 ? feeds[0] as ChangeFeed : combinedFeed(feeds);
+}
