@@ -15,6 +15,7 @@ export const SCENARIOS = {
   '4': 'Access-token verification',
   '5': 'Cost growth',
   '6': 'Memory',
+  '12': 'Storage: SQLite store against the JSON-lines journal',
   ceiling: 'Ceiling on one core',
 } as const;
 export type ScenarioId = keyof typeof SCENARIOS;

@@ -48,7 +48,37 @@ async function measureMemory(context: BenchContext, storage: 'embedded' | 'redis
   }
 }
 
+/** Issue 12's bound: stored applications live in the database file, not in the process. */
+const STORED_APPLICATIONS_BUDGET_MIB = 64;
+
+/**
+ * Resident size with many applications (each with a client grant) in the embedded store, after the read cache has
+ * been filled with as many of them as it keeps, against the same process idle. Target: within 64 MiB of idle.
+ */
+async function measureStoredApplications(context: BenchContext): Promise<void> {
+  const { storedApplications } = context.settings;
+  const server = await ServerProcess.start<ProtocolServerReady>('Gatehouse (stored applications, memory)', 'gatehouse.ts', { exposeGc: true });
+  try {
+    const rss = async () => (await server.call<NodeJS.MemoryUsage>('memory')).rss;
+    const idle = await rss();
+    await server.call('populate', { total: storedApplications });
+    const read = await server.call<number>('readApplications', { count: storedApplications });
+    const after = await rss();
+    context.rows.push({
+      scenario: '6', variant: `${formatNumber(storedApplications)} apps + grants stored, ${formatNumber(read)} read through the directory, embedded store`,
+      server: 'Gatehouse', ratio: after / idle,
+      figures: { rss_idle_mib: idle / MIB, rss_applications_mib: after / MIB },
+      note: `ratio: RSS at the end over RSS idle; target: at most ${STORED_APPLICATIONS_BUDGET_MIB} MiB above idle`,
+    });
+    context.notes.push(`Stored applications: with ${formatNumber(storedApplications)} applications and their client grants in the embedded store (all read once), `
+      + `the process grew ${formatNumber((after - idle) / MIB)} MiB over its idle RSS (target: within ${STORED_APPLICATIONS_BUDGET_MIB} MiB).`);
+  } finally {
+    await stopServer(context, server);
+  }
+}
+
 export async function memoryScenario(context: BenchContext): Promise<void> {
+  await measureStoredApplications(context);
   await measureMemory(context, 'embedded');
   if (context.redis) await measureMemory(context, 'redis');
   else context.notes.push(`Memory with Redis skipped: ${context.redisUnavailable}.`);

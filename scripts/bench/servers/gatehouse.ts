@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { loadConfig } from '../../../src/config/load.ts';
-import { createGatehouse } from '../../../src/gatehouse.ts';
+import { createGatehouse, type Gatehouse } from '../../../src/gatehouse.ts';
 import { draftApplication, type ApplicationCreate } from '../../../src/domain/application-rules.ts';
 import { draftClientGrant } from '../../../src/domain/client-grant-rules.ts';
 import { newClientId, newId } from '../../../src/domain/ids.ts';
@@ -62,6 +62,22 @@ async function populate(durable: DurableStore, total: number): Promise<number> {
   return count;
 }
 
+/**
+ * Resolves `count` stored applications through the application directory, as requests naming them would: the read
+ * cache then holds as many of them, with their protocol clients, as it keeps (the memory scenario's worst case).
+ */
+async function readApplications(gatehouse: Gatehouse, count: number): Promise<number> {
+  let read = 0;
+  let after: string | undefined;
+  while (read < count) {
+    const page = await gatehouse.stores.durable.applications.find({}, { limit: Math.min(1000, count - read), ...(after ? { after } : {}) });
+    if (!page.length) break;
+    for (const application of page) if (await gatehouse.directory.resolve(application.client_id)) read += 1;
+    after = page.at(-1)?.client_id;
+  }
+  return read;
+}
+
 async function main(): Promise<void> {
   const listener = await listenOnLoopback();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
@@ -107,6 +123,7 @@ async function main(): Promise<void> {
   runChild(ready, {
     writes: () => counter.snapshot(),
     populate: ({ total }: { total: number }) => populate(durable, total),
+    readApplications: ({ count }: { count: number }) => readApplications(gatehouse, count),
   }, async () => {
     listener.server.closeAllConnections();
     await gatehouse.close();
