@@ -2,9 +2,9 @@
  * Reads a V8 CPU profile (`npm run bench -- --profile DIR` writes one per server child) and prints where the time
  * went: self time by area (our src/ files, each package, Node's internals, GC) and the heaviest functions.
  *
- *   node scripts/bench/profile.ts DIR/gatehouse-….cpuprofile [--top 40] [--match src/] [--callers find]
+ *   node scripts/bench/profile.ts DIR/gatehouse-….cpuprofile [--top 40] [--match src/] [--callers find] [--skip SECONDS]
  *
- * `--callers NAME` says who calls the functions named NAME: their total time (self and below), by the stack of our own
+ * `--inclusive` lists functions by their total time (self and below) instead. `--callers NAME` says who calls the functions named NAME: their total time (self and below), by the stack of our own
  * frames (src/) above them.
  */
 import { readFileSync } from 'node:fs';
@@ -31,13 +31,19 @@ function areaOf(url: string, name: string): string {
   return url.startsWith('node:') ? 'node:internal' : url;
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' }, match: { type: 'string' }, callers: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' }, match: { type: 'string' }, callers: { type: 'string' }, skip: { type: 'string' }, inclusive: { type: 'boolean' } } });
 const file = positionals[0];
 if (!file) throw new Error('usage: node scripts/bench/profile.ts FILE.cpuprofile [--top N] [--match TEXT]');
 const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+// `--skip S`: samples of the first S seconds (start-up, fixtures) are left out.
+const skipMicros = Number(values.skip ?? 0) * 1e6;
+let elapsed = 0;
+profile.samples.forEach((id, i) => {
+  elapsed += profile.timeDeltas[i] ?? 0;
+  if (elapsed >= skipMicros) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const idle = [...self].filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)').reduce((sum, [, t]) => sum + t, 0);
 const busy = [...self.values()].reduce((sum, t) => sum + t, 0) - idle;
 
@@ -59,9 +65,24 @@ process.stdout.write('\nheaviest functions (self time)\n');
 const shown = [...functions].filter(([key]) => !values.match || key.includes(values.match)).sort((a, b) => b[1] - a[1]).slice(0, top);
 for (const [key, time] of shown) process.stdout.write(`${percent(time)}  ${key}\n`);
 
+const parent = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const frameKey = (node: ProfileNode) => `${node.callFrame.functionName || '(anonymous)'} ${areaOf(node.callFrame.url, node.callFrame.functionName)}:${node.callFrame.lineNumber + 1}`;
+
+if (values.inclusive) {
+  const totals = new Map<string, number>();
+  for (const [id, time] of self) {
+    if (byId.get(id)?.callFrame.functionName === '(idle)') continue;
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) seen.add(frameKey(byId.get(at)!));
+    for (const key of seen) totals.set(key, (totals.get(key) ?? 0) + time);
+  }
+  process.stdout.write('\nheaviest functions (total time, self and below)\n');
+  const listed = [...totals].filter(([key]) => !values.match || key.includes(values.match)).sort((a, b) => b[1] - a[1]).slice(0, top);
+  for (const [key, time] of listed) process.stdout.write(`${percent(time)}  ${key}\n`);
+}
+
 if (values.callers) {
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const stacks = new Map<string, number>();
   let total = 0;
   for (const [id, time] of self) {

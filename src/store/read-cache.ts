@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { matches } from './changes.ts';
+import { COLLECTIONS } from './collections.ts';
 import type { Change, Collection, DurableStore, Filter, Page, Transaction, TransactionWriter } from './ports.ts';
 
 /**
@@ -51,33 +53,40 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * One collection read through its cache. Each write drops what it may have changed once it is committed (the document
- * by key, and every cached query of the collection) and is published; a read that was in flight meanwhile (the
- * collection's epoch moved) is answered but not kept.
+ * One collection read through its cache. A write bumps the collection's epoch when it starts and when it ends; a read
+ * is kept only if no write started or ended while it ran (so nothing read half-way through a write is kept). When a
+ * write is committed it drops what it may have changed: the document by key, every cached query of the collection,
+ * and the counts, except that an insert adds itself to the counts whose filter it matches (registration counts the
+ * dynamically registered applications on every request: SQLite would walk an index for each).
  */
 class CachedCollection<T extends object> implements Collection<T> {
   private readonly inner: Collection<T>;
   private readonly name: CachedName;
+  private readonly keyField: string;
   private readonly feed: ChangeFeed;
   private readonly documents: LRUCache<string, T>;
   private readonly queries: LRUCache<string, readonly T[]>;
+  private readonly counts: LRUCache<string, { filter: Filter<T>; count: number }>;
   private epoch = 0;
+  private writing = 0;
 
   constructor(inner: Collection<T>, name: CachedName, feed: ChangeFeed) {
     this.inner = inner;
     this.name = name;
+    this.keyField = COLLECTIONS[name].key;
     this.feed = feed;
     this.documents = new LRUCache({ max: MAX_DOCUMENTS, ttl: feed.maxAgeMs });
     // Query results are weighed by the documents they hold: a page of a hundred weighs a hundred.
     this.queries = new LRUCache({ max: MAX_QUERIES, maxSize: MAX_DOCUMENTS, sizeCalculation: (docs) => docs.length + 1, ttl: feed.maxAgeMs });
+    this.counts = new LRUCache({ max: MAX_QUERIES, ttl: feed.maxAgeMs });
   }
 
-  /** Drops a document (and every query, which may list it), or everything when no key is given. */
+  /** Drops a document (and every query and count, which may involve it), or everything when no key is given. */
   forget(key?: string): void {
     this.epoch += 1;
-    if (key === undefined) this.documents.clear();
-    else this.documents.delete(key);
-    this.queries.clear();
+    // lru-cache's clear() costs as much as the cache is large (it empties its arrays): only when there is something to drop.
+    if (key !== undefined) this.documents.delete(key);
+    for (const cache of key === undefined ? [this.documents, this.queries, this.counts] : [this.queries, this.counts]) if (cache.size) cache.clear();
   }
 
   private async readThrough<V extends {}>(cache: LRUCache<string, V>, cacheKey: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
@@ -86,7 +95,7 @@ class CachedCollection<T extends object> implements Collection<T> {
     if (cached !== undefined) return cached;
     const epoch = this.epoch;
     const value = await read();
-    if (value !== undefined && epoch === this.epoch && this.feed.live) cache.set(cacheKey, deepFreeze(value));
+    if (value !== undefined && epoch === this.epoch && this.writing === 0 && this.feed.live) cache.set(cacheKey, deepFreeze(value));
     return value;
   }
 
@@ -100,36 +109,59 @@ class CachedCollection<T extends object> implements Collection<T> {
     return [...docs ?? []];
   }
 
-  count(filter?: Filter<T>): Promise<number> {
-    return this.inner.count(filter);
+  async count(filter: Filter<T> = {}): Promise<number> {
+    const counted = await this.readThrough(this.counts, JSON.stringify(filter), async () => ({ filter, count: await this.inner.count(filter) }));
+    return counted?.count ?? 0;
   }
 
-  private async write<R>(key: string | undefined, run: () => Promise<R>): Promise<R> {
+  /** A write starts: nothing read from now until it ends is kept. */
+  beginWrite(): void {
+    this.epoch += 1;
+    this.writing += 1;
+  }
+
+  /** A write ended (committed or not): what it may have changed is dropped; an `inserted` document joins the counts. */
+  endWrite(key: string | undefined, inserted?: T): void {
+    this.writing -= 1;
+    const counts = inserted ? [...this.counts.entries()] : [];
+    this.forget(key);
+    for (const [countKey, entry] of counts) this.counts.set(countKey, matches(inserted as never, entry.filter as never) ? { ...entry, count: entry.count + 1 } : entry);
+  }
+
+  /** Runs a write, then drops what it changed and tells the other processes. */
+  private async write<R>(key: string | undefined, run: () => Promise<R>, inserted?: (result: R) => T | undefined): Promise<R> {
+    this.beginWrite();
+    let doc: T | undefined;
     try {
-      return await run();
+      const result = await run();
+      doc = inserted?.(result);
+      return result;
     } finally {
-      this.forget(key);
+      this.endWrite(key, doc);
       this.feed.publish([{ collection: this.name, ...(key === undefined ? {} : { key }) }]);
     }
   }
 
-  insert(doc: T) { return this.write(undefined, () => this.inner.insert(doc)); }
-  insertIfAbsent(doc: T) { return this.write(undefined, () => this.inner.insertIfAbsent(doc)); }
+  private keyOf(doc: T): string {
+    return (doc as Record<string, unknown>)[this.keyField] as string;
+  }
+
+  insert(doc: T) { return this.write(this.keyOf(doc), () => this.inner.insert(doc), () => doc); }
+  insertIfAbsent(doc: T) { return this.write(this.keyOf(doc), () => this.inner.insertIfAbsent(doc), (inserted) => (inserted ? doc : undefined)); }
   update(key: string, change: Change<T>, condition?: Filter<T>) { return this.write(key, () => this.inner.update(key, change, condition)); }
   delete(key: string) { return this.write(key, () => this.inner.delete(key)); }
   deleteMany(filter: Filter<T>) { return this.write(undefined, () => this.inner.deleteMany(filter)); }
   deleteBefore(key: string) { return this.write(undefined, () => this.inner.deleteBefore(key)); }
 }
 
-/** Records which cached documents a transaction writes, so that they are dropped once it is committed. */
-function recordingWriter<T>(inner: TransactionWriter<T>, name: CachedName, changes: StoreChange[]): TransactionWriter<T> {
-  const note = (key?: string) => changes.push({ collection: name, ...(key === undefined ? {} : { key }) });
+/** Records which cached documents a transaction writes, so that they are dropped once it is over. */
+function recordingWriter<T>(inner: TransactionWriter<T>, touch: (key?: string) => void): TransactionWriter<T> {
   return {
-    insert: (doc) => { note(); inner.insert(doc); },
-    update: (key, change) => { note(key); inner.update(key, change); },
-    updateMany: (filter, change) => { note(); inner.updateMany(filter, change); },
-    delete: (key) => { note(key); inner.delete(key); },
-    deleteMany: (filter) => { note(); inner.deleteMany(filter); },
+    insert: (doc) => { touch(); inner.insert(doc); },
+    update: (key, change) => { touch(key); inner.update(key, change); },
+    updateMany: (filter, change) => { touch(); inner.updateMany(filter, change); },
+    delete: (key) => { touch(key); inner.delete(key); },
+    deleteMany: (filter) => { touch(); inner.deleteMany(filter); },
   };
 }
 
@@ -157,17 +189,22 @@ export function cacheDurableReads(store: DurableStore, feed: ChangeFeed): Durabl
     [CACHE]: true,
     async transaction(record: (tx: Transaction) => void) {
       const changes: StoreChange[] = [];
+      const writing = new Set<CachedName>();
       try {
         await store.transaction((tx) => {
           const recording = { ...tx } as Record<string, TransactionWriter<never>>;
-          for (const name of CACHED_COLLECTIONS) recording[name] = recordingWriter(tx[name] as TransactionWriter<never>, name, changes);
+          for (const name of CACHED_COLLECTIONS) {
+            recording[name] = recordingWriter(tx[name] as TransactionWriter<never>, (key) => {
+              if (!writing.has(name)) collections.get(name)?.beginWrite();
+              writing.add(name);
+              changes.push({ collection: name, ...(key === undefined ? {} : { key }) });
+            });
+          }
           record(recording as unknown as Transaction);
         });
       } finally {
-        if (changes.length) {
-          apply(changes);
-          feed.publish(changes);
-        }
+        for (const name of writing) collections.get(name)?.endWrite(undefined);
+        if (changes.length) feed.publish(changes);
       }
     },
     async close() {
