@@ -15,6 +15,8 @@ import { networkGuard as createNetworkGuard } from './http/network-guard.ts';
 import { portalRouter } from './http/pages/portal.ts';
 import { providerPages } from './http/pages/provider-pages.ts';
 import { registrationRouter } from './http/registration.ts';
+import { revocationFeedRouter } from './http/revocation-feed.ts';
+import { followRevocations, type RevocationWatch, type RevocationWatchOptions } from './http/revocation-watch.ts';
 import { openRequestSignals } from './http/request-signals.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
@@ -24,6 +26,7 @@ import { createProvider } from './oidc/provider.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
+import { readRevocationFeed } from './services/revocations.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
@@ -58,6 +61,11 @@ export interface Gatehouse {
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
+  /**
+   * Middleware mode: the revocations of one of your APIs, read from Gatehouse's store, for `requireAccessToken`'s
+   * `revocations` (another process uses `watchRevocations` with the issuer URL instead). Stopped by `close()`.
+   */
+  watchRevocations(audience: string, options?: RevocationWatchOptions): RevocationWatch;
   /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
   drain(): void;
   /** Stops answering readiness (as drain() does), then closes the stores it opened. */
@@ -122,6 +130,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
+        ['/oauth/revocations', revocationFeedRouter(durable)],
         ['/v2/logout', auth0LogoutRouter({ stores, issuer: config.issuer })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
         ['/', homeRouter(durable, config.issuer)],
@@ -129,10 +138,16 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       notFoundPage: notFoundPage(durable, config.issuer),
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
+    const watches = new Set<RevocationWatch>();
     return {
       config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials,
       get keys() {
         return liveKeys.material;
+      },
+      watchRevocations(audience, watchOptions) {
+        const watch = followRevocations(audience, (after) => readRevocationFeed(durable, audience, after), watchOptions);
+        watches.add(watch);
+        return watch;
       },
       drain() {
         shuttingDown = true;
@@ -140,6 +155,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);
+        for (const watch of watches) watch.close();
         liveKeys.stop();
         if (ownsStores) await stores.close();
       },

@@ -7,6 +7,7 @@ import type { Application } from '../domain/model.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
 import { editEntity, findPage, getOrThrow, missing, now, type Page, type PageRequest } from './entities.ts';
 import { revokeOidcGrants } from './grants.ts';
+import { recordRevocations } from './revocations.ts';
 import { readTenantSettings } from './tenant.ts';
 
 /** An application with the clear secret, which exists only in the response to create and rotate-secret. */
@@ -61,6 +62,7 @@ export async function rotateApplicationSecret(store: DurableStore, clientId: str
 export async function deleteApplication(stores: Stores, clientId: string): Promise<void> {
   const { durable } = stores;
   checkChangeable(await findApplication(durable, clientId));
+  await recordRevocations(durable, [{ kind: 'application', clientId, gone: true }]);
   const consents = await durable.userGrants.find({ clientID: clientId });
   await durable.transaction((tx) => {
     tx.clientGrants.deleteMany({ client_id: clientId });

@@ -37,6 +37,8 @@ export const COLLECTIONS: Specs = {
   settings: { name: 'settings', key: 'id', unique: [], indexed: [], arrays: [], sealed: [] },
   keys: { name: 'keys', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['signing', 'cookies'] },
   secrets: { name: 'secrets', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['value'] },
+  /** Read in key order only (time-ordered ids), and emptied by `deleteBefore`. */
+  revocations: { name: 'revocations', key: 'id', unique: [], indexed: [], arrays: [], sealed: [] },
 };
 
 export const COLLECTION_NAMES = Object.keys(COLLECTIONS) as (keyof DurableEntities)[];

@@ -9,6 +9,7 @@ import request from 'supertest';
 import { COLLECTION_NAMES, COLLECTIONS } from '../../src/store/collections.ts';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { lockDataDir } from '../../src/store/embedded/lock.ts';
+import { DURABLE_MIGRATIONS } from '../../src/store/embedded/migrations.ts';
 import { openDurableStore, openStores, StoreError, type Stores } from '../../src/store/index.ts';
 import { tempDir } from '../support/backends.ts';
 import { createApi, createGrant, thirdPartyApp, authorizeQuery } from '../support/fixtures.ts';
@@ -81,7 +82,7 @@ describe('the embedded store (SQLite)', () => {
     const db = new DatabaseSync(path.join(dir, 'gatehouse.db'));
     db.exec('PRAGMA user_version = 99');
     db.close();
-    expect(() => openEmbeddedStore({ dataDir: dir })).toThrow(/was written by a newer version of Gatehouse \(schema version 99; this version knows up to 1\)/);
+    expect(() => openEmbeddedStore({ dataDir: dir })).toThrow(new RegExp(`was written by a newer version of Gatehouse \\(schema version 99; this version knows up to ${DURABLE_MIGRATIONS.length}\\)`));
 
     const other = tempDir();
     const foreign = new DatabaseSync(path.join(other, 'gatehouse.db'));

@@ -54,6 +54,7 @@ export const DURABLE_MIGRATIONS: readonly (readonly string[])[] = [
     table('secrets'),
     ...OIDC_TABLE,
   ],
+  [table('revocations')],
 ];
 
 export const ARTIFACT_MIGRATIONS: readonly (readonly string[])[] = [OIDC_TABLE];
