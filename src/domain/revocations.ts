@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { grantScopes } from './access.ts';
 import { tokenSubjectType } from './access-tokens.ts';
 import { isThirdParty } from './applications.ts';
@@ -27,22 +27,24 @@ export type RevokedAccess =
  */
 export const REVOCATION_GRACE_SECONDS = 2;
 
-function keyParts(access: RevokedAccess): string[] {
-  switch (access.kind) {
-    case 'grant': return ['grant', access.grantId];
-    case 'user': return ['sub', access.userId];
-    case 'application': return ['client', access.clientId];
-    case 'application_api': return ['client_api', access.clientId, access.audience, access.subjectType];
-    case 'api': return ['api', access.audience, access.subjectType];
-  }
-}
+/** A digest (128 bits) of an id: what the feed says instead of the id; resource servers compute it from claims. */
+const digest = (kind: string, id: string) => hash('sha256', `${kind}:${id}`, 'base64url').slice(0, 22);
+const clientApiKey = (clientDigest: string, audience: string, subjectType: SubjectType) => `${clientDigest} ${subjectType} ${audience}`;
+const apiKey = (audience: string, subjectType: SubjectType) => `${subjectType} ${audience}`;
 
 /**
- * The key a revocation is stored and published under: a digest (128 bits) of what was revoked, so that the feed names
- * no user or application; a resource server computes the same digests from the claims of the tokens it receives.
+ * The key a revocation is stored and published under. Users, applications and grants appear only as digests of their
+ * ids, so that the feed names none of them; APIs, which are public, in clear.
  */
-export const revocationKey = (access: RevokedAccess): string =>
-  createHash('sha256').update(JSON.stringify(keyParts(access))).digest('base64url').slice(0, 22);
+export function revocationKey(access: RevokedAccess): string {
+  switch (access.kind) {
+    case 'grant': return digest('grant', access.grantId);
+    case 'user': return digest('sub', access.userId);
+    case 'application': return digest('client', access.clientId);
+    case 'application_api': return clientApiKey(digest('client', access.clientId), access.audience, access.subjectType);
+    case 'api': return apiKey(access.audience, access.subjectType);
+  }
+}
 
 /** The longest an access token lives (seconds): the longest `token_lifetime` of the APIs. */
 export const longestTokenLifetime = (apis: readonly Pick<ResourceServer, 'token_lifetime'>[]): number =>
@@ -101,16 +103,20 @@ export interface RevocableToken {
   issuedAt?: number | undefined;
 }
 
-/** The keys of every revocation that would end this token for this API. */
+/**
+ * The keys of every revocation that would end this token for this API (`revocationKey` of its grant, its user, its
+ * application, the application's access to the API and anyone's), computed on every request: each id is hashed once.
+ */
 export function revocationKeysOf(token: RevocableToken, audience: string): string[] {
   const subjectType = tokenSubjectType(token.subject, token.clientId);
-  const ended: RevokedAccess[] = [{ kind: 'api', audience, subjectType }];
-  if (token.grantId !== undefined) ended.push({ kind: 'grant', grantId: token.grantId });
-  if (subjectType === 'user' && token.subject !== undefined) ended.push({ kind: 'user', userId: token.subject, gone: false });
+  const keys = [apiKey(audience, subjectType)];
+  if (token.grantId !== undefined) keys.push(digest('grant', token.grantId));
+  if (subjectType === 'user' && token.subject !== undefined) keys.push(digest('sub', token.subject));
   if (token.clientId !== undefined) {
-    ended.push({ kind: 'application', clientId: token.clientId, gone: false }, { kind: 'application_api', clientId: token.clientId, audience, subjectType });
+    const client = digest('client', token.clientId);
+    keys.push(client, clientApiKey(client, audience, subjectType));
   }
-  return ended.map(revocationKey);
+  return keys;
 }
 
 /**

@@ -50,6 +50,7 @@ describe('revocation records', () => {
     expect(record.key).toMatch(/^[\w-]{22}$/);
     expect(record.audience).toBeUndefined();
     expect(revocationRecord({ kind: 'api', audience: API, subjectType: 'user' }, NOW_MS, LIFETIME).audience).toBe(API);
+    expect(revocationKey({ kind: 'application_api', clientId: 'app1', audience: API, subjectType: 'user' })).not.toContain('app1');
     expect(revocationKey({ kind: 'user', userId: 'a', gone: true })).toBe(revocationKey({ kind: 'user', userId: 'a', gone: false }));
     expect(revocationKey({ kind: 'user', userId: 'a', gone: true })).not.toBe(revocationKey({ kind: 'application', clientId: 'a', gone: true }));
   });
