@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Ajv, type JSONSchemaType } from 'ajv';
 import { issuerUrl } from '../domain/issuer.ts';
 import { RevocationIndex, type RevocableToken, type RevocationFeedPage } from '../domain/revocations.ts';
@@ -50,6 +51,8 @@ export function followRevocations(audience: string, source: RevocationSource, op
   let cursor: string | undefined;
   let syncedAt: number | undefined;
   let failingSince: number | undefined;
+  /** When the page being read was asked for (undefined between reads). */
+  let askedAt: number | undefined;
   let forgottenAt = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -58,7 +61,9 @@ export function followRevocations(audience: string, source: RevocationSource, op
     try {
       let page: RevocationFeedPage;
       do {
+        askedAt = Date.now();
         page = await source(cursor, AbortSignal.timeout(FEED_TIMEOUT_MS));
+        askedAt = undefined;
         index.add(page.revocations);
         cursor = page.next;
       } while (page.more && !closed);
@@ -69,6 +74,7 @@ export function followRevocations(audience: string, source: RevocationSource, op
         forgottenAt = syncedAt;
       }
     } catch (err) {
+      askedAt = undefined;
       failingSince ??= Date.now();
       options.onError?.(err instanceof Error ? err : new Error(String(err)));
     } finally {
@@ -79,13 +85,17 @@ export function followRevocations(audience: string, source: RevocationSource, op
     }
   }
 
-  let firstRead: Promise<void> | undefined = poll().finally(() => {
+  // The first requests wait for the first read, for as long as one page may take at most.
+  let firstRead: Promise<void> | undefined = Promise.race([poll(), delay(FEED_TIMEOUT_MS, undefined, { ref: false })]).finally(() => {
     firstRead = undefined;
   });
 
   function current(token: RevocableToken): RevocationVerdict {
     if (maxStaleMs !== Number.POSITIVE_INFINITY) {
-      if (syncedAt === undefined || (failingSince !== undefined && Date.now() - failingSince >= maxStaleMs)) return 'unavailable';
+      const now = Date.now();
+      // A page that outlives its timeout (a source that ignores it) counts as a failure from then on.
+      const failing = failingSince ?? (askedAt !== undefined && now - askedAt > FEED_TIMEOUT_MS ? askedAt + FEED_TIMEOUT_MS : undefined);
+      if (syncedAt === undefined || (failing !== undefined && now - failing >= maxStaleMs)) return 'unavailable';
     }
     return index.refuses(token, audience) ? 'revoked' : 'valid';
   }

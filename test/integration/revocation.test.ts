@@ -331,6 +331,17 @@ describe('revocation reaches resource servers', () => {
       }
     });
 
+    it('a feed that never answers gets 503s, not requests that hang', async () => {
+      const watch = followRevocations(AUDIENCE, () => new Promise(() => {}));
+      try {
+        const api = express().get('/', requireAccessToken({ issuer: live.origin, audience: AUDIENCE, revocations: watch }), (_req, res) => void res.end());
+        const res = await request(api).get('/').set('Authorization', `Bearer ${token}`);
+        expect([res.status, res.body.error]).toEqual([503, 'temporarily_unavailable']);
+      } finally {
+        watch.close();
+      }
+    });
+
     it('requireAccessToken refuses to follow another API\'s revocations', () => {
       expect(() => requireAccessToken({ issuer: live.origin, audience: 'https://other.example.com/', revocations: live.gatehouse.watchRevocations(AUDIENCE) }))
         .toThrow(/revocations followed are those of https:\/\/notes.revocation.test\/, not of https:\/\/other.example.com\//);
