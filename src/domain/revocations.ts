@@ -27,8 +27,9 @@ export type RevokedAccess =
  */
 export const REVOCATION_GRACE_SECONDS = 2;
 
+type Digest = (kind: string, id: string) => string;
 /** A digest (128 bits) of an id: what the feed says instead of the id; resource servers compute it from claims. */
-const digest = (kind: string, id: string) => hash('sha256', `${kind}:${id}`, 'base64url').slice(0, 22);
+const digest: Digest = (kind, id) => hash('sha256', `${kind}:${id}`, 'base64url').slice(0, 22);
 const clientApiKey = (clientDigest: string, audience: string, subjectType: SubjectType) => `${clientDigest} ${subjectType} ${audience}`;
 const apiKey = (audience: string, subjectType: SubjectType) => `${subjectType} ${audience}`;
 
@@ -107,17 +108,20 @@ export interface RevocableToken {
  * The keys of every revocation that would end this token for this API (`revocationKey` of its grant, its user, its
  * application, the application's access to the API and anyone's), computed on every request: each id is hashed once.
  */
-export function revocationKeysOf(token: RevocableToken, audience: string): string[] {
+export function revocationKeysOf(token: RevocableToken, audience: string, digestOf: Digest = digest): string[] {
   const subjectType = tokenSubjectType(token.subject, token.clientId);
   const keys = [apiKey(audience, subjectType)];
-  if (token.grantId !== undefined) keys.push(digest('grant', token.grantId));
-  if (subjectType === 'user' && token.subject !== undefined) keys.push(digest('sub', token.subject));
+  if (token.grantId !== undefined) keys.push(digestOf('grant', token.grantId));
+  if (subjectType === 'user' && token.subject !== undefined) keys.push(digestOf('sub', token.subject));
   if (token.clientId !== undefined) {
-    const client = digest('client', token.clientId);
+    const client = digestOf('client', token.clientId);
     keys.push(client, clientApiKey(client, audience, subjectType));
   }
   return keys;
 }
+
+/** How many digests a resource server remembers before it starts again (a few MB at most). */
+const DIGESTS_REMEMBERED = 20_000;
 
 /**
  * The revocations a resource server knows, by key: a token is refused when one of its keys was revoked after it was
@@ -125,6 +129,18 @@ export function revocationKeysOf(token: RevocableToken, audience: string): strin
  */
 export class RevocationIndex {
   private readonly byKey = new Map<string, { issuedBefore: number; expiresAt: number }>();
+  /** Digests computed lately, by input: an API sees the same users, applications and grants again and again. */
+  private readonly digests = new Map<string, string>();
+  private readonly digestOf: Digest = (kind, id) => {
+    const input = `${kind}:${id}`;
+    let known = this.digests.get(input);
+    if (known === undefined) {
+      if (this.digests.size >= DIGESTS_REMEMBERED) this.digests.clear();
+      known = digest(kind, id);
+      this.digests.set(input, known);
+    }
+    return known;
+  };
 
   get size(): number {
     return this.byKey.size;
@@ -148,7 +164,7 @@ export class RevocationIndex {
   refuses(token: RevocableToken, audience: string): boolean {
     if (this.byKey.size === 0) return false;
     const issuedAt = token.issuedAt ?? Number.NEGATIVE_INFINITY;
-    return revocationKeysOf(token, audience).some((key) => {
+    return revocationKeysOf(token, audience, this.digestOf).some((key) => {
       const known = this.byKey.get(key);
       return known !== undefined && issuedAt < known.issuedBefore;
     });

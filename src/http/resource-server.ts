@@ -236,9 +236,10 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
       return challenge(res, metadataUrl, { status: 401, scheme, code: 'invalid_token', description });
     }
     if (revocations) {
-      const verdict = await revocations.verdict({
+      const answer = revocations.verdict({
         clientId: stringClaim(claims.client_id), subject: stringClaim(claims.sub), grantId: stringClaim(claims[GRANT_ID_CLAIM]), issuedAt: claims.iat,
       });
+      const verdict = typeof answer === 'string' ? answer : await answer; // waits only for the first read of the feed
       if (verdict === 'revoked') return challenge(res, metadataUrl, { status: 401, scheme, code: 'invalid_token', description: 'the access token was revoked' });
       if (verdict === 'unavailable') {
         return void res.status(503).set('Retry-After', String(revocations.retryAfterSeconds))
