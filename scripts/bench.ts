@@ -48,7 +48,7 @@ const DOCS_END = '<!-- bench:latest:end -->';
 /** Each group of scenarios runs its own servers; `only` selects groups by the scenario ids they report. */
 const GROUPS: { ids: ScenarioId[]; run: (context: BenchContext) => Promise<void> }[] = [
   { ids: ['ceiling'], run: (context) => timed('ceiling', () => measureCeiling(context)) },
-  { ids: ['1', '3', '4b', '4', '5', '2'], run: inMemoryScenarios },
+  { ids: ['1', '1l', '3', '4b', '4', '5', '2'], run: inMemoryScenarios },
   { ids: ['4b'], run: redisScenarios },
   { ids: ['6'], run: (context) => timed('6', () => memoryScenario(context)) },
 ];

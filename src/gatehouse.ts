@@ -1,13 +1,16 @@
+import path from 'node:path';
 import type { Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial, SigningKey } from './domain/model.ts';
+import { auditContext } from './http/audit-context.ts';
 import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
 import { auth0LogoutRouter } from './http/auth0-logout.ts';
 import { managementRouter } from './http/management/index.ts';
+import { metricsRouter as createMetricsRouter, requestMetrics } from './http/metrics.ts';
 import { appsRouter } from './http/pages/apps.ts';
 import { homeRouter, notFoundPage } from './http/pages/home.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
@@ -23,11 +26,20 @@ import { rootWellKnownRouter } from './http/well-known.ts';
 import { fixedKeys, watchKeys } from './oidc/key-watcher.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { createAuditLog, type AuditLog } from './services/audit.ts';
+import { createActivityRecorder, type ActivityRecorder } from './services/connection-activity.ts';
+import { createStreamDelivery, type StreamDelivery } from './services/log-streams.ts';
+import { createMetrics } from './services/metrics.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
 import { readRevocationFeed } from './services/revocations.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
+import { accountService } from './services/accounts.ts';
+import { createMailer } from './services/mail.ts';
+import { upstreamTransactions } from './services/upstream.ts';
+import { accountLinksRouter } from './http/pages/account-links.ts';
+import { upstreamCallbackRouter } from './http/pages/upstream-callback.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
 
@@ -61,6 +73,17 @@ export interface Gatehouse {
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
+  /** The tenant log (`/api/v2/logs`): events are written in batches; `flush()` writes what is queued now. */
+  readonly audit: AuditLog;
+  /** Connection activity, counted in memory and written every `activity.flush_interval_ms` (or on `flush()`). */
+  readonly activity: ActivityRecorder;
+  /** Log stream delivery, every `logs.streams.interval_ms` (or on `deliverNow()`). */
+  readonly logStreams: StreamDelivery;
+  /**
+   * GET /metrics (src/http/metrics.ts) when metrics are configured: the drop-in process serves it on `metrics.port`;
+   * in middleware mode, mount it where only Prometheus reaches it. With `metrics.token` the main router serves it too.
+   */
+  readonly metricsRouter: Router | undefined;
   /**
    * Middleware mode: the revocations of one of your APIs, read from Gatehouse's store, for `requireAccessToken`'s
    * `revocations` (another process uses `watchRevocations` with the issuer URL instead). Stopped by `close()`.
@@ -68,7 +91,7 @@ export interface Gatehouse {
   watchRevocations(audience: string, options?: RevocationWatchOptions): RevocationWatch;
   /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
   drain(): void;
-  /** Stops answering readiness (as drain() does), then closes the stores it opened. */
+  /** Stops answering readiness (as drain() does), writes what the log and the activity hold, then closes the stores it opened. */
   close(): Promise<void>;
 }
 
@@ -88,7 +111,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const config = loadConfig({ env: {}, overrides: options.config });
   const logger = options.logger ?? createLogger(config.logLevel);
   const ownsStores = !options.stores;
-  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys, logger });
+  const opened = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys, logger });
+  // Metrics are off unless a port or a token says where they may be read (README, "Metrics").
+  const metrics = config.metrics.port !== null || config.metrics.token ? createMetrics() : undefined;
+  const stores = metrics ? metrics.instrumentStores(opened) : opened;
+  /** Background work started so far, stopped (after writing what it holds) if the start fails half-way. */
+  const background: { close(): Promise<void> }[] = [];
   try {
     const { durable } = stores;
     await seed(durable, config);
@@ -99,9 +127,23 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const keys = options.signingKeys ? { ...stored, signing: checkSigningKeys(options.signingKeys) } : stored;
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
+    const activity = createActivityRecorder(durable, config.activity, logger);
+    const audit = createAuditLog({ store: durable, logger, settings: config.logs, observers: [activity.observe, ...(metrics ? [metrics.observeEvent] : [])] });
+    metrics?.watchAudit(audit);
+    const logStreams = createStreamDelivery(durable, config.logs.streams, logger, metrics?.streams);
+    background.push(logStreams, audit, activity);
+    const metricsRouter = metrics && createMetricsRouter(metrics, config.metrics.token);
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
     const registration = registrationService(durable, stores.redis, config.registration, logger);
+    const mailer = createMailer({
+      smtpUrl: config.mail.smtp_url,
+      from: config.mail.from ?? `no-reply@${new URL(config.issuer).hostname}`,
+      outboxDir: ownsStores && !config.mongodbUri ? path.join(config.dataDir, 'outbox') : null,
+    }, logger);
+    if (!config.mail.smtp_url && config.env === 'production') logger.warn('SMTP_URL is not set: verification and password reset emails are written to the log and the outbox folder, not sent');
+    const upstream = upstreamTransactions(stores.oidcAdapter('UpstreamLogin'));
+    const accounts = accountService({ stores, issuer: config.issuer, mailer, templatesDir: config.mail.templates_dir, lockout });
     // One reading of who is asking, for every route and for oidc-provider alike (README, "Behind a proxy").
     const origin = clientOrigin(config.trustProxy);
     const clientAddress = origin.address;
@@ -124,10 +166,17 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       logger,
       isShuttingDown: () => shuttingDown,
       networkGuard,
+      auditContext: auditContext(audit, origin),
+      ...(metrics && metricsRouter ? { metrics: { requests: requestMetrics(metrics), ...(config.metrics.token ? { router: metricsRouter } : {}) } } : {}),
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
-        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress, accounts })],
+        ['/u', interactionRouter({
+          provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, accounts, lockout, upstream,
+          ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+        })],
+        ['/u', accountLinksRouter({ stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, accounts })],
+        ['/login', upstreamCallbackRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, upstream })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
         ['/oauth/revocations', revocationFeedRouter(durable)],
@@ -141,6 +190,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const watches = new Set<RevocationWatch>();
     return {
       config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials,
+      audit, activity, logStreams, metricsRouter,
       get keys() {
         return liveKeys.material;
       },
@@ -157,10 +207,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         clearInterval(cleanup);
         for (const watch of watches) watch.close();
         liveKeys.stop();
+        for (const work of background) await work.close();
         if (ownsStores) await stores.close();
       },
     };
   } catch (err) {
+    for (const work of background) await work.close();
     if (ownsStores) await stores.close();
     throw err;
   }

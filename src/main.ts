@@ -3,6 +3,7 @@ import express, { type RequestHandler } from 'express';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logging.ts';
+import { listenForMetrics } from './http/metrics.ts';
 import { issuerUrl } from './domain/issuer.ts';
 import { managementAudience } from './domain/system-api.ts';
 import { StoreError, StoreUnavailableError } from './store/index.ts';
@@ -114,6 +115,16 @@ async function main(): Promise<void> {
       + `-d client_secret=... -d audience=${managementAudience(config.issuer)}\n\n`);
   }
 
+  // Metrics on a port of their own, which the proxy in front of Gatehouse does not publish (README, "Metrics").
+  const metricsPort = config.metrics.port;
+  const metricsServer = gatehouse.metricsRouter && metricsPort !== null
+    ? await listenForMetrics(gatehouse.metricsRouter, metricsPort).catch((err: NodeJS.ErrnoException) => fail(`Could not listen on METRICS_PORT ${metricsPort} (${err.code ?? err.message}). Set it to a free port, or unset it.`))
+    : undefined;
+  if (metricsServer) {
+    const address = metricsServer.address();
+    logger.info({ metrics_port: typeof address === 'object' && address ? address.port : config.metrics.port }, 'metrics listening');
+  }
+
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -122,6 +133,7 @@ async function main(): Promise<void> {
     gatehouse.drain();
     drain.start();
     const force = setTimeout(() => server.closeAllConnections(), 10_000).unref();
+    metricsServer?.close();
     server.close(async () => {
       clearTimeout(force);
       await gatehouse.close();

@@ -20,6 +20,7 @@ export class ApiError extends Error {
 }
 
 export function sendApiError(res: Response, statusCode: number, errorCode: string, message: string): void {
+  res.locals.apiError = { errorCode, message }; // for the `fapi` event of a failed write (src/http/management/index.ts)
   res.status(statusCode).json({ statusCode, error: REASONS[statusCode] ?? 'Error', message, errorCode });
 }
 

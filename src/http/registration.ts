@@ -2,7 +2,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type RequestHa
 import { Ajv, type ErrorObject } from 'ajv';
 import { RegistrationError, registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
 import type { LimitResult } from '../services/rate-limits.ts';
-import type { RegistrationService } from '../services/registration.ts';
+import { recordRefusedRegistration, type RegistrationService } from '../services/registration.ts';
 import { unreadableBody } from './errors.ts';
 import { NO_STORE } from './no-store.ts';
 
@@ -71,6 +71,7 @@ export function registrationRouter({ registration, clientAddress }: Registration
   }, express.json({ limit: '32kb', type: () => true }), async (req, res) => {
     if (!validateRequest(req.body)) {
       const problem = describe(validateRequest.errors?.[0]);
+      recordRefusedRegistration('invalid_metadata', problem.description, { error: problem.error });
       return oauthError(res, 400, problem.error, problem.description);
     }
     try {

@@ -30,11 +30,17 @@ export interface RouterParts {
   devicePollIntervalSeconds: number;
   /** What a browser gets for an unknown path (API clients get the JSON 404). */
   notFoundPage: RequestHandler;
+  /** Opens each request's audit context (src/http/audit-context.ts), before anything else runs. */
+  auditContext: RequestHandler;
+  /** Request metrics, and GET /metrics behind a token (src/http/metrics.ts), when configured. */
+  metrics?: { requests: RequestHandler; router?: Router };
 }
 
 export function gatehouseRouter(parts: RouterParts): Router {
   const router = Router();
   const providerCallback = parts.provider.callback();
+  router.use(parts.auditContext);
+  if (parts.metrics) router.use(parts.metrics.requests);
   router.use(requestLogging(parts.logger));
   const https = new URL(parts.issuer).protocol === 'https:';
   router.use(helmet({
@@ -55,6 +61,7 @@ export function gatehouseRouter(parts: RouterParts): Router {
     strictTransportSecurity: https,
   }));
   router.use(operationsRouter(parts.stores, parts.isShuttingDown));
+  if (parts.metrics?.router) router.use(parts.metrics.router);
   router.use(parts.networkGuard);
   for (const [path, handler] of parts.routes) router.use(path, handler);
   router.use(jsonTokenRequests());

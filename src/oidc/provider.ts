@@ -19,6 +19,7 @@ import { loadedApplicationOf, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
+import { recordProtocolEvents } from './protocol-events.ts';
 import { resourceIndicatorHooks } from './resource-hooks.ts';
 import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
 import { issuerBasePath, issuerUrl } from '../domain/issuer.ts';
@@ -334,6 +335,7 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
   provider.on('backchannel.error', (_ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => logger.warn({ client_id: client.clientId, reason: err.message }, 'back-channel logout failed'));
   provider.on('device_authorization.success', (ctx: KoaContextWithOIDC) => logger.info({ client_id: ctx.oidc.client?.clientId }, 'device authorization started'));
+  recordProtocolEvents(provider, issuer);
   // oidc-provider revoked a grant itself (a refresh token revoked at /oauth/revoke or replayed, a code replayed, a logout):
   // its JWT access tokens end at resource servers too. It tells only once the grant is gone, so a failure is logged.
   provider.on('grant.revoked', (_ctx: KoaContextWithOIDC, grantId: string) => {

@@ -28,7 +28,7 @@ export const COLLECTIONS: Specs = {
     arrays: [],
     sealed: [],
   },
-  connections: { name: 'connections', key: 'id', unique: [['name']], indexed: ['name', 'is_domain_connection'], arrays: ['enabled_clients'], sealed: [] },
+  connections: { name: 'connections', key: 'id', unique: [['name']], indexed: ['name', 'is_domain_connection'], arrays: ['enabled_clients'], sealed: ['secret_options'] },
   users: { name: 'users', key: 'user_id', unique: [['connection', 'email']], indexed: ['email', 'connection'], arrays: [], sealed: [] },
   userGrants: {
     name: 'user_grants', key: 'id', unique: [['user_id', 'clientID', 'audience']], indexed: ['user_id', 'clientID', 'audience'], arrays: [], sealed: [],
@@ -37,6 +37,10 @@ export const COLLECTIONS: Specs = {
   settings: { name: 'settings', key: 'id', unique: [], indexed: [], arrays: [], sealed: [] },
   keys: { name: 'keys', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['signing', 'cookies'] },
   secrets: { name: 'secrets', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['value'] },
+  // The tenant log: time-ordered keys (retention by deleteBefore); the fields `q` searches are indexed.
+  logs: { name: 'logs', key: 'log_id', unique: [], indexed: ['type', 'client_id', 'user_id', 'user_name', 'connection', 'ip', 'audience'], arrays: [], sealed: [] },
+  logStreams: { name: 'log_streams', key: 'id', unique: [], indexed: ['status'], arrays: [], sealed: ['http_authorization', 'http_custom_headers'] },
+  connectionActivity: { name: 'connection_activity', key: 'id', unique: [], indexed: ['user_id', 'client_id'], arrays: [], sealed: [] },
   /** Read in key order only (time-ordered ids), and emptied by `deleteBefore`. */
   revocations: { name: 'revocations', key: 'id', unique: [], indexed: [], arrays: [], sealed: [] },
 };

@@ -1,6 +1,7 @@
 import type { Adapter } from 'oidc-provider';
 import type {
-  Application, ClientGrant, Connection, KeyMaterial, NetworkAcl, ResourceServer, Revocation, TenantSettings, User, UserGrant,
+  Application, ClientGrant, Connection, ConnectionActivity, KeyMaterial, LogEvent, LogStream, NetworkAcl, ResourceServer, Revocation, TenantSettings,
+  User, UserGrant,
 } from '../domain/model.ts';
 
 /** Equality on fields; on an array field, "contains". */
@@ -90,6 +91,9 @@ export interface DurableEntities {
   settings: SettingsDocument;
   keys: KeyMaterial;
   secrets: StoredSecret;
+  logs: LogEvent;
+  logStreams: LogStream;
+  connectionActivity: ConnectionActivity;
   revocations: Revocation;
 }
 

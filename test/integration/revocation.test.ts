@@ -13,8 +13,8 @@ import { requireAccessToken } from '../../src/index.ts';
 import { readRevocationFeed } from '../../src/services/revocations.ts';
 import { startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
 import { authorizeQuery, createApi, createConnection, createGrant, thirdPartyApp } from '../support/fixtures.ts';
-import { codeFlowTokens, createUser } from '../support/flow.ts';
-import { insertApplication } from '../support/harness.ts';
+import { codeFlowTokens, createUser, formOf } from '../support/flow.ts';
+import { insertApplication, pathOf } from '../support/harness.ts';
 import { discover, insecure } from '../support/oauth4webapi.ts';
 import type { ResourceServerSettings } from '../support/resource-server.ts';
 
@@ -68,7 +68,7 @@ describe('revocation reaches resource servers', () => {
   const inHostApp = () => new URL('/api/notes', live.origin);
   let users = 0;
   const newUser = () => createUser(stores(), `reader${(users += 1)}@example.com`, PASSWORD);
-  const manage = (method: 'get' | 'patch' | 'delete', path: string, body?: object) => {
+  const manage = (method: 'get' | 'post' | 'patch' | 'delete', path: string, body?: object) => {
     const call = request(live.app)[method](`/api/v2${path}`).set('Authorization', `Bearer ${adminToken}`);
     return body ? call.send(body) : call;
   };
@@ -153,6 +153,18 @@ describe('revocation reaches resource servers', () => {
     expect((await manage('patch', `/users/${encodeURIComponent(blocked.user_id)}`, { blocked: true })).status).toBe(200);
     await expectRevoked(blockedToken);
     await expectAccepted(kept);
+  });
+
+  it('a password reset through a link: every token of that user issued before', async () => {
+    const { tokens } = await passwordApp();
+    const user = await newUser();
+    const before = (await tokens(user.email)).access_token;
+    await expectAccepted(before);
+    const { body } = await manage('post', '/tickets/password-change', { user_id: user.user_id });
+    const form = await request(live.app).get(pathOf(body.ticket));
+    const done = await request(live.app).post(pathOf(body.ticket)).type('form').send({ ...formOf(form.text).fields, password: 'a new revocation password 456' });
+    expect(done.status).toBe(200);
+    await expectRevoked(before);
   });
 
   it('an application deleted: its tokens, for users and for itself', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
+import { loadConfig } from '../../../src/config/load.ts';
 import { createGatehouse } from '../../../src/gatehouse.ts';
 import { draftApplication, type ApplicationCreate } from '../../../src/domain/application-rules.ts';
 import { draftClientGrant } from '../../../src/domain/client-grant-rules.ts';
@@ -23,7 +24,7 @@ import {
 
 /**
  * Gatehouse as `npm start` runs it (embedded store journaled in a data folder, request logging at `info` into
- * /dev/null), plus the benchmark's fixtures. Dynamic registration is enabled and its rate limits raised for the run.
+ * /dev/null, the tenant log on unless `tenantLog: false`), plus the benchmark's fixtures. Dynamic registration is enabled and its rate limits raised for the run.
  * The password cost comes from GATEHOUSE_PASSWORD_COST, set by the benchmark.
  */
 const args = childArgs<ProtocolServerArgs>();
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     config: {
       env: 'test', issuer: listener.origin, dataDir, logLevel: 'info',
       registration: { rate_limit_per_second: 1_000_000, rate_limit_per_ip_per_minute: 100_000_000, max_applications: 10_000_000, idle_cleanup_days: 0 },
+      logs: { ...loadConfig({ env: {} }).logs, enabled: args.tenantLog !== false },
     },
   });
   const { durable } = stores;

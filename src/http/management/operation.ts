@@ -12,6 +12,7 @@ export interface OperationInput<Query, Body> {
 export interface Reply {
   status: number;
   body?: unknown;
+  headers?: Record<string, string>;
   /** The body carries a secret (a client secret, an API's signing secret): no cache may keep it. */
   secret?: boolean;
 }

@@ -1,4 +1,5 @@
-import type { Application, ResourceServer, User, UserGrant } from '../../domain/model.ts';
+import type { Application, Connection, ResourceServer, User, UserGrant } from '../../domain/model.ts';
+import { identitiesOf } from '../../domain/upstream.ts';
 
 /** What the Management API returns: stored entities minus the fields no API ever returns (hashes, internal ids). */
 
@@ -13,11 +14,16 @@ export function listedResourceServer(api: ResourceServer): Omit<ResourceServer, 
   return rest;
 }
 
-/** Auth0 clients read the user's identity provider from `identities`. */
+/** Auth0 clients read the user's identity providers from `identities`. */
 export function publicUser(user: User) {
   const { password_hash: _hash, ...rest } = user;
-  const [, id = user.user_id] = user.user_id.split('|');
-  return { ...rest, identities: [{ connection: user.connection, user_id: id, provider: 'auth0', isSocial: false }] };
+  return { ...rest, identities: identitiesOf(user) };
+}
+
+/** A connection's options without its secrets (a client secret is write-only). */
+export function publicConnection(connection: Connection): Omit<Connection, 'secret_options'> {
+  const { secret_options: _secrets, ...rest } = connection;
+  return rest;
 }
 
 export function publicUserGrant(grant: UserGrant): Omit<UserGrant, 'oidc_grant_ids'> {

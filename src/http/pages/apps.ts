@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
 import type { Application, ResourceServer, UserGrant } from '../../domain/model.ts';
 import { findApiByIdentifier } from '../../services/access.ts';
+import { lastUse } from '../../domain/connection-activity.ts';
 import { ACCOUNT_APPLICATION_ID, accountCallback } from '../../services/bootstrap.ts';
+import { activityOfGrants } from '../../services/connection-activity.ts';
 import { revokeUserGrant } from '../../services/grants.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
@@ -24,6 +26,16 @@ export interface AppsPageDeps {
 interface AppAccess {
   app: Application;
   grants: UserGrant[];
+}
+
+const DAY = 86_400_000;
+
+/** When this user's connection to an application was last used, in words ("today", "3 days ago", "on 2026-01-31"). */
+export function lastUsedWords(at: string, now = Date.now()): string {
+  const days = Math.floor(now / DAY) - Math.floor(Date.parse(at) / DAY);
+  if (days <= 0) return 'today';
+  if (days === 1) return 'yesterday';
+  return days < 30 ? `${days} days ago` : `on ${at.slice(0, 10)}`;
 }
 
 /**
@@ -72,6 +84,8 @@ export function appsRouter(deps: AppsPageDeps): Router {
       if (api && scopes.length) apis.push({ name: api.name, scopes });
     }
     const since = access.grants.map((g) => g.created_at).sort()[0] ?? '';
+    // This user's own use of the application (connection activity), never anyone else's.
+    const lastUsed = lastUse([...(await activityOfGrants(durable, access.grants)).values()]);
     return {
       client_id: access.app.client_id,
       name: access.app.name,
@@ -82,7 +96,7 @@ export function appsRouter(deps: AppsPageDeps): Router {
       apis,
       offline,
       since: since.slice(0, 10),
-      lastUsed: access.app.last_used_at?.slice(0, 10),
+      lastUsed: lastUsed && { at: lastUsed, words: lastUsedWords(lastUsed) },
     };
   }
 

@@ -4,13 +4,16 @@ import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { managementOperations } from '../../../src/http/management/index.ts';
 import type { Operation } from '../../../src/http/management/operation.ts';
+import { accountService } from '../../../src/services/accounts.ts';
 import { createLoginLockout } from '../../../src/services/sign-in.ts';
 import { ISSUER, memoryStores, testConfig } from '../../support/harness.ts';
 import { expectApiError, managementCaller, managementTestbed, otherScope } from '../../support/management.ts';
 
 /** The operations are listed before any Gatehouse starts, so that each gets its own tests; their stores stay unused. */
 const unusedStores = memoryStores();
-const operations = managementOperations(unusedStores, createLoginLockout(undefined, testConfig().login), { missing: () => undefined });
+const unusedLockout = createLoginLockout(undefined, testConfig().login);
+const unusedAccounts = accountService({ stores: unusedStores, issuer: ISSUER, mailer: { send: () => Promise.reject(new Error('unused')) }, templatesDir: '.', lockout: unusedLockout });
+const operations = managementOperations(unusedStores, unusedLockout, { missing: () => undefined }, unusedAccounts, ISSUER);
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 
@@ -23,6 +26,7 @@ const VALID_BODIES: Record<string, unknown> = {
   'PATCH /users/:id': { name: 'Renamed' },
   'PUT /network-acls/:id': { description: 'Block', rule: { scope: 'management', action: { block: true }, match: { ipv4_cidrs: ['192.0.2.0/24'] } } },
   'PATCH /network-acls/:id': { active: false },
+  'PATCH /log-streams/:id': { name: 'Renamed' },
 };
 
 describe('Management API: every operation', () => {
