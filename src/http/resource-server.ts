@@ -162,8 +162,9 @@ function proofUri(htu: unknown): string | undefined {
 /**
  * Express middleware that accepts only Gatehouse JWT access tokens (RFC 9068) for this API: signature (keys fetched
  * from the JWKS, cached, refetched when a new key id appears after a rotation; or the API's HS256 secret), issuer,
- * audience, expiry and scopes. Tokens bound to a DPoP key need `Authorization: DPoP` and a valid proof (RFC 9449 §7);
- * unbound tokens are Bearer tokens. 401 and 403 answers carry RFC 6750 / RFC 9449 challenges with the RFC 9728
+ * audience, expiry and scopes; with `revocations`, whether what it was issued under was revoked since (lookups in
+ * memory: src/http/revocation-watch.ts). Tokens bound to a DPoP key need `Authorization: DPoP` and a valid proof
+ * (RFC 9449 §7); unbound tokens are Bearer tokens. 401 and 403 answers carry RFC 6750 / RFC 9449 challenges with the RFC 9728
  * `resource_metadata` URL, so that MCP clients and agents find the authorization server and ask for the missing scope.
  */
 export function requireAccessToken(options: RequireAccessTokenOptions): RequestHandler {
