@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { decodeKey } from '../domain/ids.ts';
+import { exemptionProblem } from '../domain/outbound-addresses.ts';
 import { configSchema, type Environment, type GatehouseConfig } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -27,9 +28,9 @@ const asTrustProxy: EnvParser = (raw) => {
   return asInteger(raw);
 };
 
-/** A top-level setting, or one of a section's that the environment can set (ACL signal sources, mail, logs, metrics). */
+/** A top-level setting, or one of a section's that the environment can set (ACL signal sources, mail, logs, metrics, CIMD's exempted hosts). */
 export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}` | `mail.${keyof GatehouseConfig['mail']}`
-  | `logs.${keyof GatehouseConfig['logs']}` | `metrics.${keyof GatehouseConfig['metrics']}`;
+  | `logs.${keyof GatehouseConfig['logs']}` | `metrics.${keyof GatehouseConfig['metrics']}` | 'cimd.allowed_private_hosts';
 
 /** Environment variables that override config files: variable → (config key, parser). Documented in README. */
 export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
@@ -45,6 +46,7 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   COOKIE_KEYS: ['cookieKeys', asList],
   GATEHOUSE_KEY_ENCRYPTION_KEY: ['keyEncryptionKeys', asList],
   LOG_LEVEL: ['logLevel', asString],
+  GATEHOUSE_CIMD_ALLOWED_HOSTS: ['cimd.allowed_private_hosts', asList],
   GEOIP_DATABASE: ['aclSignals.geoip_database', asString],
   GEOIP_ASN_DATABASE: ['aclSignals.asn_database', asString],
   ACL_COUNTRY_HEADER: ['aclSignals.country_header', asString],
@@ -167,6 +169,10 @@ function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, s
       throw new ConfigError(name('keyEncryptionKeys', 'GATEHOUSE_KEY_ENCRYPTION_KEY'), (err as Error).message);
     }
   });
+  for (const entry of config.cimd.allowed_private_hosts) {
+    const problem = exemptionProblem(entry);
+    if (problem) throw new ConfigError(settingName('cimd.allowed_private_hosts'), `entry ${JSON.stringify(entry)} ${problem}`);
+  }
   for (const key of ['geoip_database', 'asn_database'] as const) {
     const file = config.aclSignals[key];
     if (file && !existsSync(file)) throw new ConfigError(settingName(`aclSignals.${key}`), `names ${file}, which does not exist`);

@@ -1,4 +1,5 @@
 import type { SchemaObject } from 'ajv';
+import type { KnownAgent } from '../domain/known-agents.ts';
 
 export type Environment = 'development' | 'production' | 'test';
 
@@ -52,8 +53,16 @@ export interface GatehouseConfig {
   registration: {
     /** Registrations per second for the whole tenant, across every process (Auth0: 5). */
     rate_limit_per_second: number;
-    /** Registrations per minute from one client address, so that one caller cannot starve everyone. */
+    /**
+     * Registrations per minute from one client address: a high backstop only, since one hosted connector registers for
+     * many users from few addresses (budgets per claimed identity do the real work).
+     */
     rate_limit_per_ip_per_minute: number;
+    /**
+     * New applications per hour for one claimed identity (a redirect host, a software_id, the host of a CIMD URL):
+     * one claimant cannot exhaust the tenant, and never another's budget.
+     */
+    rate_limit_per_claimed_identity_per_hour: number;
     /** The most dynamically registered applications the tenant keeps. */
     max_applications: number;
     /** Delete dynamically registered applications unused and without consent for this many days (0: never). */
@@ -62,6 +71,16 @@ export interface GatehouseConfig {
   management: {
     /** Management API requests per second for one calling application, across every process. */
     rate_limit_per_second: number;
+  };
+  /** Client ID Metadata Documents (README, "AI agents"). */
+  cimd: {
+    /**
+     * Host names, addresses or CIDR ranges whose documents and keys may be fetched although they are not public
+     * (development, internal agents). Empty by default; a warning is logged at start when set.
+     */
+    allowed_private_hosts: string[];
+    /** Known agents added to those Gatehouse ships (config/known-agents.json): exact client id URLs, verified on consent. */
+    known_agents: KnownAgent[];
   };
   /** Signing keys (README, "Operations"). */
   keys: {
@@ -164,12 +183,24 @@ export interface GatehouseConfig {
 
 const stringArray = { type: 'array', items: { type: 'string' } } as const;
 
+export const knownAgentSchema: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['client_id', 'name', 'vendor'],
+  properties: {
+    client_id: { type: 'string', pattern: '^https://', maxLength: 2000 },
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    vendor: { type: 'string', minLength: 1, maxLength: 100 },
+    sources: stringArray,
+  },
+};
+
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
   required: [
-    'env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'keys', 'deviceFlow',
-    'aclSignals', 'mail', 'logs', 'activity', 'metrics', 'login', 'seed',
+    'env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'cimd', 'keys',
+    'deviceFlow', 'aclSignals', 'mail', 'logs', 'activity', 'metrics', 'login', 'seed',
   ],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
@@ -199,10 +230,11 @@ export const configSchema: SchemaObject = {
     registration: {
       type: 'object',
       additionalProperties: false,
-      required: ['rate_limit_per_second', 'rate_limit_per_ip_per_minute', 'max_applications', 'idle_cleanup_days'],
+      required: ['rate_limit_per_second', 'rate_limit_per_ip_per_minute', 'rate_limit_per_claimed_identity_per_hour', 'max_applications', 'idle_cleanup_days'],
       properties: {
         rate_limit_per_second: { type: 'integer', minimum: 1 },
         rate_limit_per_ip_per_minute: { type: 'integer', minimum: 1 },
+        rate_limit_per_claimed_identity_per_hour: { type: 'integer', minimum: 1 },
         max_applications: { type: 'integer', minimum: 0 },
         idle_cleanup_days: { type: 'integer', minimum: 0 },
       },
@@ -212,6 +244,15 @@ export const configSchema: SchemaObject = {
       additionalProperties: false,
       required: ['rate_limit_per_second'],
       properties: { rate_limit_per_second: { type: 'integer', minimum: 1 } },
+    },
+    cimd: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['allowed_private_hosts', 'known_agents'],
+      properties: {
+        allowed_private_hosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 } },
+        known_agents: { type: 'array', items: knownAgentSchema },
+      },
     },
     keys: {
       type: 'object',

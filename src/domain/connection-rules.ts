@@ -1,4 +1,4 @@
-import { isLoopbackRedirect } from './application-rules.ts';
+import { isLoopbackRedirect } from './applications.ts';
 import { invalidBody } from './errors.ts';
 import type { Connection, ConnectionOptions, ConnectionSecrets, ConnectionStrategy } from './model.ts';
 import { applyPatch } from './updates.ts';

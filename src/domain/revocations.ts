@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { grantScopes } from './access.ts';
 import { tokenSubjectType } from './access-tokens.ts';
-import { isThirdParty } from './applications.ts';
+import { isThirdParty, protocolClientId } from './applications.ts';
 import { newTimeOrderedId, timeOrderedIdAt } from './ids.ts';
 import type { AccessPolicy, Application, ClientGrant, ResourceServer, Revocation, SubjectType } from './model.ts';
 
@@ -14,7 +14,7 @@ export type RevokedAccess =
   | { kind: 'grant'; grantId: string }
   /** A user deleted (`gone`) or blocked. */
   | { kind: 'user'; userId: string; gone: boolean }
-  /** An application deleted (`gone`) or blocked. */
+  /** An application deleted (`gone`) or blocked. `clientId` as its tokens carry it (`protocolClientId`). */
   | { kind: 'application'; clientId: string; gone: boolean }
   /** An application's tokens for an API, for users or for itself: its client grant was removed or narrowed. */
   | { kind: 'application_api'; clientId: string; audience: string; subjectType: SubjectType }
@@ -77,9 +77,18 @@ export const expiredRevocationsBefore = (nowMs: number, longestLifetimeSeconds: 
 export const everyAccessTo = (audience: string): RevokedAccess[] =>
   (['user', 'client'] as const).map((subjectType) => ({ kind: 'api', audience, subjectType }));
 
-/** What removing or narrowing a client grant ends: its application's tokens for the API, or, for a default grant, every application's. */
-export const accessOfClientGrant = (grant: ClientGrant): RevokedAccess => (grant.client_id !== undefined
-  ? { kind: 'application_api', clientId: grant.client_id, audience: grant.audience, subjectType: grant.subject_type }
+type NamedApplication = Pick<Application, 'client_id' | 'external_client_id'>;
+
+/** What deleting (`gone`) or blocking an application ends: its tokens, which name it by its protocol client id (a CIMD URL). */
+export const accessOfApplication = (application: NamedApplication, gone: boolean): RevokedAccess =>
+  ({ kind: 'application', clientId: protocolClientId(application), gone });
+
+/**
+ * What removing or narrowing a client grant ends: its application's tokens for the API (`application`: the grant's, as
+ * its tokens name it), or, for a default grant, every application's.
+ */
+export const accessOfClientGrant = (grant: ClientGrant, application: NamedApplication | undefined): RevokedAccess => (grant.client_id !== undefined
+  ? { kind: 'application_api', clientId: protocolClientId(application ?? { client_id: grant.client_id }), audience: grant.audience, subjectType: grant.subject_type }
   : { kind: 'api', audience: grant.audience, subjectType: grant.subject_type });
 
 /** Whether a change of a client grant takes away a scope it allowed (its tokens carrying it must end). */

@@ -46,10 +46,12 @@ export function managementAuthentication(issuer: string, keys: () => KeyMaterial
   };
 }
 
-/** Requires one Management API scope; runs after `managementAuthentication`. */
-export function requireScope(scope: ManagementScope): RequestHandler {
+/** Requires a Management API scope (one of a list); runs after `managementAuthentication`. */
+export function requireScope(scope: ManagementScope | readonly ManagementScope[]): RequestHandler {
+  const anyOf = [scope].flat();
   return (req, res, next) => {
-    if (req.management?.scopes.has(scope)) return next();
-    return sendBearerError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${scope}`, scope);
+    if (anyOf.some((s) => req.management?.scopes.has(s))) return next();
+    // The challenge names one scope that suffices (RFC 6750 reads a list as all of them).
+    return sendBearerError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${anyOf.join(',')}`, anyOf[0]);
   };
 }

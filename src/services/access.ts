@@ -3,6 +3,7 @@ import { requestedApis } from '../domain/authorization.ts';
 import type { Application, ResourceServer, SubjectType } from '../domain/model.ts';
 import { SYSTEM_API_ID } from '../domain/system-api.ts';
 import type { DurableStore } from '../store/ports.ts';
+import { applicationDirectory, storeLookup, type ApplicationDirectory } from './application-directory.ts';
 import { readTenantSettings } from './tenant.ts';
 
 export async function findApiByIdentifier(store: DurableStore, identifier: string): Promise<ResourceServer | undefined> {
@@ -38,13 +39,14 @@ export type ManagementAccess = (clientId: string) => Promise<ReadonlySet<string>
  * per client for at most `MANAGEMENT_ACCESS_MEMO_MS`: a deleted application or grant loses access within that bound,
  * at the cost of a few reads per client per second.
  */
-export function managementAccess(store: DurableStore): ManagementAccess {
+export function managementAccess(store: DurableStore, directory: ApplicationDirectory = applicationDirectory({ lookup: storeLookup(store) })): ManagementAccess {
   const memo = new Map<string, { until: number; scopes: ReadonlySet<string> | undefined }>();
   return async (clientId) => {
     const now = Date.now();
     const remembered = memo.get(clientId);
     if (remembered && remembered.until > now) return remembered.scopes;
-    const [application, api] = await Promise.all([store.applications.get(clientId), store.resourceServers.get(SYSTEM_API_ID)]);
+    const [entry, api] = await Promise.all([directory.resolve(clientId), store.resourceServers.get(SYSTEM_API_ID)]);
+    const application = entry?.application;
     const decision = application && api ? await decideAccess(store, application, api, 'client') : undefined;
     const scopes = decision?.allowed ? new Set(decision.maxScopes) : undefined;
     if (memo.size >= 1000) for (const [key, entry] of memo) if (entry.until <= now) memo.delete(key);

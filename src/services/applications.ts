@@ -1,9 +1,11 @@
 import {
   checkChangeable, checkRotatable, draftApplication, patchApplication, type ApplicationCreate, type ApplicationDraft, type ApplicationPatch,
 } from '../domain/application-rules.ts';
-import { isConfidential, isStrictThirdParty } from '../domain/applications.ts';
+import { isStrictThirdParty, usesClientSecret } from '../domain/applications.ts';
 import { hashSecret, newClientId, newClientSecret } from '../domain/ids.ts';
+import { withCurrentFingerprint } from '../domain/registration.ts';
 import type { Application } from '../domain/model.ts';
+import { accessOfApplication } from '../domain/revocations.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
 import { editEntity, findPage, getOrThrow, missing, now, type Page, type PageRequest } from './entities.ts';
 import { revokeOidcGrants } from './grants.ts';
@@ -22,7 +24,7 @@ export const findApplication = (store: DurableStore, clientId: string) => getOrT
 
 /** Gives a new application its id (`tpc_` for strict third-party ones) and, when confidential, a secret shown once. */
 export async function issueApplication(store: DurableStore, draft: ApplicationDraft): Promise<IssuedApplication> {
-  const secret = isConfidential(draft) ? newClientSecret() : undefined;
+  const secret = usesClientSecret(draft) ? newClientSecret() : undefined;
   const application: Application = {
     ...draft,
     client_id: newClientId(isStrictThirdParty(draft)),
@@ -37,12 +39,12 @@ export async function createApplication(store: DurableStore, input: ApplicationC
   return issueApplication(store, draftApplication(input, { allowPermissiveThirdParty: settings.allow_permissive_third_party_clients }, now()));
 }
 
-export function listApplications(store: DurableStore, filter: Pick<Partial<Application>, 'is_first_party' | 'app_type'>, page: PageRequest): Promise<Page<Application>> {
+export function listApplications(store: DurableStore, filter: Pick<Partial<Application>, 'is_first_party' | 'app_type' | 'trust'>, page: PageRequest): Promise<Page<Application>> {
   return findPage(store.applications, filter, page);
 }
 
 export function updateApplication(store: DurableStore, clientId: string, patch: ApplicationPatch): Promise<Application> {
-  return editEntity(store.applications, clientId, noSuchApplication(clientId), (existing) => patchApplication(existing, patch, now()));
+  return editEntity(store.applications, clientId, noSuchApplication(clientId), (existing) => withCurrentFingerprint(patchApplication(existing, patch, now())));
 }
 
 /** The old secret stops working at once. */
@@ -61,8 +63,9 @@ export async function rotateApplicationSecret(store: DurableStore, clientId: str
  */
 export async function deleteApplication(stores: Stores, clientId: string): Promise<void> {
   const { durable } = stores;
-  checkChangeable(await findApplication(durable, clientId));
-  await recordRevocations(durable, [{ kind: 'application', clientId, gone: true }]);
+  const application = await findApplication(durable, clientId);
+  checkChangeable(application);
+  await recordRevocations(durable, [accessOfApplication(application, true)]);
   const consents = await durable.userGrants.find({ clientID: clientId });
   await durable.transaction((tx) => {
     tx.clientGrants.deleteMany({ client_id: clientId });

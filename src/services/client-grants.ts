@@ -38,12 +38,17 @@ export function listClientGrants(store: DurableStore, filter: Filter<ClientGrant
   return findPage(store.clientGrants, filter, page, 'id');
 }
 
+/** What a change of this grant ends, with its application as its tokens name it. */
+async function accessEndedBy(store: DurableStore, grant: ClientGrant) {
+  return accessOfClientGrant(grant, grant.client_id === undefined ? undefined : await store.applications.get(grant.client_id));
+}
+
 /** Taking a scope away ends the tokens issued under the grant (those with the scopes left are issued again). */
 export async function updateClientGrant(store: DurableStore, id: string, patch: ClientGrantPatch): Promise<ClientGrant> {
   return editEntity(store.clientGrants, id, noSuchClientGrant(id), async (existing) => {
     const api = await findApi(store, existing.audience);
     const next = patchClientGrant(existing, patch, api, now());
-    if (clientGrantNarrowed(api, existing, next)) await recordRevocations(store, [accessOfClientGrant(existing)]);
+    if (clientGrantNarrowed(api, existing, next)) await recordRevocations(store, [await accessEndedBy(store, existing)]);
     return next;
   });
 }
@@ -51,6 +56,6 @@ export async function updateClientGrant(store: DurableStore, id: string, patch: 
 export async function deleteClientGrant(store: DurableStore, id: string): Promise<void> {
   const grant = await findClientGrant(store, id);
   checkGrantChangeable(grant);
-  await recordRevocations(store, [accessOfClientGrant(grant)]);
+  await recordRevocations(store, [await accessEndedBy(store, grant)]);
   await store.clientGrants.delete(id);
 }

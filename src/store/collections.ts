@@ -18,7 +18,14 @@ type Specs = { [K in keyof DurableEntities]: CollectionSpec<DurableEntities[K]> 
 
 /** Every durable collection. The embedded store's schema migrations (src/store/embedded/migrations.ts) follow it. */
 export const COLLECTIONS: Specs = {
-  applications: { name: 'applications', key: 'client_id', unique: [], indexed: ['is_first_party', 'app_type', 'registration_type'], arrays: [], sealed: [] },
+  applications: {
+    name: 'applications',
+    key: 'client_id',
+    unique: [['external_client_id'], ['registration_fingerprint']],
+    indexed: ['is_first_party', 'app_type', 'registration_type', 'trust'],
+    arrays: [],
+    sealed: [],
+  },
   resourceServers: { name: 'resource_servers', key: 'id', unique: [['identifier']], indexed: ['identifier'], arrays: [], sealed: ['signing_secret'] },
   clientGrants: {
     name: 'client_grants',

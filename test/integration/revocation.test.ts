@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
+import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import request from 'supertest';
 import { revocationKey, type RevokedAccess } from '../../src/domain/revocations.ts';
@@ -14,11 +15,13 @@ import { readRevocationFeed } from '../../src/services/revocations.ts';
 import { startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
 import { authorizeQuery, createApi, createConnection, createGrant, thirdPartyApp } from '../support/fixtures.ts';
 import { codeFlowTokens, createUser, formOf } from '../support/flow.ts';
-import { insertApplication, pathOf } from '../support/harness.ts';
+import { startDocumentHost } from '../support/document-host.ts';
+import { insertApplication, pathOf, pkcePair } from '../support/harness.ts';
 import { discover, insecure } from '../support/oauth4webapi.ts';
 import type { ResourceServerSettings } from '../support/resource-server.ts';
 
 const AUDIENCE = 'https://notes.revocation.test/';
+const CALLBACK = 'https://agent.example.com/callback';
 const PASSWORD = 'revocation password 123';
 /** How soon a revocation must reach resource servers, in another process as in the host app. */
 const DEADLINE_MS = 5000;
@@ -75,7 +78,7 @@ describe('revocation reaches resource servers', () => {
 
   beforeAll(async () => {
     // Middleware mode: the host app's API, beside Gatehouse, follows revocations in Gatehouse's store.
-    live = await startLiveGatehouse({}, {
+    live = await startLiveGatehouse({ cimd: { allowed_private_hosts: ['localhost'], known_agents: [] } }, {
       before: (app, gatehouse) => {
         app.get('/api/notes', requireAccessToken({ issuer: gatehouse.config.issuer, audience: AUDIENCE, revocations: gatehouse.watchRevocations(AUDIENCE) }),
           (req, res) => void res.json({ sub: req.auth?.subject }));
@@ -202,6 +205,39 @@ describe('revocation reaches resource servers', () => {
     await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, auth, revoking.refresh_token as string, insecure));
     await expectRevoked(revoking.access_token);
     await expectAccepted(kept);
+  });
+
+  it('a self-registered application held or blocked on the trust ladder, a CIMD client named by its URL included', async () => {
+    const host = await startDocumentHost();
+    try {
+      expect((await manage('patch', '/tenants/settings', { flags: { enable_dynamic_client_registration: true }, client_id_metadata_document_supported: true })).status).toBe(200);
+      await createGrant(stores(), { default_for: 'third_party_clients', audience: AUDIENCE, scope: ['read:notes'] });
+      const consentedToken = async (clientId: string) => {
+        const { verifier, challenge } = pkcePair();
+        const query = new URLSearchParams({
+          client_id: clientId, response_type: 'code', redirect_uri: CALLBACK, state: 'st', code_challenge: challenge, code_challenge_method: 'S256', scope: 'read:notes', audience: AUDIENCE,
+        });
+        const res = await codeFlowTokens(live.app, { client_id: clientId, callbacks: [CALLBACK] }, { email: (await newUser()).email, password: PASSWORD, query: { path: `/authorize?${query}`, verifier } });
+        expect(res.status).toBe(200);
+        return res.body.access_token as string;
+      };
+      const registered = await request(live.app).post('/oidc/register').send({ client_name: 'Notes agent', redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none' });
+      expect(registered.status).toBe(201);
+      const blocked = await consentedToken(registered.body.client_id);
+      const cimdUrl = host.serve('/notes-agent.json', { client_id: `${host.origin}/notes-agent.json`, client_name: 'Notes agent', redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none' });
+      const held = await consentedToken(cimdUrl);
+      expect(decodeJwt(held).client_id).toBe(cimdUrl);
+      const [cimdApp] = await stores().durable.applications.find({ external_client_id: cimdUrl });
+      await expectAccepted(held);
+      await expectAccepted(blocked);
+      // Held: nothing else is revoked, so only the application's revocation, under its URL, can end the token.
+      expect((await manage('post', `/clients/${cimdApp?.client_id}/trust`, { trust: 'pending' })).status).toBe(200);
+      await expectRevoked(held);
+      expect((await manage('post', `/clients/${registered.body.client_id}/trust`, { trust: 'blocked' })).status).toBe(200);
+      await expectRevoked(blocked);
+    } finally {
+      await host.close();
+    }
   });
 
   it('every other change that ends access records it for the APIs concerned', async () => {

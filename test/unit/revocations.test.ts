@@ -3,7 +3,7 @@ import { timeOrderedIdAt } from '../../src/domain/ids.ts';
 import type { ClientGrant, ResourceServer, Revocation } from '../../src/domain/model.ts';
 import { draftResourceServer } from '../../src/domain/resource-server-rules.ts';
 import {
-  accessOfClientGrant, accessPoliciesTightened, clientGrantNarrowed, everyAccessTo, expiredRevocationsBefore, longestTokenLifetime,
+  accessOfApplication, accessOfClientGrant, accessPoliciesTightened, clientGrantNarrowed, everyAccessTo, expiredRevocationsBefore, longestTokenLifetime,
   mayReadRevocations, revocationFeedPage, RevocationIndex, revocationKey, revocationKeysOf, revocationRecord, REVOCATION_FEED_SETTLE_MS,
   REVOCATION_GRACE_SECONDS, type RevokedAccess,
 } from '../../src/domain/revocations.ts';
@@ -12,6 +12,7 @@ const NOW_MS = 1_800_000_000_000;
 const NOW = NOW_MS / 1000;
 const API = 'https://notes.example.com/';
 const LIFETIME = 600;
+const CIMD_URL = 'https://agent.example.com/client.json';
 
 const userToken = { clientId: 'app1', subject: 'auth0|u1', grantId: 'g1', issuedAt: NOW - 10 };
 const machineToken = { clientId: 'm2m', subject: 'm2m', issuedAt: NOW - 10 };
@@ -119,10 +120,18 @@ describe('RevocationIndex', () => {
 
 describe('what ends tokens', () => {
   it('a client grant removed or narrowed: its application\'s tokens for the API; a default grant: every application\'s', () => {
-    expect(accessOfClientGrant(grant({}))).toEqual({ kind: 'application_api', clientId: 'app1', audience: API, subjectType: 'user' });
-    expect(accessOfClientGrant(grant({ client_id: undefined, default_for: 'third_party_clients', subject_type: 'client' })))
+    expect(accessOfClientGrant(grant({}), { client_id: 'app1' })).toEqual({ kind: 'application_api', clientId: 'app1', audience: API, subjectType: 'user' });
+    expect(accessOfClientGrant(grant({ client_id: undefined, default_for: 'third_party_clients', subject_type: 'client' }), undefined))
       .toEqual({ kind: 'api', audience: API, subjectType: 'client' });
+    expect(accessOfClientGrant(grant({ client_id: 'tpc_1' }), { client_id: 'tpc_1', external_client_id: CIMD_URL }))
+      .toEqual({ kind: 'application_api', clientId: CIMD_URL, audience: API, subjectType: 'user' });
     expect(everyAccessTo(API)).toEqual([{ kind: 'api', audience: API, subjectType: 'user' }, { kind: 'api', audience: API, subjectType: 'client' }]);
+  });
+
+  it('an application deleted or blocked: its tokens, as they name it (a CIMD client by its URL)', () => {
+    expect(accessOfApplication({ client_id: 'app1' }, true)).toEqual({ kind: 'application', clientId: 'app1', gone: true });
+    const cimd = accessOfApplication({ client_id: 'tpc_1', external_client_id: CIMD_URL }, false);
+    expect(indexOf(cimd).refuses({ clientId: CIMD_URL, subject: 'auth0|u1', issuedAt: NOW }, API)).toBe(true);
   });
 
   it('a grant is narrowed when it loses a scope it allowed, not when it gains one', () => {

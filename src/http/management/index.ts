@@ -3,6 +3,8 @@ import express, { Router, type Request, type RequestHandler } from 'express';
 import type { KeyMaterial } from '../../domain/model.ts';
 import type { SignalAvailability } from '../../domain/network-acl-rules.ts';
 import { managementAccess } from '../../services/access.ts';
+import type { ApplicationDirectory } from '../../services/application-directory.ts';
+import type { ClientMetadataDocuments } from '../../services/client-metadata-documents.ts';
 import type { AccountService } from '../../services/accounts.ts';
 import { recordEvent, recordEventOnce } from '../../services/audit.ts';
 import type { LoginLockout } from '../../services/sign-in.ts';
@@ -37,6 +39,8 @@ export interface ManagementDeps {
   /** The key material as this process uses it now. */
   keys: () => KeyMaterial;
   stores: Stores;
+  directory: ApplicationDirectory;
+  documents: ClientMetadataDocuments;
   /** The sign-in lockout that user blocks read and lift. */
   lockout: LoginLockout;
   /** Requests per second one calling application may make (Auth0 limits the Management API per tenant and client). */
@@ -66,8 +70,10 @@ function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (
   };
 }
 
-export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, accounts: AccountService, issuer: string): Operation[] => [
-  ...clientOperations(stores),
+export const managementOperations = (
+  stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, accounts: AccountService, documents: ClientMetadataDocuments,
+): Operation[] => [
+  ...clientOperations(stores, documents),
   ...resourceServerOperations(stores),
   ...clientGrantOperations(stores),
   ...connectionOperations(stores, accounts.issuer),
@@ -77,7 +83,7 @@ export const managementOperations = (stores: Stores, lockout: LoginLockout, aclS
   ...grantOperations(stores),
   ...tenantSettingsOperations(stores),
   ...networkAclOperations(stores, aclSignals),
-  ...logOperations(stores, issuer),
+  ...logOperations(stores, accounts.issuer),
   ...logStreamOperations(stores),
   ...clientActivityOperations(stores),
 ];
@@ -109,7 +115,7 @@ function route(operation: Operation): RequestHandler[] {
   const handle: RequestHandler = async (req, res) => {
     const query = validateQuery(req.query as Record<string, unknown>);
     const body = validateBody?.(req.body ?? {});
-    const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body });
+    const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body, scopes: req.management?.scopes ?? new Set() });
     if (result.headers) res.set(result.headers);
     if (result.secret) res.set(NO_STORE);
     if (result.body === undefined) res.status(result.status).end();
@@ -128,12 +134,12 @@ function route(operation: Operation): RequestHandler[] {
  * the operation's scope. Errors have Auth0's shape.
  */
 export function managementRouter(deps: ManagementDeps): Router {
-  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.accounts, deps.issuer);
+  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.accounts, deps.documents);
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));
   router.use(auditWrites);
-  router.use(managementAuthentication(deps.issuer, deps.keys, managementAccess(deps.stores.durable)), managementRateLimit(deps.stores, deps.rateLimitPerSecond, deps.clientAddress));
+  router.use(managementAuthentication(deps.issuer, deps.keys, managementAccess(deps.stores.durable, deps.directory)), managementRateLimit(deps.stores, deps.rateLimitPerSecond, deps.clientAddress));
   for (const operation of operations) router[operation.method](operation.path, ...route(operation));
   router.use((req, res) => sendApiError(res, 404, 'not_found', `No Management API endpoint for ${req.method} ${req.baseUrl}${req.path}`));
   router.use(apiErrorHandler);

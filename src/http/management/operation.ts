@@ -7,6 +7,8 @@ export interface OperationInput<Query, Body> {
   params: { id: string };
   query: Query;
   body: Body;
+  /** The caller's Management API scopes, for operations whose outcome needs more than the scope they start with. */
+  scopes: ReadonlySet<string>;
 }
 
 export interface Reply {
@@ -25,7 +27,8 @@ export interface Operation<Query = unknown, Body = unknown> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express syntax, relative to /api/v2. */
   path: string;
-  scope: ManagementScope;
+  /** The scope the caller needs; a list means any one of them. */
+  scope: ManagementScope | readonly ManagementScope[];
   tag: string;
   summary: string;
   query?: SchemaObject;

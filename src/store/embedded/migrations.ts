@@ -59,6 +59,10 @@ export const DURABLE_MIGRATIONS: readonly (readonly string[])[] = [
     table('logStreams'), index('logStreams', 'status'),
     table('connectionActivity'), index('connectionActivity', 'user_id'), index('connectionActivity', 'client_id'),
   ],
+  // Applications described by a metadata document (CIMD), the trust ladder, idempotent registration (issue 14).
+  [
+    unique('applications', ['external_client_id']), unique('applications', ['registration_fingerprint']), index('applications', 'trust'),
+  ],
   [table('revocations')],
 ];
 
