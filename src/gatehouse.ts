@@ -28,13 +28,15 @@ import { rootWellKnownRouter } from './http/well-known.ts';
 import { fixedKeys, watchKeys } from './oidc/key-watcher.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { consoleRouter } from './http/console/index.ts';
 import { applicationDirectory, storeLookup, type ApplicationDirectory } from './services/application-directory.ts';
 import { createAuditLog, type AuditLog } from './services/audit.ts';
 import { clientMetadataDocuments } from './services/client-metadata-documents.ts';
 import { createActivityRecorder, type ActivityRecorder } from './services/connection-activity.ts';
 import { createStreamDelivery, type StreamDelivery } from './services/log-streams.ts';
 import { createMetrics } from './services/metrics.ts';
-import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { bootstrapAdminApplication, ensureAccountApplication, ensureConsole, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { bootstrapOperators, type OperatorBootstrap } from './services/operators.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
 import { readRevocationFeed } from './services/revocations.ts';
@@ -91,6 +93,8 @@ export interface Gatehouse {
    * in middleware mode, mount it where only Prometheus reaches it. With `metrics.token` the main router serves it too.
    */
   readonly metricsRouter: Router | undefined;
+  /** The console's first operator, made at this start, or the single-use sign-up link to print (development). */
+  readonly operatorBootstrap: OperatorBootstrap;
   /**
    * Middleware mode: the revocations of one of your APIs, read from Gatehouse's store, for `requireAccessToken`'s
    * `revocations` (another process uses `watchRevocations` with the issuer URL instead). Stopped by `close()`.
@@ -130,6 +134,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     await registerSystemApi(durable, config.issuer);
     const adminCredentials = await bootstrapAdminApplication(durable, config);
     await ensureAccountApplication(durable, config.issuer);
+    await ensureConsole(durable, config.issuer);
+    const operatorBootstrap = await bootstrapOperators(durable, config.issuer, { email: config.adminEmail, password: config.adminPassword, allowSignUpLink: config.env !== 'production' });
     const stored = await ensureKeyMaterial(durable.keys);
     const keys = options.signingKeys ? { ...stored, signing: checkSigningKeys(options.signingKeys) } : stored;
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
@@ -174,6 +180,10 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       ? fixedKeys(keys)
       : watchKeys({ keys: durable.keys, provider, initial: keys, refreshSeconds: config.keys.refresh_seconds, logger });
     let shuttingDown = false;
+    const management = managementRouter({
+      issuer: config.issuer, keys: () => liveKeys.material, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second,
+      aclSignals, clientAddress, accounts,
+    });
     const router = gatehouseRouter({
       issuer: config.issuer,
       provider,
@@ -185,7 +195,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       ...(metrics && metricsRouter ? { metrics: { requests: requestMetrics(metrics), ...(config.metrics.token ? { router: metricsRouter } : {}) } } : {}),
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress, accounts })],
+        ['/api/v2', management],
+        ['/console', consoleRouter({ provider, stores, issuer: config.issuer, management, csrfKey: cookieKeys[0] as string, logger, idleTimeoutMinutes: config.console.idle_timeout_minutes })],
         ['/u', interactionRouter({
           provider, stores, directory, knownAgents: knownAgents(config.cimd.known_agents), issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn,
           clientAddress, accounts, lockout, upstream, ...(options.authenticate ? { authenticate: options.authenticate } : {}),
@@ -205,7 +216,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const watches = new Set<RevocationWatch>();
     return {
       config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, directory, logger, adminCredentials,
-      audit, activity, logStreams, metricsRouter,
+      operatorBootstrap, audit, activity, logStreams, metricsRouter,
       get keys() {
         return liveKeys.material;
       },

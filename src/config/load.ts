@@ -43,6 +43,8 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   TRUST_PROXY: ['trustProxy', asTrustProxy],
   GATEHOUSE_ADMIN_CLIENT_ID: ['adminClientId', asString],
   GATEHOUSE_ADMIN_CLIENT_SECRET: ['adminClientSecret', asString],
+  GATEHOUSE_ADMIN_EMAIL: ['adminEmail', asString],
+  GATEHOUSE_ADMIN_PASSWORD: ['adminPassword', asString],
   COOKIE_KEYS: ['cookieKeys', asList],
   GATEHOUSE_KEY_ENCRYPTION_KEY: ['keyEncryptionKeys', asList],
   LOG_LEVEL: ['logLevel', asString],
@@ -63,7 +65,7 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
 };
 
 /** Settings whose values never appear in an error message (SMTP URLs carry the relay's password). */
-const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys', 'mail.smtp_url', 'metrics.token']);
+const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'adminPassword', 'cookieKeys', 'keyEncryptionKeys', 'mail.smtp_url', 'metrics.token']);
 
 /** How an operator names a setting in messages: its key, and the environment variable that sets it, if any. */
 export function settingName(key: ConfigKey): string {
@@ -161,6 +163,9 @@ function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, s
   const name = (key: keyof GatehouseConfig, variable: string) => origin[key] ?? `${variable} (${key})`;
   if ((config.adminClientId === null || config.adminClientId === undefined) !== (config.adminClientSecret === null || config.adminClientSecret === undefined)) {
     throw new ConfigError(name('adminClientSecret', 'GATEHOUSE_ADMIN_CLIENT_SECRET'), 'must be set together with GATEHOUSE_ADMIN_CLIENT_ID');
+  }
+  if ((config.adminEmail === null || config.adminEmail === undefined) !== (config.adminPassword === null || config.adminPassword === undefined)) {
+    throw new ConfigError(name('adminPassword', 'GATEHOUSE_ADMIN_PASSWORD'), 'must be set together with GATEHOUSE_ADMIN_EMAIL');
   }
   config.keyEncryptionKeys.forEach((key) => {
     try {

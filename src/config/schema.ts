@@ -1,5 +1,6 @@
 import type { SchemaObject } from 'ajv';
 import type { KnownAgent } from '../domain/known-agents.ts';
+import { PASSWORD_LENGTH } from '../domain/user-rules.ts';
 
 export type Environment = 'development' | 'production' | 'test';
 
@@ -35,6 +36,9 @@ export interface GatehouseConfig {
   trustProxy: boolean | number | string;
   adminClientId: string | null;
   adminClientSecret: string | null;
+  /** The first operator of the console, created at first start when no operator exists (README, "Console"). */
+  adminEmail: string | null;
+  adminPassword: string | null;
   cookieKeys: string[];
   /**
    * Key-encryption keys (32 bytes in base64, e.g. `openssl rand -base64 32`): the first seals the signing keys, cookie
@@ -69,7 +73,7 @@ export interface GatehouseConfig {
     idle_cleanup_days: number;
   };
   management: {
-    /** Management API requests per second for one calling application, across every process. */
+    /** Management API requests per second for one caller (an application, or an operator), across every process. */
     rate_limit_per_second: number;
   };
   /** Client ID Metadata Documents (README, "AI agents"). */
@@ -81,6 +85,11 @@ export interface GatehouseConfig {
     allowed_private_hosts: string[];
     /** Known agents added to those Gatehouse ships (config/known-agents.json): exact client id URLs, verified on consent. */
     known_agents: KnownAgent[];
+  };
+  /** The operators' console at /console (README, "Console"). */
+  console: {
+    /** Minutes without a request after which an operator signs in again (the token's expiry ends a session too). */
+    idle_timeout_minutes: number;
   };
   /** Signing keys (README, "Operations"). */
   keys: {
@@ -199,7 +208,7 @@ export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
   required: [
-    'env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'cimd', 'keys',
+    'env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'cimd', 'console', 'keys',
     'deviceFlow', 'aclSignals', 'mail', 'logs', 'activity', 'metrics', 'login', 'seed',
   ],
   properties: {
@@ -214,6 +223,8 @@ export const configSchema: SchemaObject = {
     },
     adminClientId: { type: 'string', nullable: true, pattern: '^[A-Za-z0-9_.-]{8,64}$' },
     adminClientSecret: { type: 'string', nullable: true, minLength: 32 },
+    adminEmail: { type: 'string', nullable: true, format: 'email', maxLength: 254 },
+    adminPassword: { type: 'string', nullable: true, minLength: PASSWORD_LENGTH.min, maxLength: PASSWORD_LENGTH.max },
     cookieKeys: { ...stringArray, items: { type: 'string', minLength: 32 } },
     keyEncryptionKeys: stringArray,
     logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -253,6 +264,12 @@ export const configSchema: SchemaObject = {
         allowed_private_hosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 } },
         known_agents: { type: 'array', items: knownAgentSchema },
       },
+    },
+    console: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['idle_timeout_minutes'],
+      properties: { idle_timeout_minutes: { type: 'integer', minimum: 1, maximum: 1440 } },
     },
     keys: {
       type: 'object',

@@ -244,6 +244,31 @@ export interface User {
   updated_at: string;
   /** Memory-hard KDF output (PHC string); empty for users without a password (upstream and host users). Never returned by any API. */
   password_hash: string;
+  /** Set on operators only: users of the reserved operators' connection (src/domain/operators.ts). */
+  operator_role?: OperatorRole;
+}
+
+/** Who makes a Management API change: an operator (their user id, through the console) or an application (its client id). */
+export interface Actor {
+  type: 'user' | 'client';
+  id: string;
+}
+
+/** What an operator may do in the console and the Management API: every scope, or the `read:` scopes. */
+export type OperatorRole = 'admin' | 'viewer';
+
+/** A single-use link that lets its holder become an operator (first-start sign-up links have no email). */
+export interface OperatorInvitation {
+  /** Time-ordered (src/domain/ids.ts), so that expired invitations are cleaned by key. */
+  id: string;
+  /** SHA-256 of the link's secret: the secret itself is never stored. */
+  token_hash: string;
+  email?: string;
+  role: OperatorRole;
+  /** Who invited: an operator's user id, an application's client id, or `gatehouse` for the first-start link. */
+  invited_by: string;
+  expires_at: string;
+  created_at: string;
 }
 
 /** What a user consented to for one (application, API). Auth0's `clientID` spelling is kept on purpose. */

@@ -40,7 +40,7 @@ export function registerPasswordGrant(provider: Provider, stores: Stores, signIn
     if (target) {
       api = await findApiByIdentifier(durable, target);
       if (!api) throw new errors.InvalidTarget(`Service not found: ${target}`);
-      const decision = await decideAccess(durable, app, api, 'user');
+      const decision = await decideAccess(durable, app, api, 'user', user.user_id);
       if (!decision.allowed) throw refusal(decision);
       maxScopes = decision.maxScopes;
     }

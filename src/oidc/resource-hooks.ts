@@ -58,7 +58,9 @@ export function resourceIndicatorHooks(stores: Stores) {
       const application = applicationOf(ctx);
       assertTrusted(application); // before the API decision: a pending application hears about that first
       const subjectType = subjectTypeOf(ctx);
-      const decision = await decideAccess(durable, application, api, subjectType);
+      // The user, once known: signed in (resuming an authorization) or the account behind a code or refresh token.
+      const userId = subjectType === 'user' ? ctx.oidc.account?.accountId ?? ctx.oidc.session?.accountId : undefined;
+      const decision = await decideAccess(durable, application, api, subjectType, userId);
       if (!decision.allowed) throw refusal(decision);
       // Client credentials without `scope` get every scope of the client grant (Auth0's behaviour). The grant
       // handler reads `params.scope` after resolving resources, so setting it here is what it uses.

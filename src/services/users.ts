@@ -1,6 +1,7 @@
 import { invalidBody, RuleError } from '../domain/errors.ts';
 import { isUpstream } from '../domain/upstream.ts';
 import { passwordCheck, weakPassword } from '../domain/password-policy.ts';
+import { checkNotOperatorAccount } from '../domain/operators.ts';
 import { newHexId } from '../domain/ids.ts';
 import type { User } from '../domain/model.ts';
 import { draftUser, normalizeEmail, patchUser, type UserCreate, type UserPatch } from '../domain/user-rules.ts';
@@ -19,6 +20,7 @@ const noSuchUser = (userId: string) => missing('inexistent_user', `The user ${us
 export const findUser = (store: DurableStore, userId: string) => getOrThrow(store.users, userId, noSuchUser(userId));
 
 export async function createUser(store: DurableStore, input: UserCreate): Promise<User> {
+  checkNotOperatorAccount(input.connection);
   const [connection] = await store.connections.find({ name: input.connection }, { limit: 1 });
   if (!connection) throw new RuleError('invalid', 'inexistent_connection', `The connection ${input.connection} does not exist`);
   if (isUpstream(connection)) throw invalidBody(`The connection ${connection.name} is a ${connection.strategy} connection: its users are created when they first sign in there`);
@@ -49,6 +51,7 @@ export async function updateUser(store: DurableStore, userId: string, patch: Use
   if (patch.password !== undefined) await checkPasswordFor(store, userId, patch.password);
   const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
   const user = await writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), async (existing) => {
+    checkNotOperatorAccount(existing.connection);
     const next = patchUser(existing, patch, passwordHash, now());
     // Blocking ends the user's tokens; unblocked later, they sign in again.
     if (next.blocked && !existing.blocked) await recordRevocations(store, [{ kind: 'user', userId, gone: false }]);
@@ -59,7 +62,7 @@ export async function updateUser(store: DurableStore, userId: string, patch: Use
 }
 
 export async function deleteUser(stores: Stores, userId: string): Promise<void> {
-  await findUser(stores.durable, userId);
+  checkNotOperatorAccount((await findUser(stores.durable, userId)).connection);
   await deleteUserRecords(stores, [userId]);
 }
 

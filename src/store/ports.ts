@@ -1,7 +1,7 @@
 import type { Adapter } from 'oidc-provider';
 import type {
-  Application, ClientGrant, Connection, ConnectionActivity, KeyMaterial, LogEvent, LogStream, NetworkAcl, ResourceServer, Revocation, TenantSettings,
-  User, UserGrant,
+  Application, ClientGrant, Connection, ConnectionActivity, KeyMaterial, LogEvent, LogStream, NetworkAcl, OperatorInvitation, ResourceServer, Revocation,
+  TenantSettings, User, UserGrant,
 } from '../domain/model.ts';
 
 /** Equality on fields; on an array field, "contains". */
@@ -94,6 +94,7 @@ export interface DurableEntities {
   logs: LogEvent;
   logStreams: LogStream;
   connectionActivity: ConnectionActivity;
+  operatorInvitations: OperatorInvitation;
   revocations: Revocation;
 }
 

@@ -68,7 +68,7 @@ export function openApiDocument(operations: readonly Operation[], issuer: string
       securitySchemes: {
         managementApi: {
           type: 'oauth2',
-          description: `Client credentials for the audience ${managementAudience(issuer)}.`,
+          description: `Client credentials for the audience ${managementAudience(issuer)}; operators get theirs, bounded by their role, through the console (/console).`,
           flows: { clientCredentials: { tokenUrl: issuerUrl(issuer, 'oauth/token'), scopes: Object.fromEntries(MANAGEMENT_API_SCOPES.map((scope) => [scope, scope])) } },
         },
       },

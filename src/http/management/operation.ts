@@ -1,6 +1,7 @@
 import type { SchemaObject } from 'ajv';
 import type { ManagementScope } from '../../domain/system-api.ts';
 import type { Page } from '../../services/entities.ts';
+import type { Actor } from '../../domain/model.ts';
 
 export interface OperationInput<Query, Body> {
   /** Every path parameter of the Management API is an `:id`. */
@@ -9,6 +10,8 @@ export interface OperationInput<Query, Body> {
   body: Body;
   /** The caller's Management API scopes, for operations whose outcome needs more than the scope they start with. */
   scopes: ReadonlySet<string>;
+  /** Who asks (src/http/guard.ts). */
+  actor: Actor;
 }
 
 export interface Reply {

@@ -11,6 +11,7 @@ import { DEFAULT_TOKEN_DIALECT } from '../../domain/tokens.ts';
 import { PASSWORD_POLICY_LEVELS } from '../../domain/password-policy.ts';
 import { CONNECTION_STRATEGIES } from '../../domain/connection-rules.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
+import { OPERATOR_ROLES } from '../../domain/operators.ts';
 
 /**
  * The JSON schemas of the Management API: requests are validated against them (additional properties refused) and
@@ -41,9 +42,9 @@ const urlList = (description: string) => arrayOf(string({ minLength: 1, maxLengt
 const displayName = (maxLength: number, description: string) => string({ minLength: 1, maxLength, pattern: '^[^<>]+$', description });
 
 const APP_TYPES = ['regular_web', 'spa', 'native', 'non_interactive'] as const satisfies readonly AppType[];
-const API_SIGNING_ALGS = [...SIGNING_ALGS, 'HS256'] as const satisfies readonly ApiSigningAlg[];
+export const API_SIGNING_ALGS = [...SIGNING_ALGS, 'HS256'] as const satisfies readonly ApiSigningAlg[];
 const USER_POLICIES = ['allow_all', 'require_client_grant', 'deny_all'] as const satisfies readonly AccessPolicy[];
-const TOKEN_DIALECTS = ['access_token', 'access_token_authz', 'rfc9068_profile', 'rfc9068_profile_authz'] as const satisfies readonly TokenDialect[];
+export const TOKEN_DIALECTS = ['access_token', 'access_token_authz', 'rfc9068_profile', 'rfc9068_profile_authz'] as const satisfies readonly TokenDialect[];
 const SECURITY_MODES = ['strict', 'permissive'] as const;
 const REFRESH_TOKEN_LIFETIME_MAX = 31557600;
 
@@ -534,3 +535,28 @@ export const networkAclResponse = object({ id: string(), ...aclSettings, ...time
 export const errorResponse = object({
   statusCode: { type: 'integer' }, error: string(), message: string(), errorCode: string(),
 }, ['statusCode', 'error', 'message']);
+
+// Operators (Gatehouse's own: the people who run the tenant through the console).
+
+const operatorRole = oneOf(OPERATOR_ROLES, { description: 'admin: every Management API scope; viewer: the read: scopes.' });
+export const operatorResponse = object({
+  user_id: string(),
+  email: string(),
+  name: string(),
+  role: operatorRole,
+  blocked: boolean(),
+  logins_count: { type: 'integer' },
+  last_login: string({ format: 'date-time' }),
+  ...timestamps,
+}, ['user_id', 'email', 'role']);
+export const operatorPatchBody = object({ role: operatorRole }, ['role']);
+export const invitationCreateBody = object({ email: email('Who is invited; they choose their password when they accept.'), role: operatorRole }, ['email', 'role']);
+export const invitationResponse = object({
+  id: string(),
+  email: string({ description: 'Absent on the first-start link, whose holder chooses it.' }),
+  role: operatorRole,
+  invited_by: string({ description: 'The operator (user id) or application (client id) that invited; "gatehouse" for the first-start link.' }),
+  expires_at: string({ format: 'date-time' }),
+  created_at: string({ format: 'date-time' }),
+  invitation_url: string({ description: 'The single-use link to hand to the person invited. Returned only when the invitation is made.' }),
+}, ['id', 'role', 'invited_by', 'expires_at', 'created_at']);

@@ -326,7 +326,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     for (const identifier of await targetApis(durable, details.params)) {
       const api = await findApiByIdentifier(durable, identifier);
       if (!api) continue;
-      const decision = await decideAccess(durable, app, api, 'user');
+      const decision = await decideAccess(durable, app, api, 'user', details.session?.accountId);
       if (!decision.allowed) continue;
       apis.push(api);
       allowed.set(identifier, new Set(decision.maxScopes));

@@ -63,6 +63,8 @@ export const DURABLE_MIGRATIONS: readonly (readonly string[])[] = [
   [
     unique('applications', ['external_client_id']), unique('applications', ['registration_fingerprint']), index('applications', 'trust'),
   ],
+  // Operators' invitations (issue 16): found by the digest of the link's secret.
+  [table('operatorInvitations'), unique('operatorInvitations', ['token_hash'])],
   [table('revocations')],
 ];
 

@@ -2,28 +2,14 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import request from 'supertest';
-import { managementOperations } from '../../../src/http/management/index.ts';
+import { describedManagementOperations } from '../../../src/http/management/index.ts';
 import type { Operation } from '../../../src/http/management/operation.ts';
-import pino from 'pino';
-import { outboundExemptions } from '../../../src/domain/outbound-addresses.ts';
-import { storeLookup } from '../../../src/services/application-directory.ts';
-import { clientMetadataDocuments } from '../../../src/services/client-metadata-documents.ts';
-import { selfRegistrationBudgets } from '../../../src/services/self-registration.ts';
-import { accountService } from '../../../src/services/accounts.ts';
-import { createLoginLockout } from '../../../src/services/sign-in.ts';
 import { ISSUER, memoryStores, testConfig } from '../../support/harness.ts';
 import { expectApiError, managementCaller, managementTestbed, otherScope } from '../../support/management.ts';
 
 /** The operations are listed before any Gatehouse starts, so that each gets its own tests; their stores stay unused. */
 const unusedStores = memoryStores();
-const config = testConfig();
-const unusedLockout = createLoginLockout(undefined, config.login);
-const unusedAccounts = accountService({ stores: unusedStores, issuer: ISSUER, mailer: { send: () => Promise.reject(new Error('unused')) }, templatesDir: '.', lockout: unusedLockout });
-const documents = clientMetadataDocuments({
-  store: unusedStores.durable, lookup: storeLookup(unusedStores.durable), budgets: selfRegistrationBudgets(undefined, config.registration),
-  exemptions: outboundExemptions([]), logger: pino({ level: 'silent' }),
-});
-const operations = managementOperations(unusedStores, unusedLockout, { missing: () => undefined }, unusedAccounts, documents);
+const operations = describedManagementOperations(unusedStores, testConfig());
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 
@@ -38,6 +24,7 @@ const VALID_BODIES: Record<string, unknown> = {
   'PATCH /network-acls/:id': { active: false },
   'PATCH /log-streams/:id': { name: 'Renamed' },
   'POST /clients/:id/trust': { trust: 'trusted' },
+  'PATCH /operators/:id': { role: 'viewer' },
 };
 
 describe('Management API: every operation', () => {
