@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { decodeJwt } from 'jose';
 import type { Browser, Page } from 'playwright-core';
@@ -10,6 +8,8 @@ import { authorizeQuery } from '../support/fixtures.ts';
 import { codeFlowTokens } from '../support/flow.ts';
 import { insertApplication, manualLogDelivery } from '../support/harness.ts';
 import { checkPage, chromiumMissing, launchChromium, phonePage, startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
+import { consoleDriver } from '../support/console-driver.ts';
+import { LogReceiver } from '../support/log-receiver.ts';
 
 const suite = chromiumMissing ? describe.skip : describe;
 if (chromiumMissing) process.stdout.write(`[e2e] console operations skipped: ${chromiumMissing}\n`);
@@ -19,34 +19,6 @@ const VIEWER = { email: 'vic@ops.example', password: 'vic console password' };
 const PERSON = { email: 'jo@example.com', password: 'jo password 123' };
 const NOTES = 'https://notes.example.com/';
 const AGENT_CALLBACK = 'https://agent.example.com/callback';
-
-/** A log receiver on loopback: it records every delivery and answers with the status `status` says. */
-class Receiver {
-  readonly deliveries: { headers: IncomingHttpHeaders; body: string }[] = [];
-  status = 200;
-  url = '';
-  private server!: Server;
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        this.deliveries.push({ headers: req.headers, body });
-        res.writeHead(this.status).end();
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/gatehouse-logs`;
-    return this;
-  }
-  /** Every delivered event, from JSON lines. */
-  events(): LogEvent[] {
-    return this.deliveries.flatMap(({ body }) => body.trim().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { data: LogEvent }).data));
-  }
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /**
  * The console's pages for what issues 14 and 15 added, driven in Chromium and checked through the Management API: the
@@ -59,28 +31,10 @@ suite(`console operations in Chromium${chromiumMissing ? ` — SKIPPED: ${chromi
   let documents: DocumentHost;
   let browser: Browser;
   let admin: Page;
-  let adminToken: string;
   let knownAgentUrl: string;
-  const receiver = new Receiver();
+  const receiver = new LogReceiver();
   const state: { agent?: string; agentRefreshToken?: string; helper?: string; streamId?: string } = {};
-
-  /** The Management API as an administrator's script would call it. */
-  async function mgmt(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${live.origin}/api/v2${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...init.headers } });
-    return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
-  }
-
-  const go = (page: Page, path: string) => page.goto(`${live.origin}/console${path}`);
-  const submit = async (page: Page, selector = 'main form.form button[type=submit]') => {
-    await Promise.all([page.waitForLoadState('load'), page.click(selector)]);
-  };
-
-  async function signIn(page: Page, who: { email: string; password: string }) {
-    await page.waitForURL(/\/u\/login/);
-    await page.fill('#email', who.email);
-    await page.fill('#password', who.password);
-    await Promise.all([page.waitForURL(/\/console\//), page.click('button[type=submit]')]);
-  }
+  const { mgmt, go, submit, signIn } = consoleDriver(() => live);
 
   /** A public client registered through /oidc/register (it starts as the tenant's trust ladder says). */
   async function register(name: string, extra: Record<string, unknown> = {}): Promise<string> {
@@ -116,11 +70,6 @@ suite(`console operations in Chromium${chromiumMissing ? ` — SKIPPED: ${chromi
       cimd: { allowed_private_hosts: ['localhost'], known_agents: [{ client_id: knownAgentUrl, name: 'Acme Assistant', vendor: 'Acme AI' }] },
       ...manualLogDelivery(),
     });
-    const { client_id, client_secret } = live.gatehouse.adminCredentials;
-    const token = await fetch(`${live.origin}/oauth/token`, {
-      method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret: client_secret as string, audience: `${live.origin}/api/v2/` }),
-    });
-    adminToken = (await token.json() as { access_token: string }).access_token;
     // An API third-party applications may read by default (with refresh tokens), and a person who uses them.
     expect((await mgmt('/resource-servers', {
       method: 'POST', body: JSON.stringify({ name: 'Notes API', identifier: NOTES, allow_offline_access: true, scopes: [{ value: 'read:notes', description: 'Read your notes' }] }),
@@ -364,7 +313,7 @@ suite(`console operations in Chromium${chromiumMissing ? ` — SKIPPED: ${chromi
     await failedLogin();
     await flushLog();
     await live.gatehouse.logStreams.deliverNow();
-    const delivered = receiver.events();
+    const delivered = receiver.events().map((item) => item.data);
     expect(delivered.map((e) => e.type)).toEqual(['fu']);
     expect(delivered[0]).toMatchObject({ user_name: 'stranger@example.com', client_id: 'gatehouse_console' });
     expect(receiver.deliveries[0]?.headers).toMatchObject({ authorization: 'Bearer stream-secret-123', 'x-source': 'gatehouse' });
@@ -372,7 +321,7 @@ suite(`console operations in Chromium${chromiumMissing ? ` — SKIPPED: ${chromi
     await checkPage(admin, 'console-log-streams');
 
     // The receiver fails: retried, then suspended with the reason; resumed, it gets what it missed.
-    receiver.status = 500;
+    receiver.respond = () => 500;
     await failedLogin();
     await flushLog();
     for (const wait of [0, 450, 850]) {
@@ -383,7 +332,7 @@ suite(`console operations in Chromium${chromiumMissing ? ` — SKIPPED: ${chromi
     await go(admin, `/log-streams/${state.streamId}`);
     expect(await admin.textContent('#status-reason')).toMatch(/^Suspended after 3 failed deliveries in a row; the last: .*answered HTTP 500/);
     await checkPage(admin, 'console-log-stream-suspended');
-    receiver.status = 200;
+    receiver.respond = () => 200;
     await submit(admin, 'form[action$="/status"] button');
     expect(await admin.textContent('[role=status]')).toContain('Delivery resumes');
     expect((await mgmt(`/log-streams/${state.streamId}`)).body.status).toBe('active');
@@ -391,7 +340,7 @@ suite(`console operations in Chromium${chromiumMissing ? ` — SKIPPED: ${chromi
     await live.gatehouse.logStreams.deliverNow();
     // The failed attempts reached the receiver too (it answered 500); the one after resuming carries the missed event.
     expect(receiver.deliveries.length).toBe(attempts + 1);
-    expect(new Set(receiver.events().map((e) => e.log_id)).size).toBe(2);
+    expect(new Set(receiver.events().map((item) => item.log_id)).size).toBe(2);
   });
 
   it('shows a viewer all of it, read only', async () => {
