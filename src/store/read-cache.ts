@@ -52,6 +52,12 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** A value kept, with the epoch of its collection it was read in. */
+interface Kept<V> {
+  epoch: number;
+  value: V;
+}
+
 /**
  * One collection read through its cache. A write bumps the collection's epoch when it starts and when it ends; a read
  * is kept only if no write started or ended while it ran (so nothing read half-way through a write is kept). When a
@@ -64,11 +70,18 @@ class CachedCollection<T extends object> implements Collection<T> {
   private readonly name: CachedName;
   private readonly keyField: string;
   private readonly feed: ChangeFeed;
-  private readonly documents: LRUCache<string, T>;
-  private readonly queries: LRUCache<string, readonly T[]>;
-  private readonly counts: LRUCache<string, { filter: Filter<T>; count: number }>;
+  private readonly documents: LRUCache<string, Kept<T>>;
+  private readonly queries: LRUCache<string, Kept<readonly T[]>>;
+  private readonly counts: LRUCache<string, Kept<{ filter: Filter<T>; count: number }>>;
+  /** Moves on every write's start and end, and every change heard of: a read is kept only if it did not move meanwhile. */
   private epoch = 0;
   private writing = 0;
+  /**
+   * Entries kept before these epochs are stale (dropped lazily: lru-cache's clear() costs as much as the cache is
+   * large, and every write drops the queries).
+   */
+  private documentsValidFrom = 0;
+  private queriesValidFrom = 0;
 
   constructor(inner: Collection<T>, name: CachedName, feed: ChangeFeed) {
     this.inner = inner;
@@ -77,40 +90,40 @@ class CachedCollection<T extends object> implements Collection<T> {
     this.feed = feed;
     this.documents = new LRUCache({ max: MAX_DOCUMENTS, ttl: feed.maxAgeMs });
     // Query results are weighed by the documents they hold: a page of a hundred weighs a hundred.
-    this.queries = new LRUCache({ max: MAX_QUERIES, maxSize: MAX_DOCUMENTS, sizeCalculation: (docs) => docs.length + 1, ttl: feed.maxAgeMs });
+    this.queries = new LRUCache({ max: MAX_QUERIES, maxSize: MAX_DOCUMENTS, sizeCalculation: (kept) => kept.value.length + 1, ttl: feed.maxAgeMs });
     this.counts = new LRUCache({ max: MAX_QUERIES, ttl: feed.maxAgeMs });
   }
 
   /** Drops a document (and every query and count, which may involve it), or everything when no key is given. */
   forget(key?: string): void {
     this.epoch += 1;
-    // lru-cache's clear() costs as much as the cache is large (it empties its arrays): only when there is something to drop.
-    if (key !== undefined) this.documents.delete(key);
-    for (const cache of key === undefined ? [this.documents, this.queries, this.counts] : [this.queries, this.counts]) if (cache.size) cache.clear();
+    if (key === undefined) this.documentsValidFrom = this.epoch;
+    else this.documents.delete(key);
+    this.queriesValidFrom = this.epoch;
   }
 
-  private async readThrough<V extends {}>(cache: LRUCache<string, V>, cacheKey: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
+  private async readThrough<V extends {}>(cache: LRUCache<string, Kept<V>>, validFrom: number, cacheKey: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
     if (!this.feed.live) return read();
-    const cached = cache.get(cacheKey);
-    if (cached !== undefined) return cached;
+    const kept = cache.get(cacheKey);
+    if (kept && kept.epoch >= validFrom) return kept.value;
     const epoch = this.epoch;
     const value = await read();
-    if (value !== undefined && epoch === this.epoch && this.writing === 0 && this.feed.live) cache.set(cacheKey, deepFreeze(value));
+    if (value !== undefined && epoch === this.epoch && this.writing === 0 && this.feed.live) cache.set(cacheKey, { epoch, value: deepFreeze(value) });
     return value;
   }
 
   /** Unknown keys are not kept: a flood of made-up client ids must not push out the applications in use. */
   get(key: string): Promise<T | undefined> {
-    return this.readThrough(this.documents, key, () => this.inner.get(key));
+    return this.readThrough(this.documents, this.documentsValidFrom, key, () => this.inner.get(key));
   }
 
   async find(filter: Filter<T> = {}, page: Page = {}): Promise<T[]> {
-    const docs = await this.readThrough(this.queries, JSON.stringify([filter, page]), () => this.inner.find(filter, page));
+    const docs = await this.readThrough(this.queries, this.queriesValidFrom, JSON.stringify([filter, page]), () => this.inner.find(filter, page));
     return [...docs ?? []];
   }
 
   async count(filter: Filter<T> = {}): Promise<number> {
-    const counted = await this.readThrough(this.counts, JSON.stringify(filter), async () => ({ filter, count: await this.inner.count(filter) }));
+    const counted = await this.readThrough(this.counts, this.queriesValidFrom, JSON.stringify(filter), async () => ({ filter, count: await this.inner.count(filter) }));
     return counted?.count ?? 0;
   }
 
@@ -123,9 +136,12 @@ class CachedCollection<T extends object> implements Collection<T> {
   /** A write ended (committed or not): what it may have changed is dropped; an `inserted` document joins the counts. */
   endWrite(key: string | undefined, inserted?: T): void {
     this.writing -= 1;
-    const counts = inserted ? [...this.counts.entries()] : [];
+    const counts = inserted ? [...this.counts.entries()].filter(([, kept]) => kept.epoch >= this.queriesValidFrom) : [];
     this.forget(key);
-    for (const [countKey, entry] of counts) this.counts.set(countKey, matches(inserted as never, entry.filter as never) ? { ...entry, count: entry.count + 1 } : entry);
+    for (const [countKey, { value }] of counts) {
+      const count = matches(inserted as never, value.filter as never) ? value.count + 1 : value.count;
+      this.counts.set(countKey, { epoch: this.epoch, value: Object.freeze({ filter: value.filter, count }) });
+    }
   }
 
   /** Runs a write, then drops what it changed and tells the other processes. */
