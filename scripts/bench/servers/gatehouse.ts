@@ -81,7 +81,7 @@ async function readApplications(gatehouse: Gatehouse, count: number): Promise<nu
 
 async function main(): Promise<void> {
   const listener = await listenOnLoopback();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
+  const dataDir = args.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
   const counter = new WriteCounter();
   const stores = countingStores(await openStores({
     dataDir, mongodbUri: null, redisUrl: args.redisUrl ?? null, ...(args.redisKeyPrefix ? { redisKeyPrefix: args.redisKeyPrefix } : {}),
@@ -96,21 +96,27 @@ async function main(): Promise<void> {
   });
   const { durable } = stores;
 
-  await updateTenantSettings(durable, { flags: { enable_dynamic_client_registration: true } });
-  for (const alg of SIGNING_ALGS) {
-    await createResourceServer(durable, {
-      identifier: apiIdentifier(alg), name: `Bench ${alg}`, signing_alg: alg, token_lifetime: 600, allow_offline_access: true,
-      scopes: API_SCOPES.map((value) => ({ value, description: value })),
-    });
+  // A data folder of an earlier run keeps its fixtures (their secrets are gone: such a server only serves memory figures).
+  const reused = Boolean(await findApiByIdentifier(durable, apiIdentifier('ES256')));
+  const none: Credentials = { client_id: '', client_secret: '' };
+  let [machine, firstParty, thirdParty] = [none, none, none];
+  if (!reused) {
+    await updateTenantSettings(durable, { flags: { enable_dynamic_client_registration: true } });
+    for (const alg of SIGNING_ALGS) {
+      await createResourceServer(durable, {
+        identifier: apiIdentifier(alg), name: `Bench ${alg}`, signing_alg: alg, token_lifetime: 600, allow_offline_access: true,
+        scopes: API_SCOPES.map((value) => ({ value, description: value })),
+      });
+    }
+    machine = await credentialsOf(durable, { name: 'Bench machine', app_type: 'non_interactive' });
+    firstParty = await credentialsOf(durable, { name: 'Bench web app', callbacks: [CALLBACK], refresh_token: { rotation_type: 'rotating' } });
+    thirdParty = await credentialsOf(durable, { name: 'Bench partner', is_first_party: false, callbacks: [CALLBACK] });
+    for (const alg of SIGNING_ALGS) {
+      await createClientGrant(durable, { client_id: machine.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'client' });
+      await createClientGrant(durable, { client_id: thirdParty.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'user' });
+    }
+    await createUser(durable, { connection: 'Username-Password-Authentication', email: BENCH_USER.email, password: BENCH_USER.password, email_verified: true });
   }
-  const machine = await credentialsOf(durable, { name: 'Bench machine', app_type: 'non_interactive' });
-  const firstParty = await credentialsOf(durable, { name: 'Bench web app', callbacks: [CALLBACK], refresh_token: { rotation_type: 'rotating' } });
-  const thirdParty = await credentialsOf(durable, { name: 'Bench partner', is_first_party: false, callbacks: [CALLBACK] });
-  for (const alg of SIGNING_ALGS) {
-    await createClientGrant(durable, { client_id: machine.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'client' });
-    await createClientGrant(durable, { client_id: thirdParty.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'user' });
-  }
-  await createUser(durable, { connection: 'Username-Password-Authentication', email: BENCH_USER.email, password: BENCH_USER.password, email_verified: true });
 
   const app = express();
   app.disable('x-powered-by');
@@ -131,7 +137,7 @@ async function main(): Promise<void> {
     listener.server.closeAllConnections();
     await gatehouse.close();
     await stores.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!args.dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 }
 
