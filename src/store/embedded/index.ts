@@ -59,7 +59,8 @@ export function openEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStore 
       const tx = Object.fromEntries(COLLECTION_NAMES.map((name) => [name, collections[name].writer])) as Transaction;
       durable.transaction(() => record(tx));
     },
-    dataVersion: () => (durable.statement('PRAGMA data_version').get() as { data_version: number }).data_version,
+    // Only a file has other connections (an in-memory database is this connection's alone).
+    ...(options.dataDir ? { dataVersion: () => (durable.statement('PRAGMA data_version').get() as { data_version: number }).data_version } : {}),
     oidcAdapter(model: string): Adapter {
       let adapter = adapters.get(model);
       if (!adapter) adapters.set(model, (adapter = new EmbeddedOidcAdapter(DURABLE_OIDC_MODELS.has(model) ? durable : artifacts, model, graceSeconds)));
