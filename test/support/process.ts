@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+/** Node 24: npm scripts (and so the tests) run on the `node` dev dependency. */
+export const NODE = process.execPath;
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * The environment a newcomer's shell would give a command: PATH and HOME only (not the test run's NODE_ENV=test, nor the
+ * private Redis of the global setup), plus what the test sets.
+ */
+export const freshEnv = (env: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...env });
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** Everything printed so far, stdout and stderr together. */
+  output(): string;
+  /** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  /** Sends the signal (SIGTERM by default) unless the process already exited, and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts a command (`node …` or `npm …`) whose output the test reads. */
+export function run(command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): RunningProcess {
+  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const onOutput = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const listener of listeners) listener();
+  };
+  child.stdout?.on('data', onOutput);
+  child.stderr?.on('data', onOutput);
+  let hasExited = false;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    hasExited = true;
+    for (const listener of listeners) listener();
+    resolve(code);
+  }));
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitFor: (pattern) => new Promise((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(output);
+        if (match) {
+          listeners.delete(check);
+          resolve(match);
+        } else if (hasExited) {
+          listeners.delete(check);
+          reject(new Error(`${command} ${args.join(' ')} exited (${String(child.exitCode ?? child.signalCode)}) before printing ${pattern}:\n${output}`));
+        }
+      };
+      listeners.add(check);
+      check();
+    }),
+    async stop(signal = 'SIGTERM') {
+      if (!hasExited) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** A Gatehouse process and the origin it listens on (PORT=0: it logs the port it got). */
+export interface GatehouseProcess extends RunningProcess {
+  origin: string;
+}
+
+export async function startGatehouseProcess(args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<GatehouseProcess> {
+  const started = run(NODE, args, { ...options, env: { PORT: '0', LOG_LEVEL: 'info', ...options.env } });
+  const [, port] = await started.waitFor(/"port":(\d+),"discovery"/);
+  return { ...started, origin: `http://127.0.0.1:${port}` };
+}
+
+/** The admin credentials a first start prints (once). */
+export function printedAdminCredentials(output: string): { GATEHOUSE_ADMIN_CLIENT_ID: string; GATEHOUSE_ADMIN_CLIENT_SECRET: string } {
+  const id = /GATEHOUSE_ADMIN_CLIENT_ID=(\S+)/.exec(output)?.[1];
+  const secret = /GATEHOUSE_ADMIN_CLIENT_SECRET=(\S+)/.exec(output)?.[1];
+  if (!id || !secret) throw new Error(`no admin credentials printed:\n${output}`);
+  return { GATEHOUSE_ADMIN_CLIENT_ID: id, GATEHOUSE_ADMIN_CLIENT_SECRET: secret };
+}
