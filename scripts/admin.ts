@@ -83,7 +83,7 @@ export const COMMANDS: Record<string, Command> = {
   'create-app': {
     group: 'Applications', args: ['<name>'], summary: 'Create a strict third-party application (its secret is shown this once)',
     options: {
-      callback: { type: 'string', multiple: true, value: 'URL', help: 'an allowed callback URL (repeat for more)' },
+      callback: { type: 'string', multiple: true, value: 'URL', help: 'an allowed callback URL' },
       type: { type: 'string', value: 'TYPE', help: 'regular_web (default), spa, native or non_interactive' },
     },
     requests: ([name], values) => [{
@@ -117,7 +117,7 @@ export const COMMANDS: Record<string, Command> = {
     group: 'APIs', args: ['<identifier>'], summary: 'Create an API',
     options: {
       name: { type: 'string', value: 'NAME', help: 'its name (default: the identifier)' },
-      scope: { type: 'string', multiple: true, value: 'VALUE[=DESCRIPTION]', help: 'a scope it defines (repeat for more)' },
+      scope: { type: 'string', multiple: true, value: 'VALUE[=DESCRIPTION]', help: 'a scope it defines' },
       'offline-access': { type: 'boolean', help: 'allow refresh tokens for it' },
     },
     requests: ([identifier], values) => [{
@@ -153,11 +153,11 @@ export const COMMANDS: Record<string, Command> = {
     present: { fields: true },
   },
   grant: {
-    group: 'Client grants', args: ['<client_id>|--default', '<audience>'], summary: 'Let an application (or, with --default, every third-party one) use an API',
+    group: 'Client grants', args: ['<client_id>', '<audience>'], summary: 'Let an application (or, with --default, every third-party one) use an API',
     arity: (values) => (values.default ? 1 : 2),
     options: {
-      default: { type: 'boolean', help: 'the default grant of third-party applications (no client_id)' },
-      scope: { type: 'string', multiple: true, value: 'SCOPE', help: 'a scope it allows (repeat for more)' },
+      default: { type: 'boolean', help: 'instead of <client_id>: the default grant of third-party applications' },
+      scope: { type: 'string', multiple: true, value: 'SCOPE', help: 'a scope it allows' },
       subject: { type: 'string', value: 'user|client', help: 'for users\' tokens (default) or the application\'s own' },
     },
     requests: (positionals, values) => {
@@ -275,7 +275,9 @@ export function helpText(commandName?: string): string {
   }
   const groups = new Map<string, string[]>();
   for (const [name, spec] of Object.entries(COMMANDS)) {
-    groups.set(spec.group, [...(groups.get(spec.group) ?? []), `    ${usageOf(name, spec).padEnd(58)} ${spec.summary}`]);
+    const usage = usageOf(name, spec);
+    const line = usage.length < 48 ? `    ${usage.padEnd(48)} ${spec.summary}` : `    ${usage}\n    ${''.padEnd(48)} ${spec.summary}`;
+    groups.set(spec.group, [...(groups.get(spec.group) ?? []), line]);
   }
   return [
     'usage: npm run admin -- <command> [arguments] [--json]',
@@ -392,6 +394,12 @@ export async function runAdmin<Answer = Record<string, unknown>>(argv: string[],
 }
 
 const cell = (value: unknown) => (value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
+/** Table cells stay readable: a long one (the Management API's scope list) is cut, the whole value is in --json. */
+const TABLE_CELL_WIDTH = 60;
+const tableCell = (value: unknown) => {
+  const text = cell(value);
+  return text.length > TABLE_CELL_WIDTH ? `${text.slice(0, TABLE_CELL_WIDTH - 1)}…` : text;
+};
 
 /** What a person reads: a table for a list, one field a line for an object, a sentence for a change without answer. */
 export function present(invocation: Invocation, result: unknown): string {
@@ -402,7 +410,7 @@ export function present(invocation: Invocation, result: unknown): string {
     const width = Math.max(...fields.map(([key]) => key.length));
     return `${fields.map(([key, value]) => `${key.padEnd(width)}  ${cell(value)}`).join('\n')}\n`;
   }
-  const rows = (result as Record<string, unknown>[]).map((row) => Object.values(presenter.table).map((column) => cell(column(row))));
+  const rows = (result as Record<string, unknown>[]).map((row) => Object.values(presenter.table).map((column) => tableCell(column(row))));
   if (!rows.length) return 'None.\n';
   const header = Object.keys(presenter.table).map((title) => title.toUpperCase());
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));

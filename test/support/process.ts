@@ -15,8 +15,8 @@ export interface RunningProcess {
   child: ChildProcess;
   /** Everything printed so far, stdout and stderr together. */
   output(): string;
-  /** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Resolves with the first match of `pattern` in the output; rejects if the process exits first, or after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
   /** Sends the signal (SIGTERM by default) unless the process already exited, and resolves with the exit code. */
@@ -44,17 +44,23 @@ export function run(command: string, args: string[], options: { cwd?: string; en
     child,
     output: () => output,
     exited,
-    waitFor: (pattern) => new Promise((resolve, reject) => {
-      const check = () => {
+    waitFor: (pattern, timeoutMs = 20_000) => new Promise((resolve, reject) => {
+      const fail = (why: string) => {
+        listeners.delete(check);
+        reject(new Error(`${command} ${args.join(' ')} ${why} before printing ${pattern}:\n${output}`));
+      };
+      const timer = setTimeout(() => fail(`went on for ${timeoutMs} ms`), timeoutMs);
+      function check() {
         const match = pattern.exec(output);
         if (match) {
+          clearTimeout(timer);
           listeners.delete(check);
           resolve(match);
         } else if (hasExited) {
-          listeners.delete(check);
-          reject(new Error(`${command} ${args.join(' ')} exited (${String(child.exitCode ?? child.signalCode)}) before printing ${pattern}:\n${output}`));
+          clearTimeout(timer);
+          fail(`exited (${String(child.exitCode ?? child.signalCode)})`);
         }
-      };
+      }
       listeners.add(check);
       check();
     }),
@@ -71,8 +77,11 @@ export interface GatehouseProcess extends RunningProcess {
 }
 
 export async function startGatehouseProcess(args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<GatehouseProcess> {
-  const started = run(NODE, args, { ...options, env: { PORT: '0', LOG_LEVEL: 'info', ...options.env } });
-  const [, port] = await started.waitFor(/"port":(\d+),"discovery"/);
+  const started = run(NODE, args, { ...options, env: { PORT: '0', ...options.env, LOG_LEVEL: 'info' } }); // the port is logged at info
+  const [, port] = await started.waitFor(/"port":(\d+),"discovery"/).catch(async (err: unknown) => {
+    await started.stop('SIGKILL');
+    throw err;
+  });
   return { ...started, origin: `http://127.0.0.1:${port}` };
 }
 
