@@ -1,13 +1,16 @@
+import path from 'node:path';
 import type { Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial, SigningKey } from './domain/model.ts';
+import { auditContext } from './http/audit-context.ts';
 import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
 import { auth0LogoutRouter } from './http/auth0-logout.ts';
 import { managementRouter } from './http/management/index.ts';
+import { metricsRouter as createMetricsRouter, requestMetrics } from './http/metrics.ts';
 import { appsRouter } from './http/pages/apps.ts';
 import { homeRouter, notFoundPage } from './http/pages/home.ts';
 import { interactionRouter, type HostAuthentication } from './http/pages/interactions.ts';
@@ -21,10 +24,19 @@ import { rootWellKnownRouter } from './http/well-known.ts';
 import { fixedKeys, watchKeys } from './oidc/key-watcher.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { createAuditLog, type AuditLog } from './services/audit.ts';
+import { createActivityRecorder, type ActivityRecorder } from './services/connection-activity.ts';
+import { createStreamDelivery, type StreamDelivery } from './services/log-streams.ts';
+import { createMetrics } from './services/metrics.ts';
 import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
+import { accountService } from './services/accounts.ts';
+import { createMailer } from './services/mail.ts';
+import { upstreamTransactions } from './services/upstream.ts';
+import { accountLinksRouter } from './http/pages/account-links.ts';
+import { upstreamCallbackRouter } from './http/pages/upstream-callback.ts';
 import { removeIdleRegistrations } from './services/usage.ts';
 import { openStores, type Stores } from './store/index.ts';
 
@@ -58,7 +70,20 @@ export interface Gatehouse {
   readonly keys: KeyMaterial;
   readonly logger: Logger;
   readonly adminCredentials: AdminCredentials;
-  /** Stops answering readiness, then closes the stores it opened. */
+  /** The tenant log (`/api/v2/logs`): events are written in batches; `flush()` writes what is queued now. */
+  readonly audit: AuditLog;
+  /** Connection activity, counted in memory and written every `activity.flush_interval_ms` (or on `flush()`). */
+  readonly activity: ActivityRecorder;
+  /** Log stream delivery, every `logs.streams.interval_ms` (or on `deliverNow()`). */
+  readonly logStreams: StreamDelivery;
+  /**
+   * GET /metrics (src/http/metrics.ts) when metrics are configured: the drop-in process serves it on `metrics.port`;
+   * in middleware mode, mount it where only Prometheus reaches it. With `metrics.token` the main router serves it too.
+   */
+  readonly metricsRouter: Router | undefined;
+  /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
+  drain(): void;
+  /** Stops answering readiness (as drain() does), writes what the log and the activity hold, then closes the stores it opened. */
   close(): Promise<void>;
 }
 
@@ -78,7 +103,12 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const config = loadConfig({ env: {}, overrides: options.config });
   const logger = options.logger ?? createLogger(config.logLevel);
   const ownsStores = !options.stores;
-  const stores = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys });
+  const opened = options.stores ?? await openStores({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, redisUrl: config.redisUrl, keyEncryptionKeys: config.keyEncryptionKeys, logger });
+  // Metrics are off unless a port or a token says where they may be read (README, "Metrics").
+  const metrics = config.metrics.port !== null || config.metrics.token ? createMetrics() : undefined;
+  const stores = metrics ? metrics.instrumentStores(opened) : opened;
+  /** Background work started so far, stopped (after writing what it holds) if the start fails half-way. */
+  const background: { close(): Promise<void> }[] = [];
   try {
     const { durable } = stores;
     await seed(durable, config);
@@ -89,9 +119,23 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const keys = options.signingKeys ? { ...stored, signing: checkSigningKeys(options.signingKeys) } : stored;
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
     const cookieKeys = config.cookieKeys.length ? config.cookieKeys : keys.cookies;
+    const activity = createActivityRecorder(durable, config.activity, logger);
+    const audit = createAuditLog({ store: durable, logger, settings: config.logs, observers: [activity.observe, ...(metrics ? [metrics.observeEvent] : [])] });
+    metrics?.watchAudit(audit);
+    const logStreams = createStreamDelivery(durable, config.logs.streams, logger, metrics?.streams);
+    background.push(logStreams, audit, activity);
+    const metricsRouter = metrics && createMetricsRouter(metrics, config.metrics.token);
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
     const registration = registrationService(durable, stores.redis, config.registration, logger);
+    const mailer = createMailer({
+      smtpUrl: config.mail.smtp_url,
+      from: config.mail.from ?? `no-reply@${new URL(config.issuer).hostname}`,
+      outboxDir: ownsStores && !config.mongodbUri ? path.join(config.dataDir, 'outbox') : null,
+    }, logger);
+    if (!config.mail.smtp_url && config.env === 'production') logger.warn('SMTP_URL is not set: verification and password reset emails are written to the log and the outbox folder, not sent');
+    const upstream = upstreamTransactions(stores.oidcAdapter('UpstreamLogin'));
+    const accounts = accountService({ stores, issuer: config.issuer, mailer, templatesDir: config.mail.templates_dir, lockout });
     // One reading of who is asking, for every route and for oidc-provider alike (README, "Behind a proxy").
     const origin = clientOrigin(config.trustProxy);
     const clientAddress = origin.address;
@@ -100,6 +144,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const provider = createProvider({
       issuer: config.issuer, stores, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
+      // Asked only while serving requests, after liveKeys below exists (the watcher needs the provider).
+      currentKeys: () => liveKeys.material,
     });
     const liveKeys = options.signingKeys
       ? fixedKeys(keys)
@@ -112,10 +158,17 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       logger,
       isShuttingDown: () => shuttingDown,
       networkGuard,
+      auditContext: auditContext(audit, origin),
+      ...(metrics && metricsRouter ? { metrics: { requests: requestMetrics(metrics), ...(config.metrics.token ? { router: metricsRouter } : {}) } } : {}),
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress })],
-        ['/u', interactionRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, ...(options.authenticate ? { authenticate: options.authenticate } : {}) })],
+        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress, accounts })],
+        ['/u', interactionRouter({
+          provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, accounts, lockout, upstream,
+          ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+        })],
+        ['/u', accountLinksRouter({ stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, accounts })],
+        ['/login', upstreamCallbackRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, upstream })],
         ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
         ['/v2/logout', auth0LogoutRouter({ stores, issuer: config.issuer })],
@@ -127,17 +180,23 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
       config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials,
+      audit, activity, logStreams, metricsRouter,
       get keys() {
         return liveKeys.material;
+      },
+      drain() {
+        shuttingDown = true;
       },
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);
         liveKeys.stop();
+        for (const work of background) await work.close();
         if (ownsStores) await stores.close();
       },
     };
   } catch (err) {
+    for (const work of background) await work.close();
     if (ownsStores) await stores.close();
     throw err;
   }

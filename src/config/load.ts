@@ -20,14 +20,16 @@ export const DEFAULT_CONFIG_DIR = fileURLToPath(new URL('../../config/', import.
 type EnvParser = (raw: string) => unknown;
 const asString: EnvParser = (raw) => raw;
 const asInteger: EnvParser = (raw) => (/^\d+$/.test(raw) ? Number(raw) : raw);
+const asBoolean: EnvParser = (raw) => (raw === 'true' || raw === 'false' ? raw === 'true' : raw);
 const asList: EnvParser = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const asTrustProxy: EnvParser = (raw) => {
   if (raw === 'true' || raw === 'false') return raw === 'true';
   return asInteger(raw);
 };
 
-/** A top-level setting, or one of the network ACL signal sources (the one section with environment overrides). */
-export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}`;
+/** A top-level setting, or one of a section's that the environment can set (ACL signal sources, mail, logs, metrics). */
+export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}` | `mail.${keyof GatehouseConfig['mail']}`
+  | `logs.${keyof GatehouseConfig['logs']}` | `metrics.${keyof GatehouseConfig['metrics']}`;
 
 /** Environment variables that override config files: variable → (config key, parser). Documented in README. */
 export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
@@ -50,10 +52,16 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   ACL_ASN_HEADER: ['aclSignals.asn_header', asString],
   ACL_JA3_HEADER: ['aclSignals.ja3_header', asString],
   ACL_JA4_HEADER: ['aclSignals.ja4_header', asString],
+  SMTP_URL: ['mail.smtp_url', asString],
+  MAIL_FROM: ['mail.from', asString],
+  LOG_RETENTION_DAYS: ['logs.retention_days', asInteger],
+  LOGS_TO_STDOUT: ['logs.to_stdout', asBoolean],
+  METRICS_PORT: ['metrics.port', asInteger],
+  METRICS_TOKEN: ['metrics.token', asString],
 };
 
-/** Settings whose values never appear in an error message. */
-const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys']);
+/** Settings whose values never appear in an error message (SMTP URLs carry the relay's password). */
+const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys', 'mail.smtp_url', 'metrics.token']);
 
 /** How an operator names a setting in messages: its key, and the environment variable that sets it, if any. */
 export function settingName(key: ConfigKey): string {
@@ -133,7 +141,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
     const topKey = key.split('.')[0] ?? key;
     const variable = origin[key] ?? origin[topKey];
     const setting = variable ? `${variable} (${key})` : key;
-    const got = SECRET_SETTINGS.has(topKey) ? 'a value not shown, since it is a secret' : JSON.stringify(valueAt(merged, key));
+    const got = SECRET_SETTINGS.has(topKey) || SECRET_SETTINGS.has(key) ? 'a value not shown, since it is a secret' : JSON.stringify(valueAt(merged, key));
     throw new ConfigError(setting, `${error?.message ?? 'is invalid'} (got ${got})`);
   }
   checkEnvironmentRules(merged, origin);

@@ -97,6 +97,57 @@ export interface GatehouseConfig {
     ja3_header: string | null;
     ja4_header: string | null;
   };
+  /** The tenant log (`/api/v2/logs`), its streams and its stdout copy (README, "Logs, log streams and metrics"). */
+  logs: {
+    /** Keep events in the `logs` collection (the API and log streams read them there). */
+    enabled: boolean;
+    retention_days: number;
+    /** Also write every event, as it is stored, to the process's own log (one JSON line each: for platforms that collect stdout). */
+    to_stdout: boolean;
+    /** Events held in memory awaiting their write; beyond, new events are dropped and counted. */
+    queue_size: number;
+    batch_size: number;
+    flush_interval_ms: number;
+    /** Network ACL matches are counted per rule and written as one `acls_summary` event per period. */
+    acl_summary_minutes: number;
+    /** Log stream delivery (src/services/log-streams.ts). */
+    streams: {
+      /** How often each process looks for events to deliver. */
+      interval_ms: number;
+      /** How long one HTTP request to a receiver may take. */
+      timeout_ms: number;
+      /** Wait after the first failed delivery; doubled after each further one, up to retry_max_ms. */
+      retry_base_ms: number;
+      retry_max_ms: number;
+      /** Consecutive failures after which a stream is suspended until an administrator sets it active again. */
+      suspend_after_failures: number;
+      /**
+       * Events younger than this are left for the next round, so that a batch another process is still writing (its
+       * ids were given just before) is never skipped.
+       */
+      settle_ms: number;
+    };
+  };
+  /** Connection activity: how often the uses counted in memory are written (one write per connection used meanwhile). */
+  activity: {
+    flush_interval_ms: number;
+  };
+  /** Prometheus metrics at GET /metrics: off unless a port or a token is set. */
+  metrics: {
+    /** Serve /metrics on this port of its own (the drop-in process), and nowhere else. */
+    port: number | null;
+    /** Serve /metrics on the main port to `Authorization: Bearer <token>` (and require it on the metrics port too). */
+    token: string | null;
+  };
+  /** Email (verification, password reset, welcome): README, "Email". */
+  mail: {
+    /** smtp:// or smtps:// URL of the relay (credentials included); null: messages go to the log and DATA_DIR/outbox. */
+    smtp_url: string | null;
+    /** The From address; null: no-reply@<the issuer's host>. */
+    from: string | null;
+    /** A folder whose `<template>.eta` / `<template>.txt.eta` files replace the built-in email templates. */
+    templates_dir: string;
+  };
   /** Brute-force protection of email-and-password sign-in (login page and password grant). */
   login: {
     max_failures_per_account: number;
@@ -116,7 +167,10 @@ const stringArray = { type: 'array', items: { type: 'string' } } as const;
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  required: ['env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'keys', 'deviceFlow', 'aclSignals', 'login', 'seed'],
+  required: [
+    'env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'keys', 'deviceFlow',
+    'aclSignals', 'mail', 'logs', 'activity', 'metrics', 'login', 'seed',
+  ],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -180,6 +234,58 @@ export const configSchema: SchemaObject = {
         asn_database: { type: 'string', nullable: true, minLength: 1 },
         ...Object.fromEntries(['country_header', 'subdivision_header', 'asn_header', 'ja3_header', 'ja4_header']
           .map((name) => [name, { type: 'string', nullable: true, pattern: '^[A-Za-z0-9-]+$' }])),
+      },
+    },
+    logs: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['enabled', 'retention_days', 'to_stdout', 'queue_size', 'batch_size', 'flush_interval_ms', 'acl_summary_minutes', 'streams'],
+      properties: {
+        enabled: { type: 'boolean' },
+        retention_days: { type: 'integer', minimum: 1, maximum: 3650 },
+        to_stdout: { type: 'boolean' },
+        queue_size: { type: 'integer', minimum: 1 },
+        batch_size: { type: 'integer', minimum: 1, maximum: 10000 },
+        flush_interval_ms: { type: 'integer', minimum: 10 },
+        acl_summary_minutes: { type: 'integer', minimum: 1 },
+        streams: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['interval_ms', 'timeout_ms', 'retry_base_ms', 'retry_max_ms', 'suspend_after_failures', 'settle_ms'],
+          properties: {
+            interval_ms: { type: 'integer', minimum: 10 },
+            timeout_ms: { type: 'integer', minimum: 100 },
+            retry_base_ms: { type: 'integer', minimum: 1 },
+            retry_max_ms: { type: 'integer', minimum: 1 },
+            suspend_after_failures: { type: 'integer', minimum: 1 },
+            settle_ms: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
+    },
+    activity: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['flush_interval_ms'],
+      properties: { flush_interval_ms: { type: 'integer', minimum: 10 } },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port', 'token'],
+      properties: {
+        port: { type: 'integer', nullable: true, minimum: 0, maximum: 65535 },
+        token: { type: 'string', nullable: true, minLength: 16 },
+      },
+    },
+    mail: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['smtp_url', 'from', 'templates_dir'],
+      properties: {
+        smtp_url: { type: 'string', nullable: true, pattern: '^smtps?://' },
+        from: { type: 'string', nullable: true, minLength: 3, maxLength: 320 },
+        templates_dir: { type: 'string', minLength: 1 },
       },
     },
     login: {

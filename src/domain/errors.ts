@@ -16,6 +16,8 @@ export class RuleError extends Error {
 
 export const invalidBody = (message: string) => new RuleError('invalid', 'invalid_body', message);
 
+export const invalidQuery = (message: string) => new RuleError('invalid', 'invalid_query_string', `Query validation error: ${message}`);
+
 export const notFound = (errorCode: string, message: string) => new RuleError('not_found', errorCode, message);
 
 export const conflict = (message: string, errorCode = 'conflict') => new RuleError('conflict', errorCode, message);

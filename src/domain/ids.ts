@@ -19,6 +19,9 @@ export const newClientId = (strictThirdParty: boolean) => (strictThirdParty ? `t
 /** 384 bits of entropy: a fast hash is the right way to store it (a password KDF would only slow the token endpoint). */
 export const newClientSecret = () => randomBytes(48).toString('base64url');
 
+/** An HS256 API's signing secret: 256 bits, as RFC 7518 §3.2 asks of an HS256 key. */
+export const newSigningSecret = () => randomBytes(32).toString('base64url');
+
 export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 export function secretMatches(secret: string, storedHash: string): boolean {

@@ -6,10 +6,16 @@
 export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
 export type ThirdPartySecurityMode = 'strict' | 'permissive';
 export type RedirectionPolicy = 'open_redirect_protection' | 'allow_always';
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+/** How applications authenticate at the token endpoint: secrets are stored hashed, so no JWT-based method can work. */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 export type SubjectType = 'user' | 'client';
 export type AccessPolicy = 'allow_all' | 'require_client_grant' | 'deny_all';
-export type SigningAlg = 'RS256' | 'RS512' | 'PS256' | 'ES256';
+/** The asymmetric algorithms Gatehouse signs with: one key of its own for each (APIs and applications choose one). */
+export const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+/** APIs may also sign their tokens with a secret of their own (HS256), which no JWKS publishes. */
+export type ApiSigningAlg = SigningAlg | 'HS256';
 /** Auth0's access token profiles: Auth0's own (`access_token`) or RFC 9068's; `_authz` adds the `permissions` claim. */
 export type TokenDialect = 'access_token' | 'access_token_authz' | 'rfc9068_profile' | 'rfc9068_profile_authz';
 
@@ -73,7 +79,9 @@ export interface ResourceServer {
   name: string;
   is_system: boolean;
   scopes: ApiScope[];
-  signing_alg: SigningAlg;
+  signing_alg: ApiSigningAlg;
+  /** HS256 APIs only: the secret their tokens are signed with (Auth0's field). Sealed at rest by the store. */
+  signing_secret?: string;
   token_lifetime: number;
   token_lifetime_for_web: number;
   /** Absent on APIs stored before it existed: see `tokenDialectOf`. */
@@ -103,16 +111,72 @@ export interface ClientGrant {
   updated_at: string;
 }
 
-/** A database connection (`strategy: auth0`). */
+/** Auth0's strategy names: the database (`auth0`), enterprise OpenID Connect, generic OAuth 2.0, and social presets. */
+export type ConnectionStrategy = 'auth0' | 'oidc' | 'oauth2' | 'google-oauth2' | 'github' | 'windowslive';
+
+/** Auth0's password strength levels (src/domain/password-policy.ts says what each requires). */
+export type PasswordPolicyLevel = 'none' | 'low' | 'fair' | 'good' | 'excellent';
+
+/**
+ * A connection's `options`, in Auth0's names, without its secrets (those are in `secret_options`). Which fields apply
+ * depends on the strategy: src/domain/connection-rules.ts checks them.
+ */
+export interface ConnectionOptions {
+  // Database (`auth0`).
+  /** Sign-up from the login page is open unless this is true (Auth0's default: open). */
+  disable_signup?: boolean;
+  passwordPolicy?: PasswordPolicyLevel | null;
+  password_complexity_options?: { min_length?: number } | null;
+  // Upstream identity providers (every other strategy).
+  client_id?: string;
+  /** Enterprise OpenID Connect: the provider's discovery document (or its `issuer`, discovered at the well-known path). */
+  discovery_url?: string;
+  issuer?: string;
+  /** `back_channel`: authorization code flow with the client secret (default); `front_channel`: see README. */
+  type?: 'back_channel' | 'front_channel';
+  /** Space-separated scopes asked of the upstream provider (`openid profile email` by default). */
+  scope?: string;
+  /** Email domains whose users are sent straight to this provider from the login page (home-realm discovery). */
+  domain_aliases?: string[];
+  /** Generic OAuth 2.0: the provider's endpoints, and the profile endpoint read with the access token. */
+  authorizationURL?: string;
+  tokenURL?: string;
+  profileURL?: string;
+  /**
+   * Gatehouse's own option: sign a person in to an existing account with the same email address when this provider
+   * says the address is verified (off by default; README, "Linking accounts by verified email").
+   */
+  link_by_verified_email?: boolean;
+}
+
+/** The options a connection keeps sealed at rest (src/store/collections.ts); never returned by any API. */
+export interface ConnectionSecrets {
+  client_secret?: string;
+}
+
 export interface Connection {
   id: string;
   name: string;
-  strategy: 'auth0';
+  strategy: ConnectionStrategy;
   display_name?: string;
   is_domain_connection: boolean;
   enabled_clients: string[];
+  /** Absent on connections stored before options existed: an `auth0` connection with Auth0's defaults. */
+  options?: ConnectionOptions;
+  /** Sealed at rest with the key-encryption key. Never returned by any API. */
+  secret_options?: ConnectionSecrets;
   created_at: string;
   updated_at: string;
+}
+
+/** Where an account can sign in from (Auth0's `identities[]`): its own connection, and any linked to it. */
+export interface UserIdentity {
+  connection: string;
+  /** The strategy (`auth0`, `oidc`, `github`…). */
+  provider: string;
+  /** The id at that provider (the upstream `sub`; for the database, the part of `user_id` after `auth0|`). */
+  user_id: string;
+  isSocial: boolean;
 }
 
 export interface User {
@@ -124,9 +188,13 @@ export interface User {
   blocked: boolean;
   logins_count: number;
   last_login?: string;
+  /** Stored for users of upstream providers and linked accounts; absent means the one identity of `connection`. */
+  identities?: UserIdentity[];
+  /** When the password was last reset through a link: sessions and refresh tokens from before it no longer count. */
+  last_password_reset?: string;
   created_at: string;
   updated_at: string;
-  /** Memory-hard KDF output (PHC string). Never returned by any API. */
+  /** Memory-hard KDF output (PHC string); empty for users without a password (upstream and host users). Never returned by any API. */
   password_hash: string;
 }
 
@@ -204,4 +272,70 @@ export interface SigningKey {
   /** When it starts signing (staged rotation: published first, signing from then on); its creation when absent. */
   activates_at?: string;
   [member: string]: unknown;
+}
+
+/** A tenant log event, in Auth0's shape (`/api/v2/logs`); `src/domain/log-events.ts` defines the types. */
+export interface LogEvent {
+  /** Time-ordered (`newTimeOrderedId`): given when the event is written, so it sorts by the order of writing. */
+  log_id: string;
+  /** When it happened (ISO 8601). */
+  date: string;
+  type: string;
+  description: string;
+  ip?: string;
+  user_agent?: string;
+  hostname?: string;
+  client_id?: string;
+  client_name?: string;
+  user_id?: string;
+  user_name?: string;
+  connection?: string;
+  audience?: string;
+  scope?: string;
+  details?: Record<string, unknown>;
+}
+
+export type LogStreamStatus = 'active' | 'paused' | 'suspended';
+export type LogStreamContentFormat = 'JSONARRAY' | 'JSONLINES' | 'JSONOBJECT';
+
+/** A log stream (Auth0's shape, type `http` only): where tenant log events are delivered, and how far it got. */
+export interface LogStream {
+  id: string;
+  name: string;
+  type: 'http';
+  status: LogStreamStatus;
+  /** Why it is suspended, or the last delivery problem while it retries (Gatehouse's addition: Auth0's `status` is an enum). */
+  status_reason?: string;
+  sink: {
+    httpEndpoint: string;
+    httpContentType: string;
+    httpContentFormat: LogStreamContentFormat;
+  };
+  /** The Authorization header sent with every delivery. Sealed at rest; never returned. */
+  http_authorization?: string;
+  /** Extra headers sent with every delivery (they often carry an API key): sealed at rest. */
+  http_custom_headers?: { header: string; value: string }[];
+  filters: { type: 'category'; name: string }[];
+  isPriority: boolean;
+  created_at: string;
+  updated_at: string;
+  /** Delivery state, never returned: the last log_id delivered (or skipped), a lease held by the process delivering. */
+  cursor: string;
+  /** `<holder>:<expiry ms>`, or "" when nobody delivers: claimed and released with conditioned updates. */
+  lease: string;
+  /** Consecutive failed deliveries, and when the next attempt may start (ms since the epoch). */
+  failures: number;
+  retry_at: number;
+}
+
+/** How one user uses one application for one API: first and last token, and how many (aggregated, not one write per token). */
+export interface ConnectionActivity {
+  /** Derived from the three below (`connectionActivityId`), so that every process adds to the same record. */
+  id: string;
+  user_id: string;
+  client_id: string;
+  audience: string;
+  first_used_at: string;
+  last_used_at: string;
+  tokens_issued: number;
 }

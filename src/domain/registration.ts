@@ -1,6 +1,6 @@
 import { draftApplication, isLoopbackRedirect, urlProblem, type ApplicationDraft, type GrantType } from './application-rules.ts';
 import { RuleError } from './errors.ts';
-import type { Application, ThirdPartySecurityMode } from './model.ts';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type Application, type ThirdPartySecurityMode } from './model.ts';
 
 /** RFC 7591 client metadata Gatehouse understands; anything else a client sends is ignored. */
 export interface RegistrationRequest {
@@ -32,7 +32,6 @@ export class RegistrationError extends Error {
 /** Descriptive metadata kept and echoed as sent (RFC 7591 §2). */
 const DESCRIPTIVE = ['client_uri', 'policy_uri', 'tos_uri', 'contacts', 'software_id', 'software_version', 'scope'] as const;
 const REGISTRABLE_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
-const AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
 
 function httpUrlProblem(value: string, httpsOnly: boolean): string | undefined {
   try {
@@ -56,8 +55,8 @@ export function registrationDraft(request: RegistrationRequest, mode: ThirdParty
     if (problem) throw new RegistrationError('invalid_redirect_uri', `redirect_uris[${i}] "${uri.slice(0, 200)}" ${problem}`);
   });
   const authMethod = request.token_endpoint_auth_method ?? 'client_secret_post';
-  if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
-    throw new RegistrationError('invalid_client_metadata', `token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')} (got ${authMethod})`);
+  if (!(TOKEN_ENDPOINT_AUTH_METHODS as readonly string[]).includes(authMethod)) {
+    throw new RegistrationError('invalid_client_metadata', `token_endpoint_auth_method must be one of ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')} (got ${authMethod})`);
   }
   const grantTypes = (request.grant_types ?? REGISTRABLE_GRANT_TYPES).filter((g): g is GrantType => (REGISTRABLE_GRANT_TYPES as readonly string[]).includes(g));
   if (!grantTypes.includes('authorization_code')) {

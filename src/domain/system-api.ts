@@ -8,10 +8,12 @@ export const MANAGEMENT_API_SCOPES = [
   'read:resource_servers', 'create:resource_servers', 'update:resource_servers', 'delete:resource_servers',
   'read:client_grants', 'create:client_grants', 'update:client_grants', 'delete:client_grants',
   'read:connections', 'create:connections', 'update:connections', 'delete:connections',
-  'read:users', 'create:users', 'update:users', 'delete:users',
+  'read:users', 'create:users', 'update:users', 'delete:users', 'create:user_tickets',
   'read:grants', 'delete:grants',
   'read:tenant_settings', 'update:tenant_settings',
   'read:network_acls', 'create:network_acls', 'update:network_acls', 'delete:network_acls',
+  'read:logs',
+  'read:log_streams', 'create:log_streams', 'update:log_streams', 'delete:log_streams',
 ] as const;
 
 export type ManagementScope = (typeof MANAGEMENT_API_SCOPES)[number];

@@ -57,3 +57,12 @@ export function patchUser(existing: User, patch: UserPatch, passwordHash: string
     password_hash: passwordHash,
   }, now);
 }
+
+/**
+ * Whether a session or token chain that began at `issuedAtSeconds` predates the user's last password reset, and so
+ * no longer counts (a reset ends every session and refresh token). Compared in whole seconds, as tokens carry them.
+ */
+export function predatesPasswordReset(user: Pick<User, 'last_password_reset'>, issuedAtSeconds: number | undefined): boolean {
+  if (!user.last_password_reset || issuedAtSeconds === undefined) return false;
+  return issuedAtSeconds < Math.floor(Date.parse(user.last_password_reset) / 1000);
+}

@@ -1,10 +1,10 @@
 import type { RequestHandler } from 'express';
-import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import type { KeyMaterial } from '../domain/model.ts';
 import { managementAudience, type ManagementScope } from '../domain/system-api.ts';
-import { publicJwks } from '../oidc/keys.ts';
+import { currentPublicKeys } from '../oidc/keys.ts';
 import type { ManagementAccess } from '../services/access.ts';
-import { sendApiError } from './errors.ts';
+import { sendBearerError } from './errors.ts';
 
 export interface ManagementPrincipal {
   clientId: string;
@@ -24,28 +24,22 @@ declare module 'express-serve-static-core' {
  * remembered per process for at most a second). The token's scopes count only as far as the grant still allows them.
  */
 export function managementAuthentication(issuer: string, keys: () => KeyMaterial, access: ManagementAccess): RequestHandler {
-  // Built again only when the key material changes (a rotation reaching this process).
-  let verifiedWith: { material: KeyMaterial; jwks: ReturnType<typeof createLocalJWKSet> } | undefined;
-  const currentJwks = () => {
-    const material = keys();
-    if (verifiedWith?.material !== material) verifiedWith = { material, jwks: createLocalJWKSet(publicJwks(material)) };
-    return verifiedWith.jwks;
-  };
+  const currentJwks = currentPublicKeys(keys);
   const audience = managementAudience(issuer);
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+([A-Za-z0-9_.-]+)$/i.exec(header);
-    if (!match?.[1]) return sendApiError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
+    if (!match?.[1]) return sendBearerError(res, 401, 'missing_token', 'Missing authentication: send an access token for the Management API as "Authorization: Bearer <token>"');
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(match[1], currentJwks(), { issuer, audience, typ: 'at+jwt' }));
     } catch (err) {
       const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
-      return sendApiError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);
+      return sendBearerError(res, 401, expired ? 'token_expired' : 'invalid_token', expired ? 'Expired token received for Management API' : `Invalid token: not an access token for ${audience}`);
     }
     const clientId = String(payload.client_id ?? payload.sub ?? '');
     const allowed = await access(clientId);
-    if (!allowed) return sendApiError(res, 401, 'invalid_token', `Invalid token: application ${clientId} or its client grant for ${audience} no longer exists`);
+    if (!allowed) return sendBearerError(res, 401, 'invalid_token', `Invalid token: application ${clientId} or its client grant for ${audience} no longer exists`);
     const granted = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
     req.management = { clientId, scopes: new Set(granted.filter((scope) => allowed.has(scope))), claims: payload };
     return next();
@@ -56,6 +50,6 @@ export function managementAuthentication(issuer: string, keys: () => KeyMaterial
 export function requireScope(scope: ManagementScope): RequestHandler {
   return (req, res, next) => {
     if (req.management?.scopes.has(scope)) return next();
-    return sendApiError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${scope}`);
+    return sendBearerError(res, 403, 'insufficient_scope', `Insufficient scope, expected any of: ${scope}`, scope);
   };
 }

@@ -1,4 +1,5 @@
 import express, { type RequestHandler } from 'express';
+import { unreadableBody } from './errors.ts';
 
 const JSON_PATHS = new Set(['/oauth/token', '/oauth/revoke']);
 
@@ -13,7 +14,11 @@ export function jsonTokenRequests(): RequestHandler {
   return (req, res, next) => {
     if (req.method !== 'POST' || !JSON_PATHS.has(req.path) || !req.is('application/json')) return next();
     return parseJson(req, res, (err?: unknown) => {
-      if (err) return void res.status(400).json({ error: 'invalid_request', error_description: 'the request body is not valid JSON' });
+      if (err) {
+        // RFC 6749 §5.2 answers request errors with 400, as oidc-provider does for forms; 415 says the body cannot be decoded.
+        const problem = unreadableBody(err) ?? { status: 400, description: 'the body could not be read' };
+        return void res.status(problem.status === 415 ? 415 : 400).json({ error: 'invalid_request', error_description: problem.description });
+      }
       const body = req.body as unknown;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         return void res.status(400).json({ error: 'invalid_request', error_description: 'the request body must be a JSON object' });
@@ -22,6 +27,7 @@ export function jsonTokenRequests(): RequestHandler {
         .map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]));
       req.body = form;
       req.headers['content-type'] = 'application/x-www-form-urlencoded';
+      delete req.headers['content-encoding']; // the parser has undone it
       return next();
     });
   };

@@ -5,7 +5,7 @@ import { pinoHttp } from 'pino-http';
 /** Paths that may carry credentials anywhere in a log line; pino replaces their values. */
 const REDACT = [
   'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
-  '*.client_secret', '*.password', '*.access_token', '*.refresh_token', '*.id_token', '*.code_verifier',
+  '*.client_secret', '*.signing_secret', '*.password', '*.access_token', '*.refresh_token', '*.id_token', '*.code_verifier',
 ];
 
 export function createLogger(level: string): Logger {
@@ -28,6 +28,7 @@ export function requestLogging(logger: Logger) {
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    // A 503 is a dependency that is away (told once, when it goes): a warning, not one error per request.
+    customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info'),
   });
 }

@@ -1,6 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { AclSurface } from '../domain/network-access.ts';
+import { recordAclMatch } from '../services/audit.ts';
 import { checkNetworkAccess } from '../services/network-acls.ts';
+import { recordRefusedRegistration } from '../services/registration.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { sendApiError } from './errors.ts';
@@ -59,8 +61,13 @@ export function networkGuard(deps: NetworkGuardDeps): RequestHandler {
     const { surface, answer } = destination;
     const signals = deps.signals.read(req);
     const decision = await checkNetworkAccess(deps.store, surface, signals);
-    for (const acl of decision.logged) req.log?.info({ acl: acl.id, surface, ip: signals.ip }, 'network ACL matched (monitoring rule)');
+    for (const acl of decision.logged) {
+      req.log?.info({ acl: acl.id, surface, ip: signals.ip }, 'network ACL matched (monitoring rule)');
+      recordAclMatch(acl);
+    }
+    if (decision.rule) recordAclMatch(decision.rule);
     if (decision.action !== 'block') return next();
+    if (surface === 'registration') recordRefusedRegistration('acl', REGISTRATION_BLOCKED, { acl: decision.rule?.id });
     // Info, not warn: a refused client is the rule working, and a flood of them must not flood the warnings.
     req.log?.info({ acl: decision.rule?.id, surface, ip: signals.ip }, 'request blocked by a network ACL');
     const description = surface === 'registration' ? REGISTRATION_BLOCKED : BLOCKED;

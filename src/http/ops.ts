@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Stores } from '../store/index.ts';
+import { storeOutage } from './errors.ts';
 
 /** /healthz says the process is alive; /readyz that its stores answer (503 otherwise, so a balancer stops routing). */
 export function operationsRouter(stores: Stores, isShuttingDown: () => boolean): Router {
@@ -16,7 +17,7 @@ export function operationsRouter(stores: Stores, isShuttingDown: () => boolean):
       ]);
       res.json({ status: 'ready', durable: stores.durable.kind, ephemeral: stores.ephemeral.kind });
     } catch (err) {
-      req.log?.warn({ err }, 'readiness check failed');
+      if (!storeOutage(err)) req.log?.warn({ err }, 'readiness check failed'); // an outage is told once, by its store
       res.status(503).json({ status: 'unavailable', reason: (err as Error).message });
     }
   });

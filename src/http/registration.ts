@@ -2,7 +2,9 @@ import express, { Router, type ErrorRequestHandler, type Request, type RequestHa
 import { Ajv, type ErrorObject } from 'ajv';
 import { RegistrationError, registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
 import type { LimitResult } from '../services/rate-limits.ts';
-import type { RegistrationService } from '../services/registration.ts';
+import { recordRefusedRegistration, type RegistrationService } from '../services/registration.ts';
+import { unreadableBody } from './errors.ts';
+import { NO_STORE } from './no-store.ts';
 
 export interface RegistrationOptions {
   registration: RegistrationService;
@@ -69,11 +71,12 @@ export function registrationRouter({ registration, clientAddress }: Registration
   }, express.json({ limit: '32kb', type: () => true }), async (req, res) => {
     if (!validateRequest(req.body)) {
       const problem = describe(validateRequest.errors?.[0]);
+      recordRefusedRegistration('invalid_metadata', problem.description, { error: problem.error });
       return oauthError(res, 400, problem.error, problem.description);
     }
     try {
       const { application, secret } = await registration.register(req.body, { ip: clientAddress(req) });
-      return void res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(registrationResponse(application, secret));
+      return void res.status(201).set(NO_STORE).json(registrationResponse(application, secret));
     } catch (err) {
       if (err instanceof RegistrationError) return oauthError(res, 400, err.error, err.message);
       throw err;
@@ -83,6 +86,8 @@ export function registrationRouter({ registration, clientAddress }: Registration
   const errors: ErrorRequestHandler = (err, req, res, _next) => {
     if (err?.type === 'entity.parse.failed') return oauthError(res, 400, 'invalid_client_metadata', 'the body must be a JSON object of client metadata');
     if (err?.type === 'entity.too.large') return oauthError(res, 413, 'invalid_client_metadata', 'the client metadata is too large');
+    const unreadable = unreadableBody(err);
+    if (unreadable) return oauthError(res, unreadable.status, 'invalid_request', unreadable.description);
     req.log?.error({ err }, 'registration failed');
     return oauthError(res, 500, 'server_error', 'the registration could not be completed');
   };

@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Stores } from '../store/index.ts';
+import { clientErrorStatus, storeOutage } from './errors.ts';
 import { deviceCodePolling } from './device-polling.ts';
 import { jsonTokenRequests } from './json-token-requests.ts';
 import { requestLogging } from './logging.ts';
@@ -29,11 +30,17 @@ export interface RouterParts {
   devicePollIntervalSeconds: number;
   /** What a browser gets for an unknown path (API clients get the JSON 404). */
   notFoundPage: RequestHandler;
+  /** Opens each request's audit context (src/http/audit-context.ts), before anything else runs. */
+  auditContext: RequestHandler;
+  /** Request metrics, and GET /metrics behind a token (src/http/metrics.ts), when configured. */
+  metrics?: { requests: RequestHandler; router?: Router };
 }
 
 export function gatehouseRouter(parts: RouterParts): Router {
   const router = Router();
   const providerCallback = parts.provider.callback();
+  router.use(parts.auditContext);
+  if (parts.metrics) router.use(parts.metrics.requests);
   router.use(requestLogging(parts.logger));
   const https = new URL(parts.issuer).protocol === 'https:';
   router.use(helmet({
@@ -54,6 +61,7 @@ export function gatehouseRouter(parts: RouterParts): Router {
     strictTransportSecurity: https,
   }));
   router.use(operationsRouter(parts.stores, parts.isShuttingDown));
+  if (parts.metrics?.router) router.use(parts.metrics.router);
   router.use(parts.networkGuard);
   for (const [path, handler] of parts.routes) router.use(path, handler);
   router.use(jsonTokenRequests());
@@ -70,7 +78,12 @@ export function gatehouseRouter(parts: RouterParts): Router {
   // The last resort (each router answers its own errors in its own format): never Express's default, which shows stacks.
   router.use(((err, req, res, next) => {
     if (res.headersSent) return next(err);
-    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    const outage = storeOutage(err);
+    if (outage) {
+      return void res.status(503).set('Retry-After', String(outage.retryAfterSeconds))
+        .json({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable, try again shortly' });
+    }
+    const status = clientErrorStatus(err) ?? 500;
     if (status === 500) parts.logger.error({ err, path: req.path }, 'request failed');
     res.status(status).json(status === 500
       ? { error: 'server_error', error_description: 'the request could not be completed' }

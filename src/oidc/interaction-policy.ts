@@ -2,6 +2,8 @@ import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { isThirdParty } from '../domain/applications.ts';
 import { authorizationRequest } from '../domain/authorization.ts';
 import { connectionUsableBy } from '../domain/connections.ts';
+import { identitiesOf } from '../domain/upstream.ts';
+import { predatesPasswordReset } from '../domain/user-rules.ts';
 import { linkConsent, saveProtocolGrant, storedConsent } from '../services/consent.ts';
 import type { Stores } from '../store/index.ts';
 import { allowedApiScopes } from './authorization-hooks.ts';
@@ -41,9 +43,9 @@ export function loadExistingGrant(stores: Stores, issuer: string) {
 }
 
 /**
- * oidc-provider's login and consent prompts, plus two rules of ours: a session established through a connection the
- * application may not use does not count (login again), and third-party applications always get the consent
- * dialog unless the user's stored consent already covers exactly this request.
+ * oidc-provider's login and consent prompts, plus rules of ours: a session established through a connection the
+ * application may not use, or before the password was last reset, does not count (login again), and third-party
+ * applications always get the consent dialog unless the user's stored consent already covers exactly this request.
  */
 export function interactionPolicyFor(stores: Stores) {
   const policy = base();
@@ -51,9 +53,16 @@ export function interactionPolicyFor(stores: Stores) {
     const accountId = ctx.oidc.session?.accountId;
     if (!accountId) return Check.NO_NEED_TO_PROMPT;
     const user = await stores.durable.users.get(accountId);
-    const [connection] = user ? await stores.durable.connections.find({ name: user.connection }, { limit: 1 }) : [];
+    // An account linked across connections (README, "Linking accounts by verified email") counts through any of them.
+    const names = user ? identitiesOf(user).map((identity) => identity.connection) : [];
+    const connections = (await Promise.all(names.map((name) => stores.durable.connections.find({ name }, { limit: 1 })))).flat();
     const app = await applicationOf(ctx, stores);
-    return connection && connectionUsableBy(app, connection) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    return connections.some((connection) => connectionUsableBy(app, connection)) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+  }));
+  policy.get('login')!.checks.add(new Check('password_reset', 'the password was reset since this session began', async (ctx: KoaContextWithOIDC) => {
+    const { session } = ctx.oidc;
+    const user = session?.accountId ? await stores.durable.users.get(session.accountId) : undefined;
+    return user && predatesPasswordReset(user, session?.loginTs) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
   }));
   policy.get('consent')!.checks.add(new Check('third_party_consent', 'third-party applications need the user\'s consent', async (ctx: KoaContextWithOIDC) => {
     if (ctx.oidc.result?.consent || coveredByStoredConsent.has(ctx)) return Check.NO_NEED_TO_PROMPT;

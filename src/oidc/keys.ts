@@ -1,20 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import type { KeyMaterial, SigningKey } from '../domain/model.ts';
+import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
+import { SIGNING_ALGS, type KeyMaterial, type SigningAlg, type SigningKey } from '../domain/model.ts';
 import { signingKids, stageSigningKeys } from '../domain/signing-keys.ts';
 import type { Collection } from '../store/ports.ts';
 
-/** One RSA key (RS256, RS512, PS256) and one P-256 key (ES256): every signing_alg an API may choose. */
-const KEY_ALGORITHMS = ['RS256', 'ES256'] as const;
-
-async function generateSigningKey(alg: (typeof KEY_ALGORITHMS)[number]): Promise<SigningKey> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+/**
+ * One key per algorithm an API or application may choose (SIGNING_ALGS): oidc-provider picks a key by its `alg`, and one
+ * RSA key serving RS256, RS512 and PS256 alike would be a key used for several algorithms.
+ */
+async function generateSigningKey(alg: SigningAlg): Promise<SigningKey> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg.startsWith('ES') ? {} : { modulusLength: 2048 }) });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   return { ...jwk, kty: jwk.kty as string, kid, alg, use: 'sig', created_at: new Date().toISOString() };
 }
 
-export const generateSigningKeys = () => Promise.all(KEY_ALGORITHMS.map(generateSigningKey));
+export const generateSigningKeys = (algorithms: readonly SigningAlg[] = SIGNING_ALGS) => Promise.all(algorithms.map(generateSigningKey));
 
 export const newCookieKey = () => randomBytes(32).toString('base64url');
 
@@ -24,10 +25,16 @@ export const newCookieKey = () => randomBytes(32).toString('base64url');
  */
 export async function ensureKeyMaterial(keys: Collection<KeyMaterial>): Promise<KeyMaterial> {
   const existing = await keys.get('keys');
-  if (existing) return existing;
-  const material: KeyMaterial = { id: 'keys', signing: await generateSigningKeys(), cookies: [newCookieKey()] };
-  if (await keys.insertIfAbsent(material)) return material;
-  return (await keys.get('keys')) as KeyMaterial;
+  if (!existing) {
+    const material: KeyMaterial = { id: 'keys', signing: await generateSigningKeys(), cookies: [newCookieKey()] };
+    if (await keys.insertIfAbsent(material)) return material;
+    return (await keys.get('keys')) as KeyMaterial;
+  }
+  // Key material from a version with fewer algorithms gets a key for each missing one (they could not sign before).
+  const missing = SIGNING_ALGS.filter((alg) => !existing.signing.some((key) => key.alg === alg));
+  if (!missing.length) return existing;
+  await keys.update('keys', { set: { signing: [...existing.signing, ...(await generateSigningKeys(missing))] } });
+  return (await keys.get('keys')) as KeyMaterial; // what the store holds, should another process have added its own at once
 }
 
 /** A staged rotation: new keys, published at once, that sign from `activatesAt` (rules in src/domain/signing-keys.ts). */
@@ -47,6 +54,19 @@ export function providerJwks(material: KeyMaterial, now = Date.now()) {
   };
 }
 
+/**
+ * Our public keys for jose's `jwtVerify`, as they are now: `keys` gives the live key material, and the key set is built
+ * again only when it changes (a rotation reaching this process).
+ */
+export function currentPublicKeys(keys: () => KeyMaterial): () => ReturnType<typeof createLocalJWKSet> {
+  let built: { material: KeyMaterial; jwks: ReturnType<typeof createLocalJWKSet> } | undefined;
+  return () => {
+    const material = keys();
+    if (built?.material !== material) built = { material, jwks: createLocalJWKSet(publicJwks(material)) };
+    return built.jwks;
+  };
+}
+
 export const publicJwks = (material: KeyMaterial) => ({
   keys: material.signing.map(({ kid, kty, alg, use, n, e, crv, x, y }) => JSON.parse(JSON.stringify({ kid, kty, alg, use, n, e, crv, x, y })) as Record<string, string>),
 });
@@ -56,7 +76,7 @@ export function checkSigningKeys(keys: SigningKey[]): SigningKey[] {
   if (!keys.length) throw new Error('signingKeys: give at least one private signing key, or leave the option out');
   keys.forEach((key, i) => {
     if (!key.kid || typeof key.kid !== 'string') throw new Error(`signingKeys[${i}] needs a kid`);
-    if (!['RS256', 'RS512', 'PS256', 'ES256'].includes(String(key.alg))) throw new Error(`signingKeys[${i}] (${key.kid}): alg must be RS256, RS512, PS256 or ES256`);
+    if (!(SIGNING_ALGS as readonly string[]).includes(String(key.alg))) throw new Error(`signingKeys[${i}] (${key.kid}): alg must be one of ${SIGNING_ALGS.join(', ')}`);
     if (!('d' in key)) throw new Error(`signingKeys[${i}] (${key.kid}) is a public key: Gatehouse needs the private key to sign`);
   });
   return keys.map((key) => ({ use: 'sig', ...key, created_at: key.created_at ?? new Date().toISOString() }));

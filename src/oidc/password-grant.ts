@@ -61,6 +61,7 @@ export function registerPasswordGrant(provider: Provider, stores: Stores, signIn
       at.scope = oidcScopes.join(' ');
     }
     const accessToken = await at.save();
+    ctx.oidc.entity('AccessToken', at); // as oidc-provider's own grants do: the token events read it (src/oidc/protocol-events.ts)
     const scope = [...apiScopes, ...oidcScopes].join(' ');
 
     let refreshToken: string | undefined;

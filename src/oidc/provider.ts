@@ -1,21 +1,24 @@
 import type { IncomingMessage } from 'node:http';
-import Provider, { type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
+import { DPOP_PROOF_ALGORITHMS } from '../domain/access-tokens.ts';
 import { corsOriginAllowed, DEVICE_CODE_GRANT, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
 import { IDENTITY_CLAIMS } from '../domain/authorization.ts';
 import { secretMatches } from '../domain/ids.ts';
 import { mayIntrospect } from '../domain/tokens.ts';
-import type { Application, KeyMaterial } from '../domain/model.ts';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type Application, type KeyMaterial } from '../domain/model.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
-import type { Stores } from '../store/index.ts';
+import { mapAdapterErrors, StoreUnavailableError, type Stores } from '../store/index.ts';
+import { jwtAccessTokens } from './access-tokens.ts';
 import { accountFinder } from './accounts.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
 import { loadedApplicationOf, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
+import { recordProtocolEvents } from './protocol-events.ts';
 import { resourceIndicatorHooks } from './resource-hooks.ts';
 import { refreshTokenTtl, tokenHooks } from './token-hooks.ts';
 import { issuerBasePath, issuerUrl } from '../domain/issuer.ts';
@@ -24,6 +27,8 @@ export interface ProviderOptions {
   issuer: string;
   stores: Stores;
   keys: KeyMaterial;
+  /** The key material as this process uses it now (it follows rotations), for verifying the tokens Gatehouse issued. */
+  currentKeys: () => KeyMaterial;
   cookieKeys: string[];
   /** Gatehouse's one reading of the client's address, scheme and host (src/http/client-address.ts). */
   requestOrigin: RequestOrigin;
@@ -116,6 +121,53 @@ async function grantTypeErrorAsRfc6749(ctx: KoaContextWithOIDC, next: () => Prom
   }
 }
 
+/**
+ * oidc-provider reads request bodies as they come and ignores Content-Encoding: a compressed body would be misread.
+ * Its endpoints take unencoded bodies only (RFC 9110 §8.4.1 allows the 415).
+ */
+function refuseEncodedBodies(renderError: ProviderPages['renderError']) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    const encoding = ctx.get('content-encoding').trim().toLowerCase();
+    if (!encoding || encoding === 'identity') return next();
+    const error = new errors.InvalidRequest(`the Content-Encoding "${encoding}" is not supported on this endpoint: send the body unencoded`);
+    const out = { error: error.message, error_description: error.error_description as string };
+    ctx.status = 415;
+    ctx.set('Cache-Control', 'no-store');
+    // As oidc-provider answers its own errors: its error page to a browser (a form post), JSON to anything else.
+    if (ctx.accepts('json', 'html') === 'html') await renderError(ctx, out, error);
+    else ctx.body = out;
+  };
+}
+
+/**
+ * A store outage inside oidc-provider is RFC 6749's `temporarily_unavailable` with a 503 and Retry-After, which
+ * oidc-provider answers as it is (JSON, its error page, or the redirect back to the client), instead of a 500
+ * `server_error` logged with a stack trace. The outage stays the error's cause, for the Express edges.
+ */
+function outageAsTemporarilyUnavailable(err: unknown): unknown {
+  if (!(err instanceof StoreUnavailableError)) return err;
+  const answer = Object.assign(new errors.TemporarilyUnavailable('the service is temporarily unavailable, try again shortly', { cause: err }), { status: 503, statusCode: 503 });
+  Provider.ctx?.set('Retry-After', String(err.retryAfterSeconds));
+  return answer;
+}
+
+/** RFC 6749 §5.1: responses carrying tokens (or personal data) are not cached, for HTTP/1.0 caches too. */
+async function pragmaBesideNoStore(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (ctx.response.get('Cache-Control') === 'no-store') ctx.set('Pragma', 'no-cache');
+}
+
+const DPOP_REPLAY = 'DPoP proof JWT Replay detected';
+
+/**
+ * RFC 9449 §11.1: a replayed DPoP proof at the token endpoint is `invalid_dpop_proof`. oidc-provider (pinned version)
+ * answers `invalid_grant` and keeps the reason in `error_detail`; its error event fires after the body is set and
+ * before it is sent, so the answer is rewritten there. The DPoP tests pin the message.
+ */
+function dpopReplayAsInvalidProof(ctx: KoaContextWithOIDC, err: { error_detail?: string }): void {
+  if (err.error_detail === DPOP_REPLAY && typeof ctx.body === 'object') ctx.body = { error: 'invalid_dpop_proof', error_description: DPOP_REPLAY };
+}
+
 /** Discovery lists the registration endpoint only while the tenant allows dynamic registration (read per request). */
 function advertiseRegistration(stores: Stores, issuer: string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
@@ -165,9 +217,10 @@ export function createProvider(options: ProviderOptions): Provider {
   const issuerPath = issuerBasePath(issuer);
   const tokens = tokenHooks(stores);
   const { pages } = options;
+  const accessTokens = jwtAccessTokens(stores, issuer, options.currentKeys);
 
   const configuration: Configuration = {
-    adapter: (model: string) => (model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model)),
+    adapter: (model: string) => mapAdapterErrors(model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model), outageAsTemporarilyUnavailable),
     clients: [],
     jwks: providerJwks(options.keys) as Configuration['jwks'],
     cookies: {
@@ -206,6 +259,10 @@ export function createProvider(options: ProviderOptions): Provider {
       web_origins: (client['web_origins'] as string[] | undefined) ?? [],
     }, origin),
     responseTypes: ['code', 'id_token token', 'id_token'],
+    // Discovery advertises only what applications can use: secrets are stored hashed (no client_secret_jwt) and
+    // applications register no keys (no private_key_jwt).
+    clientAuthMethods: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    enabledJWA: { dPoPSigningAlgValues: DPOP_PROOF_ALGORITHMS },
     pkce: {
       required: (_ctx, client) => client.clientAuthMethod === 'none' || isStrictThirdParty(client as unknown as Application),
     },
@@ -213,6 +270,7 @@ export function createProvider(options: ProviderOptions): Provider {
       policy: interactionPolicyFor(stores),
       url: (_ctx, interaction) => `${interactionPath(issuer, interaction.prompt.name === 'login' ? 'login' : 'consent')}?state=${interaction.uid}`,
     },
+    formats: { customizers: { jwt: accessTokens.customizeJwt } },
     loadExistingGrant: loadExistingGrant(stores, issuer),
     issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
     rotateRefreshToken: tokens.rotateRefreshToken,
@@ -261,16 +319,22 @@ export function createProvider(options: ProviderOptions): Provider {
     return exactRedirectUri.call(this, value) || ((this as unknown as Application).is_first_party === true && matchesWildcardCallback(value, this.redirectUris ?? []));
   };
   registerPasswordGrant(provider, stores, options.signIn);
+  provider.use(refuseEncodedBodies(pages.renderError));
   provider.registerResponseMode('web_message', pages.webMessage as Parameters<Provider['registerResponseMode']>[1]);
   provider.use(advertiseResponseModes(['web_message']));
   provider.use(laxCookiesOverPlainHttp);
   provider.use(grantTypeErrorAsRfc6749);
+  provider.use(pragmaBesideNoStore);
   provider.use(devicePollInterval(options.devicePollIntervalSeconds));
   provider.use(advertiseRegistration(stores, issuer));
+  provider.use(accessTokens.introspection(configuration.features?.introspection?.allowedPolicy));
+  accessTokens.acceptAtUserinfo(provider);
   installOpenRedirectProtection(provider);
+  provider.on('grant.error', dpopReplayAsInvalidProof);
   provider.on('server_error', (ctx, err) => logger.error({ err, route: ctx.oidc?.route }, 'oidc-provider server error'));
   provider.on('backchannel.error', (_ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => logger.warn({ client_id: client.clientId, reason: err.message }, 'back-channel logout failed'));
   provider.on('device_authorization.success', (ctx: KoaContextWithOIDC) => logger.info({ client_id: ctx.oidc.client?.clientId }, 'device authorization started'));
+  recordProtocolEvents(provider, issuer);
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const app = ctx.oidc.client && loadedApplicationOf(ctx, ctx.oidc.client.clientId);
     if (app) recordUse(stores.durable, app).catch((err) => logger.warn({ err, client_id: app.client_id }, 'could not record application use'));

@@ -5,13 +5,21 @@ import { decideAccess, findApiByIdentifier, targetApis } from '../services/acces
 import type { Stores } from '../store/index.ts';
 import { applicationOf, rawParameters, rememberApi, subjectTypeOf } from './context.ts';
 
+/** How an API's tokens are signed: with the API's own secret for HS256, else with Gatehouse's key for its algorithm. */
+function signingOf(api: ResourceServer) {
+  if (api.signing_alg !== 'HS256') return { alg: api.signing_alg };
+  // The rules give every HS256 API a secret; never sign with an empty key if a stored API lacks one.
+  if (!api.signing_secret) throw new Error(`the HS256 API ${api.identifier} has no signing_secret`);
+  return { alg: 'HS256' as const, key: Buffer.from(api.signing_secret, 'utf8') };
+}
+
 /** How oidc-provider issues tokens for one of our APIs: JWTs with the API's algorithm and lifetime. */
 export const jwtResourceServerInfo = (api: ResourceServer, maxScopes: readonly string[]) => ({
   scope: maxScopes.join(' '),
   audience: api.identifier,
   accessTokenTTL: api.token_lifetime,
   accessTokenFormat: 'jwt' as const,
-  jwt: { sign: { alg: api.signing_alg } },
+  jwt: { sign: signingOf(api) },
 });
 
 export function refusal(decision: Extract<ApiAccessDecision, { allowed: false }>): Error {

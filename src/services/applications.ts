@@ -65,6 +65,7 @@ export async function deleteApplication(stores: Stores, clientId: string): Promi
   await durable.transaction((tx) => {
     tx.clientGrants.deleteMany({ client_id: clientId });
     tx.userGrants.deleteMany({ clientID: clientId });
+    tx.connectionActivity.deleteMany({ client_id: clientId });
     tx.connections.updateMany({ enabled_clients: clientId }, { pull: { enabled_clients: [clientId] }, set: { updated_at: now() } });
     tx.applications.delete(clientId);
   });

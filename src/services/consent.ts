@@ -4,6 +4,7 @@ import { newHexId } from '../domain/ids.ts';
 import type { UserGrant } from '../domain/model.ts';
 import type { Stores } from '../store/index.ts';
 import { issuerUrl } from '../domain/issuer.ts';
+import { recordEvent } from './audit.ts';
 
 /** The audience under which consent to identity scopes alone is recorded (Auth0 uses the tenant's userinfo URL). */
 export const userinfoAudience = (issuer: string) => issuerUrl(issuer, 'userinfo');
@@ -70,5 +71,13 @@ export async function linkConsent(stores: Stores, issuer: string, subject: Conse
     if (previous.oidc_grant_ids.includes(grantId) && consentedScopes(previous, scopes).length === previous.scope.length) continue; // nothing new to record
     // Merged by the store, so that two consents recorded at once both count.
     await userGrants.update(previous.id, { addToSet: { scope: scopes, oidc_grant_ids: [grantId] }, set: { updated_at: now } });
+  }
+}
+
+/** A consent given or denied, in the tenant log: one event per API (so that `audience:` finds it), or one for identity alone. */
+export function recordConsent(type: 'consent_given' | 'consent_denied', issuer: string, subject: ConsentSubject, request: ConsentRequest): void {
+  const apis = Object.entries(request.resourceScopes);
+  for (const [audience, scopes] of apis.length ? apis : [[userinfoAudience(issuer), []] as const]) {
+    recordEvent(type, { client_id: subject.clientId, user_id: subject.userId, audience, scope: [...scopes, ...request.oidcScopes].join(' ') });
   }
 }

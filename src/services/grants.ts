@@ -1,6 +1,7 @@
 import { GRANTABLE_OIDC_MODELS } from '../store/collections.ts';
 import type { UserGrant } from '../domain/model.ts';
 import type { Stores } from '../store/index.ts';
+import { recordEvent } from './audit.ts';
 
 /**
  * Revokes oidc-provider grants: every stored token, code and refresh token issued under them, then the grants.
@@ -17,4 +18,5 @@ export async function revokeOidcGrants(stores: Stores, grantIds: Iterable<string
 export async function revokeUserGrant(stores: Stores, grant: UserGrant): Promise<void> {
   await revokeOidcGrants(stores, grant.oidc_grant_ids);
   await stores.durable.userGrants.delete(grant.id);
+  recordEvent('consent_revoked', { user_id: grant.user_id, client_id: grant.clientID, audience: grant.audience, scope: grant.scope.join(' ') });
 }

@@ -12,12 +12,19 @@ export interface LimitResult {
 export type Limiter = (key: string) => Promise<LimitResult>;
 
 /**
- * A fixed-window counter: in Redis when configured, so that the limit holds across every Gatehouse process,
- * else in this process (the embedded, single-process mode).
+ * A fixed-window counter: in Redis when configured, so that the limit holds across every Gatehouse process, else in
+ * this process (the embedded, single-process mode). While Redis is away (not connected, or a command fails), the
+ * same limit is counted in this process instead (rate-limiter-flexible's insurance limiter), so that a Redis outage
+ * neither lifts the limits nor takes down what they guard.
  */
-export function createLimiter(redis: Redis | undefined, name: string, points: number, durationSeconds: number): Limiter {
+function fixedWindow(redis: Redis | undefined, name: string, points: number, durationSeconds: number): RateLimiterAbstract {
   const options = { keyPrefix: `rl:${name}`, points, duration: durationSeconds };
-  const limiter: RateLimiterAbstract = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
+  const inProcess = new RateLimiterMemory(options);
+  return redis ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: inProcess }) : inProcess;
+}
+
+export function createLimiter(redis: Redis | undefined, name: string, points: number, durationSeconds: number): Limiter {
+  const limiter = fixedWindow(redis, name, points, durationSeconds);
   const result = (res: RateLimiterRes, allowed: boolean): LimitResult => ({
     allowed, limit: points, remaining: Math.max(0, res.remainingPoints), resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
   });
@@ -46,8 +53,7 @@ export interface FailureCounter {
 
 /** Counts attempts per key in a fixed window: after `maxFailures` within the window, the key waits until it ends. */
 export function createFailureCounter(redis: Redis | undefined, name: string, maxFailures: number, windowSeconds: number): FailureCounter {
-  const options = { keyPrefix: `rl:${name}`, points: maxFailures, duration: windowSeconds };
-  const limiter: RateLimiterAbstract = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
+  const limiter = fixedWindow(redis, name, maxFailures, windowSeconds);
   const wait = (state: RateLimiterRes) => Math.max(1, Math.ceil(state.msBeforeNext / 1000));
   return {
     async blockedFor(key) {

@@ -1,4 +1,4 @@
-import { newHexId } from '../domain/ids.ts';
+import { newHexId, newSigningSecret } from '../domain/ids.ts';
 import type { ResourceServer } from '../domain/model.ts';
 import {
   checkNotSystem, draftResourceServer, patchResourceServer, type ResourceServerCreate, type ResourceServerPatch,
@@ -18,7 +18,7 @@ export async function findResourceServer(store: DurableStore, idOrIdentifier: st
 }
 
 export async function createResourceServer(store: DurableStore, input: ResourceServerCreate): Promise<ResourceServer> {
-  const api = draftResourceServer(input, newHexId(), now());
+  const api = draftResourceServer(input, newHexId(), now(), newSigningSecret);
   await writeUnique(() => store.resourceServers.insert(api), `A resource server with the identifier ${api.identifier} already exists`);
   return api;
 }
@@ -35,7 +35,7 @@ export async function listResourceServers(store: DurableStore, identifiers: stri
 
 export async function updateResourceServer(store: DurableStore, idOrIdentifier: string, patch: ResourceServerPatch): Promise<ResourceServer> {
   const { id } = await findResourceServer(store, idOrIdentifier);
-  return editEntity(store.resourceServers, id, noSuchApi(idOrIdentifier), (existing) => patchResourceServer(existing, patch, now()));
+  return editEntity(store.resourceServers, id, noSuchApi(idOrIdentifier), (existing) => patchResourceServer(existing, patch, now(), newSigningSecret));
 }
 
 /** Grants for a deleted API would never apply again; consents to it go too (one transaction), then their tokens. */

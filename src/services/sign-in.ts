@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import { connectionUsableBy } from '../domain/connections.ts';
 import type { Application, Connection, User } from '../domain/model.ts';
+import { isUpstream } from '../domain/upstream.ts';
 import { normalizeEmail } from '../domain/user-rules.ts';
 import type { DurableStore } from '../store/ports.ts';
+import { recordEvent, recordEventOnce } from './audit.ts';
 import { verifyPassword } from './passwords.ts';
 import { createFailureCounter, type FailureCounter } from './rate-limits.ts';
 
@@ -68,23 +70,36 @@ export function passwordSignIn(store: DurableStore, lockout: LoginLockout) {
     const email = accountKey(attempt.email);
     // Counted before the password is checked, in one atomic step per counter: parallel guesses cannot pass the limit,
     // and a locked account refuses even the right password, on every path.
-    const waits = await Promise.all([lockout.account.countAttempt(email), lockout.address.countAttempt(attempt.address)]);
-    const wait = Math.max(...waits);
-    if (wait) return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: wait };
+    const [accountWait = 0, addressWait = 0] = await Promise.all([lockout.account.countAttempt(email), lockout.address.countAttempt(attempt.address)]);
+    const wait = Math.max(accountWait, addressWait);
+    const client_id = attempt.app.client_id;
+    if (wait) {
+      // Logged once per block (each refused attempt is still counted in the metrics).
+      if (accountWait) recordEventOnce(`limit_wc:${email}`, accountWait * 1000, 'limit_wc', { client_id, user_name: email, details: { retry_after_seconds: accountWait } });
+      else recordEventOnce(`limit_mu:${attempt.address}`, addressWait * 1000, 'limit_mu', { details: { retry_after_seconds: addressWait } });
+      return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: wait };
+    }
 
-    const connections = (await usableConnections(store, attempt.app)).filter((c) => !attempt.connection || c.name === attempt.connection);
+    const connections = (await usableConnections(store, attempt.app)).filter((c) => !isUpstream(c) && (!attempt.connection || c.name === attempt.connection));
     let user: User | undefined;
     for (const connection of connections) {
       [user] = await store.users.find({ email, connection: connection.name }, { limit: 1 });
       if (user) break;
     }
     const passwordOk = await verifyPassword(attempt.password, user?.password_hash || undefined);
+    if (!user) recordEvent('fu', { client_id, user_name: email, connection: attempt.connection, description: 'No such user in the connections this application may use' });
+    else if (!passwordOk) recordEvent('fp', { client_id, user_id: user.user_id, user_name: user.email, connection: user.connection, description: 'Wrong password' });
+    else if (user.blocked) recordEvent('f', { client_id, user_id: user.user_id, user_name: user.email, connection: user.connection, description: 'The user is blocked' });
     if (!user || !passwordOk || user.blocked) return { ok: false, reason: 'wrong_credentials' };
     // Counted only if the account is still as verified: blocked or given a new password meanwhile, the sign-in fails.
     const signedIn = await store.users.update(user.user_id, { inc: { logins_count: 1 }, set: { last_login: new Date().toISOString() } },
       { blocked: false, password_hash: user.password_hash });
-    if (!signedIn) return { ok: false, reason: 'wrong_credentials' };
+    if (!signedIn) {
+      recordEvent('f', { client_id, user_id: user.user_id, user_name: user.email, connection: user.connection, description: 'The account was blocked or its password changed during the sign-in' });
+      return { ok: false, reason: 'wrong_credentials' };
+    }
     await Promise.all([lockout.account.reset(email), lockout.address.forgive(attempt.address)]);
+    recordEvent('s', { client_id, user_id: signedIn.user_id, user_name: signedIn.email, connection: signedIn.connection });
     return { ok: true, user: signedIn };
   };
 }

@@ -1,4 +1,5 @@
 import type { DurableStore } from '../store/ports.ts';
+import { recordEvent } from './audit.ts';
 import { accountKey, type LoginLockout } from './sign-in.ts';
 import { findUser } from './users.ts';
 
@@ -24,6 +25,7 @@ export async function userBlocksOfUser(store: DurableStore, lockout: LoginLockou
 /** Lifts the brute-force block of an identifier; a user blocked by an administrator (`blocked: true`) stays blocked, as in Auth0. */
 export async function unblockIdentifier(lockout: LoginLockout, identifier: string): Promise<void> {
   await lockout.account.reset(accountKey(identifier));
+  recordEvent('account_unblocked', { user_name: accountKey(identifier) });
 }
 
 export async function unblockUser(store: DurableStore, lockout: LoginLockout, userId: string): Promise<void> {

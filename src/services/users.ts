@@ -1,8 +1,11 @@
-import { RuleError } from '../domain/errors.ts';
+import { invalidBody, RuleError } from '../domain/errors.ts';
+import { isUpstream } from '../domain/upstream.ts';
+import { passwordCheck, weakPassword } from '../domain/password-policy.ts';
 import { newHexId } from '../domain/ids.ts';
 import type { User } from '../domain/model.ts';
 import { draftUser, normalizeEmail, patchUser, type UserCreate, type UserPatch } from '../domain/user-rules.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
+import { recordEvent } from './audit.ts';
 import { editEntity, findPage, getOrThrow, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 import { revokeOidcGrants } from './grants.ts';
 import { hashPassword } from './passwords.ts';
@@ -17,9 +20,22 @@ export const findUser = (store: DurableStore, userId: string) => getOrThrow(stor
 export async function createUser(store: DurableStore, input: UserCreate): Promise<User> {
   const [connection] = await store.connections.find({ name: input.connection }, { limit: 1 });
   if (!connection) throw new RuleError('invalid', 'inexistent_connection', `The connection ${input.connection} does not exist`);
+  if (isUpstream(connection)) throw invalidBody(`The connection ${connection.name} is a ${connection.strategy} connection: its users are created when they first sign in there`);
+  const problems = passwordCheck(connection, input.password);
+  if (problems.length) throw weakPassword(problems);
   const user = draftUser(input, `auth0|${newHexId()}`, await hashPassword(input.password), now());
   await writeUnique(() => store.users.insert(user), ...USER_EXISTS);
   return user;
+}
+
+/** A new password must suit the user's connection: a database one, and its password policy. */
+async function checkPasswordFor(store: DurableStore, userId: string, password: string): Promise<void> {
+  const user = await findUser(store, userId);
+  const [connection] = await store.connections.find({ name: user.connection }, { limit: 1 });
+  if (!connection) return;
+  if (isUpstream(connection)) throw invalidBody(`The user ${userId} signs in through ${connection.name} (${connection.strategy}): it has no password here`);
+  const problems = passwordCheck(connection, password);
+  if (problems.length) throw weakPassword(problems);
 }
 
 export function listUsers(store: DurableStore, email: string | undefined, page: PageRequest): Promise<Page<User>> {
@@ -29,8 +45,11 @@ export function listUsers(store: DurableStore, email: string | undefined, page: 
 export const findUsersByEmail = (store: DurableStore, email: string) => store.users.find({ email: normalizeEmail(email) });
 
 export async function updateUser(store: DurableStore, userId: string, patch: UserPatch): Promise<User> {
+  if (patch.password !== undefined) await checkPasswordFor(store, userId, patch.password);
   const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
-  return writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), (existing) => patchUser(existing, patch, passwordHash, now())), ...USER_EXISTS);
+  const user = await writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), (existing) => patchUser(existing, patch, passwordHash, now())), ...USER_EXISTS);
+  if (passwordHash) recordEvent('scp', { user_id: user.user_id, user_name: user.email, connection: user.connection, description: 'Password changed by an administrator' });
+  return user;
 }
 
 export async function deleteUser(stores: Stores, userId: string): Promise<void> {
@@ -45,6 +64,7 @@ export async function deleteUserRecords(stores: Stores, userIds: readonly string
   await durable.transaction((tx) => {
     for (const userId of userIds) {
       tx.userGrants.deleteMany({ user_id: userId });
+      tx.connectionActivity.deleteMany({ user_id: userId });
       tx.users.delete(userId);
     }
   });

@@ -19,7 +19,7 @@ type Specs = { [K in keyof DurableEntities]: CollectionSpec<DurableEntities[K]> 
 /** Every durable collection. The embedded store's schema migrations (src/store/embedded/migrations.ts) follow it. */
 export const COLLECTIONS: Specs = {
   applications: { name: 'applications', key: 'client_id', unique: [], indexed: ['is_first_party', 'app_type', 'registration_type'], arrays: [], sealed: [] },
-  resourceServers: { name: 'resource_servers', key: 'id', unique: [['identifier']], indexed: ['identifier'], arrays: [], sealed: [] },
+  resourceServers: { name: 'resource_servers', key: 'id', unique: [['identifier']], indexed: ['identifier'], arrays: [], sealed: ['signing_secret'] },
   clientGrants: {
     name: 'client_grants',
     key: 'id',
@@ -28,7 +28,7 @@ export const COLLECTIONS: Specs = {
     arrays: [],
     sealed: [],
   },
-  connections: { name: 'connections', key: 'id', unique: [['name']], indexed: ['name', 'is_domain_connection'], arrays: ['enabled_clients'], sealed: [] },
+  connections: { name: 'connections', key: 'id', unique: [['name']], indexed: ['name', 'is_domain_connection'], arrays: ['enabled_clients'], sealed: ['secret_options'] },
   users: { name: 'users', key: 'user_id', unique: [['connection', 'email']], indexed: ['email', 'connection'], arrays: [], sealed: [] },
   userGrants: {
     name: 'user_grants', key: 'id', unique: [['user_id', 'clientID', 'audience']], indexed: ['user_id', 'clientID', 'audience'], arrays: [], sealed: [],
@@ -37,6 +37,10 @@ export const COLLECTIONS: Specs = {
   settings: { name: 'settings', key: 'id', unique: [], indexed: [], arrays: [], sealed: [] },
   keys: { name: 'keys', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['signing', 'cookies'] },
   secrets: { name: 'secrets', key: 'id', unique: [], indexed: [], arrays: [], sealed: ['value'] },
+  // The tenant log: time-ordered keys (retention by deleteBefore); the fields `q` searches are indexed.
+  logs: { name: 'logs', key: 'log_id', unique: [], indexed: ['type', 'client_id', 'user_id', 'user_name', 'connection', 'ip', 'audience'], arrays: [], sealed: [] },
+  logStreams: { name: 'log_streams', key: 'id', unique: [], indexed: ['status'], arrays: [], sealed: ['http_authorization', 'http_custom_headers'] },
+  connectionActivity: { name: 'connection_activity', key: 'id', unique: [], indexed: ['user_id', 'client_id'], arrays: [], sealed: [] },
 };
 
 export const COLLECTION_NAMES = Object.keys(COLLECTIONS) as (keyof DurableEntities)[];

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Adapter } from 'oidc-provider';
+import type { Logger } from 'pino';
 import { artifactSealer, protectArtifacts } from './artifacts.ts';
 import { DURABLE_OIDC_MODELS } from './collections.ts';
 import { openEmbeddedStore, type EmbeddedStore } from './embedded/index.ts';
@@ -12,6 +13,7 @@ import { resealAtRest, sealAtRest } from './sealed-at-rest.ts';
 import { decodeKey } from '../domain/ids.ts';
 import { createSealer, type Sealer } from './sealing.ts';
 
+export * from './errors.ts';
 export * from './ports.ts';
 
 export interface Stores {
@@ -34,6 +36,8 @@ export interface StoreSettings {
   redisKeyPrefix?: string;
   /** Key-encryption keys (base64, 32 bytes): the first seals keys at rest, every one opens. */
   keyEncryptionKeys?: readonly string[];
+  /** Where a backend reports that it went away and came back. */
+  logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
 /** Every backend's oidc-provider artifacts, with ids hashed and payloads sealed (src/store/artifacts.ts). */
@@ -91,15 +95,17 @@ export async function openDurableStore(settings: Pick<StoreSettings, 'dataDir' |
  * (SQLite files in DATA_DIR). A server takes the data folder's lock, and imports a 0.1.0 journal found there.
  */
 export async function openStores(settings: StoreSettings): Promise<Stores> {
+  // Redis first: when it cannot be reached, nothing has been opened, locked or written in the data folder yet.
+  const redis = settings.redisUrl
+    ? await openRedisStore({ url: settings.redisUrl, ...(settings.redisKeyPrefix ? { keyPrefix: settings.redisKeyPrefix } : {}), ...(settings.logger ? { logger: settings.logger } : {}) })
+    : undefined;
   const embeddedDir = settings.mongodbUri ? null : settings.dataDir;
-  const release = embeddedDir ? lockDataDir(embeddedDir) : undefined;
+  let release: (() => void) | undefined;
   let embedded: EmbeddedStore | undefined;
   try {
+    release = embeddedDir ? lockDataDir(embeddedDir) : undefined;
     embedded = !settings.mongodbUri || !settings.redisUrl ? openEmbeddedStore({ dataDir: embeddedDir }) : undefined;
     const durable = await openSealed(settings.mongodbUri ? await openMongoStore(settings.mongodbUri) : embedded!, settings);
-    const redis = settings.redisUrl
-      ? openRedisStore({ url: settings.redisUrl, ...(settings.redisKeyPrefix ? { keyPrefix: settings.redisKeyPrefix } : {}) })
-      : undefined;
     const stores = combineStores(durable, redis ?? embedded!, redis?.client, release);
     if (embeddedDir) {
       await importJournal(embeddedDir, durable, (model) => stores.oidcAdapter(model)).catch(async (err: unknown) => {
@@ -110,6 +116,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
     return stores;
   } catch (err) {
     await embedded?.close();
+    await redis?.close();
     release?.();
     throw err;
   }

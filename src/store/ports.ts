@@ -1,6 +1,6 @@
 import type { Adapter } from 'oidc-provider';
 import type {
-  Application, ClientGrant, Connection, KeyMaterial, NetworkAcl, ResourceServer, TenantSettings, User, UserGrant,
+  Application, ClientGrant, Connection, ConnectionActivity, KeyMaterial, LogEvent, LogStream, NetworkAcl, ResourceServer, TenantSettings, User, UserGrant,
 } from '../domain/model.ts';
 
 /** Equality on fields; on an array field, "contains". */
@@ -90,6 +90,9 @@ export interface DurableEntities {
   settings: SettingsDocument;
   keys: KeyMaterial;
   secrets: StoredSecret;
+  logs: LogEvent;
+  logStreams: LogStream;
+  connectionActivity: ConnectionActivity;
 }
 
 /** Writes recorded in a transaction; they run when the transaction's function returns, all or none. */

@@ -106,12 +106,15 @@ suite(`end-user pages in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMi
     await page.context().close();
   });
 
-  it('shows the connected app, removes it, and the refresh token stops working', async () => {
+  it('shows the connected app and when it was last used, removes it, and the refresh token stops working', async () => {
+    await live.gatehouse.activity.flush(); // connection activity is written in aggregate, every minute
     const page = await phonePage(browser);
     await page.goto(`${live.origin}/u/apps`);
     await signInOnPage(page, 'jo@example.com', 'jo password 123');
     await page.waitForSelector('text=Connected apps');
     expect(await page.textContent('main')).toContain('Notes Helper');
+    expect(await page.textContent('.apps .owner')).toMatch(/since \d{4}-\d{2}-\d{2} · last used today$/);
+    expect(await page.getAttribute('.apps .owner time', 'datetime')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     await checkPage(page, 'connected-apps');
     await page.click('button:has-text("Remove access")');
     await page.waitForSelector('.notice');

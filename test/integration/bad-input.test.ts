@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
-import { adminToken, startGatehouse, type TestGatehouse } from '../support/harness.ts';
+import { adminToken, ISSUER, startGatehouse, type TestGatehouse } from '../support/harness.ts';
 
 /** Malformed requests to every surface: each must get a clear 4xx in its protocol's format, never a 500. */
 describe('bad input', () => {
   let test: TestGatehouse;
   let token: string;
   beforeAll(async () => {
-    test = await startGatehouse();
+    // Registration's limits out of the way, so that every body sent to it reaches its parser once it is open (below).
+    test = await startGatehouse({ config: { registration: { rate_limit_per_second: 10_000, rate_limit_per_ip_per_minute: 10_000, max_applications: 10_000, idle_cleanup_days: 0 } } });
     token = await adminToken(test);
   });
   afterAll(async () => {
@@ -65,6 +67,68 @@ describe('bad input', () => {
   ])('GET %s', async (path) => {
     const res = await request(test.app).get(path);
     expect(res.status).toBeLessThan(500);
+  });
+
+  describe('bodies that cannot be decoded', () => {
+    beforeAll(async () => {
+      const opened = await request(test.app).patch('/api/v2/tenants/settings').set('Authorization', `Bearer ${token}`).send({ flags: { enable_dynamic_client_registration: true } });
+      expect(opened.status).toBe(200);
+    });
+
+    /** A declared charset that JSON and forms do not use, and content codings over a body that is not encoded. */
+    const undecodable: [name: string, charset: string | undefined, encoding: string | undefined][] = [
+      ['charset=latin1', 'latin1', undefined], ['gzip', undefined, 'gzip'], ['deflate', undefined, 'deflate'], ['br', undefined, 'br'],
+      ['an unknown coding', undefined, 'x-unknown'], ['a coding list', undefined, 'gzip, identity'],
+    ];
+    const json = '{"redirect_uris":["https://app.example.org/callback"],"grant_type":"client_credentials","client_id":"nobody"}';
+    const form = 'grant_type=client_credentials&client_id=nobody&client_secret=nothing&token=abc&csrf=x&state=x';
+    const surfaces: [name: string, path: string, format: 'oauth' | 'auth0' | 'page', body: 'json' | 'form'][] = [
+      ['registration', '/oidc/register', 'oauth', 'json'],
+      ['token endpoint (form)', '/oauth/token', 'oauth', 'form'],
+      ['token endpoint (JSON)', '/oauth/token', 'oauth', 'json'],
+      ['revocation (form)', '/oauth/revoke', 'oauth', 'form'],
+      ['revocation (JSON)', '/oauth/revoke', 'oauth', 'json'],
+      ['introspection', '/oauth/introspect', 'oauth', 'form'],
+      ['pushed authorization requests', '/oauth/par', 'oauth', 'form'],
+      ['Management API', '/api/v2/clients', 'auth0', 'json'],
+      ['login page', '/u/login?state=x', 'page', 'form'],
+      ['consent page', '/u/consent?state=x', 'page', 'form'],
+      ['connected apps page', '/u/apps/remove', 'page', 'form'],
+      ['developer portal form', '/developers/register', 'page', 'form'],
+      // Form posts a browser makes to oidc-provider's own pages.
+      ['authorization (form post)', '/authorize', 'page', 'form'],
+      ['logout (form post)', '/oidc/logout', 'page', 'form'],
+      ['device activation', '/activate', 'page', 'form'],
+    ];
+
+    it('reads bodies that really are compressed where it says it does (registration, JSON token requests)', async () => {
+      // superagent would serialize a Buffer as JSON: the compressed bytes are sent as they are.
+      const postGzipped = (path: string, value: object) => request(test.app).post(path).set({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' })
+        .serialize(() => gzipSync(JSON.stringify(value)) as unknown as string).send(value);
+      expect((await postGzipped('/oidc/register', { redirect_uris: ['https://app.example.org/callback'] })).status).toBe(201);
+      const { client_id, client_secret } = test.gatehouse.adminCredentials;
+      expect((await postGzipped('/oauth/token', { grant_type: 'client_credentials', client_id, client_secret, audience: `${ISSUER}/api/v2/` })).status).toBe(200);
+    });
+
+    it.each(surfaces)('%s answers 400 or 415 in its own format', async (_name, path, format, kind) => {
+      for (const [name, charset, encoding] of undecodable) {
+        let call = request(test.app).post(path)
+          .set('Content-Type', `${kind === 'json' ? 'application/json' : 'application/x-www-form-urlencoded'}${charset ? `; charset=${charset}` : ''}`);
+        if (encoding) call = call.set('Content-Encoding', encoding);
+        if (format === 'auth0') call = call.set('Authorization', `Bearer ${token}`);
+        if (format === 'page') call = call.set('Accept', 'text/html'); // as a browser sends it
+        const res = await call.send(kind === 'json' ? json : form);
+        // A form in latin1 can be read (oidc-provider decodes it): the request then fails on its merits (no such client).
+        const expected = charset && format === 'oauth' && kind === 'form' ? [400, 401, 415] : [400, 415];
+        expect({ case: name, status: res.status, expected: expected.includes(res.status) }).toEqual({ case: name, status: res.status, expected: true });
+        if (format === 'auth0') {
+          expect(res.body).toEqual({ statusCode: res.status, error: expect.any(String), message: expect.any(String), errorCode: expect.any(String) });
+        } else {
+          expect({ case: name, answer: answerOf(res) }).toEqual({ case: name, answer: format });
+        }
+        if (path === '/oidc/register') expect(['invalid_client_metadata', 'invalid_request']).toContain(res.body.error);
+      }
+    });
   });
 
   it('the Management API answers junk in Auth0 shape', async () => {

@@ -9,11 +9,13 @@ import request from 'supertest';
 import { COLLECTION_NAMES, COLLECTIONS } from '../../src/store/collections.ts';
 import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { lockDataDir } from '../../src/store/embedded/lock.ts';
+import { DURABLE_MIGRATIONS } from '../../src/store/embedded/migrations.ts';
 import { openDurableStore, openStores, StoreError, type Stores } from '../../src/store/index.ts';
 import { tempDir } from '../support/backends.ts';
 import { createApi, createGrant, thirdPartyApp, authorizeQuery } from '../support/fixtures.ts';
 import { Browser, callbackOf, createUser, pageOf } from '../support/flow.ts';
 import { ISSUER, startGatehouse } from '../support/harness.ts';
+import { managementCaller } from '../support/management.ts';
 
 const now = '2026-01-01T00:00:00.000Z';
 const connection = (id: string, name: string) => ({ id, name, strategy: 'auth0' as const, is_domain_connection: false, enabled_clients: [], created_at: now, updated_at: now });
@@ -80,7 +82,7 @@ describe('the embedded store (SQLite)', () => {
     const db = new DatabaseSync(path.join(dir, 'gatehouse.db'));
     db.exec('PRAGMA user_version = 99');
     db.close();
-    expect(() => openEmbeddedStore({ dataDir: dir })).toThrow(/was written by a newer version of Gatehouse \(schema version 99; this version knows up to 1\)/);
+    expect(() => openEmbeddedStore({ dataDir: dir })).toThrow(new RegExp(`was written by a newer version of Gatehouse \\(schema version 99; this version knows up to ${DURABLE_MIGRATIONS.length}\\)`));
 
     const other = tempDir();
     const foreign = new DatabaseSync(path.join(other, 'gatehouse.db'));
@@ -157,12 +159,14 @@ describe('keys at rest', () => {
     const first = kek();
     let test = await startGatehouse({ stores: await open(dir, [first]) });
     const privateKey = String(test.gatehouse.keys.signing[0]?.d);
+    const hs256 = (await (await managementCaller(test))('post', '/resource-servers', { identifier: 'https://hs.example.com/', signing_alg: 'HS256' })).body;
+    const signingSecret = String(hs256.signing_secret);
     await test.close();
     await test.gatehouse.stores.close();
-    expect(foundInFolder(dir, { privateKey })).toEqual([]);
+    expect(foundInFolder(dir, { privateKey, signingSecret })).toEqual([]);
 
-    await expect(open(dir)).rejects.toThrow(/keys\.signing is encrypted at rest: set GATEHOUSE_KEY_ENCRYPTION_KEY/);
-    await expect(open(dir, [kek()])).rejects.toThrow(/keys\.signing cannot be decrypted \(sealed with a key that is not configured/);
+    await expect(open(dir)).rejects.toThrow(/\.(signing|signing_secret) is encrypted at rest: set GATEHOUSE_KEY_ENCRYPTION_KEY/);
+    await expect(open(dir, [kek()])).rejects.toThrow(/\.(signing|signing_secret) cannot be decrypted \(sealed with a key that is not configured/);
 
     const second = kek();
     test = await startGatehouse({ stores: await open(dir, [second, first]) }); // the new key first, the old one still listed
@@ -258,8 +262,9 @@ describe('a data folder of version 0.1.0', () => {
     expect(existsSync(path.join(dir, 'gatehouse.jsonl.imported'))).toBe(true);
     let test = await startGatehouse({ stores });
     expect(test.gatehouse.adminCredentials).toEqual({ client_id: written.admin.client_id }); // no new admin secret
-    const jwks = createLocalJWKSet((await request(test.app).get('/.well-known/jwks.json').expect(200)).body);
-    await jwtVerify(written.access_token, jwks, { issuer: ISSUER }); // the same signing keys
+    const published = (await request(test.app).get('/.well-known/jwks.json').expect(200)).body;
+    await jwtVerify(written.access_token, createLocalJWKSet(published), { issuer: ISSUER }); // the same signing keys
+    expect(published.keys.map((key: { alg: string }) => key.alg).sort()).toEqual(['ES256', 'PS256', 'RS256', 'RS512']); // and one for each algorithm 0.1.0 lacked
     const refreshed = await request(test.app).post('/oauth/token').type('form').send({
       grant_type: 'refresh_token', refresh_token: written.refresh_token, client_id: written.client_id, client_secret: written.client_secret,
     });

@@ -7,6 +7,7 @@ import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { combineStores, type Stores } from '../../src/store/index.ts';
 import { tempDir } from '../support/backends.ts';
 import { clientCredentialsToken, ISSUER, startGatehouse, type TestGatehouse } from '../support/harness.ts';
+import { SIGNING_ALGS } from '../../src/domain/model.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -44,6 +45,11 @@ describe('signing key rotation across two running processes', () => {
   const kidOf = async (instance: TestGatehouse) => String(decodeProtectedHeader(await tokenFrom(instance)).kid);
   const published = async (instance: TestGatehouse) => ((await request(instance.app).get('/.well-known/jwks.json')).body.keys as { kid: string }[]).map((k) => k.kid);
   const management = (instance: TestGatehouse, token: string) => request(instance.app).get('/api/v2/clients').set('Authorization', `Bearer ${token}`);
+  /** Whether this process's introspection finds the token active (the admin application asks about its own token). */
+  const activeAt = async (instance: TestGatehouse, token: string) => {
+    const { client_id, client_secret } = a.gatehouse.adminCredentials;
+    return (await request(instance.app).post('/oauth/introspect').type('form').send({ token, client_id, client_secret })).body.active as boolean;
+  };
 
   beforeAll(async () => {
     // One data folder shared by both, as processes share MongoDB; each re-reads the keys every second.
@@ -63,13 +69,14 @@ describe('signing key rotation across two running processes', () => {
     const oldKid = await kidOf(a);
     expect(await kidOf(b)).toBe(oldKid);
     const oldToken = await tokenFrom(a);
+    const before = await published(a);
 
     const activation = Date.now() + 4000;
     expect(rotateKeys(dataDir, '--activate-in', '4')).toContain('Rotated signing keys');
     const staged = await eventually('both processes publish the new keys', async () => {
       const [fromA, fromB] = [await published(a), await published(b)];
-      const added = fromA.filter((kid) => kid !== oldKid && fromB.includes(kid));
-      return fromA.length === 4 && fromB.length === 4 && added.length >= 2 ? added : undefined;
+      const added = fromA.filter((kid) => !before.includes(kid) && fromB.includes(kid));
+      return fromA.length === 2 * SIGNING_ALGS.length && fromB.length === 2 * SIGNING_ALGS.length && added.length === SIGNING_ALGS.length ? added : undefined;
     });
     if (Date.now() < activation - 500) {
       // Published, not yet signing: tokens issued now are still signed with the old key, in both processes.
@@ -86,13 +93,15 @@ describe('signing key rotation across two running processes', () => {
     await management(b, await tokenFrom(a)).expect(200);
     await management(a, oldToken).expect(200);
     await management(b, oldToken).expect(200);
+    expect([await activeAt(a, await tokenFrom(b)), await activeAt(b, oldToken)]).toEqual([true, true]);
 
     expect(rotateKeys(dataDir, '--retire')).toContain(`Retired signing keys: ${oldKid}`);
     await eventually('both processes stop publishing the retired keys', async () => {
       const [fromA, fromB] = [await published(a), await published(b)];
-      return fromA.length === 2 && fromB.length === 2 && !fromA.includes(oldKid) && !fromB.includes(oldKid) ? true : undefined;
+      return fromA.length === SIGNING_ALGS.length && fromB.length === SIGNING_ALGS.length && !fromA.includes(oldKid) && !fromB.includes(oldKid) ? true : undefined;
     });
     await management(a, oldToken).expect(401);
     await management(b, oldToken).expect(401);
+    expect(await activeAt(a, oldToken)).toBe(false);
   });
 });

@@ -22,7 +22,7 @@ describe('two Gatehouse processes sharing Redis and the durable store', () => {
   beforeAll(async () => {
     durable = openEmbeddedStore({ dataDir: null }); // stands in for MongoDB: one durable store both processes reach
     const prefix = `multi:${randomUUID()}:`;
-    for (let i = 0; i < 2; i += 1) redisStores.push(openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: prefix }));
+    for (let i = 0; i < 2; i += 1) redisStores.push(await openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: prefix }));
     stores = redisStores.map((redis) => combineStores(durable, redis, redis.client));
     for (const shared of stores) instances.push(await startGatehouse({ stores: shared }));
     const user = draftUser({ connection: 'Username-Password-Authentication', email: 'u@example.com', password: PASSWORD, email_verified: true }, 'auth0|shared-user', await hashPassword(PASSWORD), new Date().toISOString());

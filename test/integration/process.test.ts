@@ -1,14 +1,25 @@
-import { describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { tempDir } from '../support/backends.ts';
+import { SIGNING_ALGS } from '../../src/domain/model.ts';
 
 const NODE = process.execPath; // Node 24, as npm scripts run it
 const root = path.resolve(import.meta.dirname, '../..');
 
+/** Every process a test starts; one still running when its test ends (a failed assertion) is killed. */
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 function startProcess(env: Record<string, string>) {
   const child = spawn(NODE, ['src/main.ts'], { cwd: root, env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let output = '';
   child.stdout.on('data', (chunk) => { output += chunk; });
   child.stderr.on('data', (chunk) => { output += chunk; });
@@ -45,7 +56,7 @@ describe('the gatehouse process', () => {
     const second = startProcess({ PORT: '0', DATA_DIR: dataDir });
     const port2 = await second.listening;
     const jwks = await (await fetch(`http://127.0.0.1:${port2}/.well-known/jwks.json`)).json() as { keys: unknown[] };
-    expect(jwks.keys).toHaveLength(4);
+    expect(jwks.keys).toHaveLength(2 * SIGNING_ALGS.length); // the keys, and those rotated in
     expect(second.output()).not.toContain('GATEHOUSE_ADMIN_CLIENT_SECRET=');
     const exited2 = new Promise((resolve) => second.child.on('exit', resolve));
     second.child.kill('SIGTERM');
@@ -99,6 +110,79 @@ describe('the gatehouse process', () => {
     const exited2 = new Promise((resolve) => second.child.on('exit', resolve));
     second.child.kill('SIGTERM');
     await exited2;
+  });
+
+  it('stops with a clear message and a non-zero status, having printed and written nothing, when its port is taken', async () => {
+    const dataDir = tempDir();
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const busy = startProcess({ PORT: String(port), DATA_DIR: dataDir });
+      busy.listening.catch(() => {}); // it must never listen: the exit below says how it ended
+      const [code] = await once(busy.child, 'exit') as [number | null];
+      expect({ code, output: busy.output() }).toEqual({ code: 1, output: `Port ${port} is already in use by another process. Stop that process, or set PORT to a free port.\n` });
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      taken.close();
+    }
+    // Nothing was created: the first start that binds is still the one that creates (and shows) the admin secret.
+    const next = startProcess({ PORT: '0', DATA_DIR: dataDir });
+    await next.listening;
+    expect(next.output()).toContain('GATEHOUSE_ADMIN_CLIENT_SECRET=');
+    next.child.kill('SIGTERM');
+    await once(next.child, 'exit');
+  });
+
+  it('on SIGTERM answers /readyz with 503, finishes requests in flight and closes kept-alive connections', async () => {
+    const started = startProcess({ PORT: '0', DATA_DIR: tempDir() });
+    const port = await started.listening;
+    const open = async () => {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      let received = '';
+      socket.on('data', (chunk) => { received += chunk; });
+      const closed = once(socket, 'close').then(() => received);
+      return { socket, received: () => received, closed };
+    };
+    const until = async (condition: () => boolean) => {
+      for (const deadline = Date.now() + 10_000; !condition();) {
+        if (Date.now() > deadline) throw new Error(`gave up waiting; the process said: ${started.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+
+    // A request whose headers are still arriving, one whose body is still arriving, and an idle kept-alive connection.
+    const readiness = await open();
+    readiness.socket.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+    const body = 'grant_type=client_credentials&client_id=nobody&client_secret=nothing';
+    const token = await open();
+    token.socket.write(`POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    // Answered after the server has read what the two connections above sent first: they are mid-request, not idle.
+    const idle = await open();
+    idle.socket.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    await until(() => idle.received().includes('"status":"ready"'));
+    expect(idle.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: keep-alive\r\n/);
+
+    const exited = once(started.child, 'exit');
+    started.child.kill('SIGTERM');
+    await until(() => started.output().includes('shutting down'));
+    await idle.closed;
+
+    readiness.socket.write('\r\n');
+    const ready = await readiness.closed;
+    expect(ready).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(ready).toContain('Connection: close\r\n');
+    expect(ready).toContain('"status":"shutting_down"');
+
+    token.socket.write(body.slice(10));
+    const answered = await token.closed;
+    expect(answered).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
+    expect(answered).toContain('Connection: close\r\n');
+    expect(answered).toContain('"error":"invalid_client"');
+
+    expect(await exited).toEqual([0, null]);
+    expect(started.output()).toContain('"msg":"stopped"');
   });
 
   it('stops with a message naming a bad setting', () => {

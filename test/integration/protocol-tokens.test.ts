@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import request from 'supertest';
 import type { Application, ResourceServer } from '../../src/domain/model.ts';
 import { revokeUserGrant } from '../../src/services/grants.ts';
@@ -38,6 +38,17 @@ describe('the token endpoint', () => {
       expect(decodeJwt(all.body.access_token)).toMatchObject({ aud: api.identifier, scope: 'read:notes write:notes', sub: app.client_id });
       const some = await clientCredentialsToken(test.app, app.client_id, secret, api.identifier, 'write:notes delete:notes');
       expect(decodeJwt(some.body.access_token).scope).toBe('write:notes');
+    });
+
+    it.each(['RS256', 'RS512', 'PS256', 'ES256'] as const)('signs tokens for an API with %s, its signing algorithm, verifiable with the JWKS', async (alg) => {
+      const { app, secret } = await m2m();
+      const signed = await createApi(stores(), { signing_alg: alg });
+      await createGrant(stores(), { client_id: app.client_id, audience: signed.identifier, subject_type: 'client', scope: ['read:notes'] });
+      const res = await clientCredentialsToken(test.app, app.client_id, secret, signed.identifier);
+      expect(res.status).toBe(200);
+      expect(decodeProtectedHeader(res.body.access_token).alg).toBe(alg);
+      const jwks = createLocalJWKSet((await request(test.app).get('/.well-known/jwks.json')).body);
+      await jwtVerify(res.body.access_token, jwks, { issuer: ISSUER, audience: signed.identifier, algorithms: [alg] });
     });
 
     it('refuses an application without a client grant (unauthorized_client) and any application when the API says deny_all', async () => {

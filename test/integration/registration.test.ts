@@ -200,7 +200,7 @@ describe('registration limits', () => {
       durable = openEmbeddedStore({ dataDir: null });
       const prefix = `dcr:${randomUUID()}:`;
       for (let i = 0; i < 2; i += 1) {
-        const redis = openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: prefix });
+        const redis = await openRedisStore({ url: process.env.REDIS_URL as string, keyPrefix: prefix });
         redisStores.push(redis);
         instances.push(await startGatehouse({ stores: combineStores(durable, redis, redis.client), config: { registration: { ...generous, rate_limit_per_second: 5 } } }));
       }

@@ -38,10 +38,10 @@ const redisStore = () => openRedisStore({ url: process.env.REDIS_URL as string, 
  * A backend as Gatehouse uses it: every artifact passes through the layer that hashes ids and seals payloads
  * (src/store/artifacts.ts), whose key lives in a durable store.
  */
-function protectedBackend(ephemeral: () => EphemeralStore): () => Promise<EphemeralStore> {
+function protectedBackend(ephemeral: () => EphemeralStore | Promise<EphemeralStore>): () => Promise<EphemeralStore> {
   return async () => {
     const durable = openEmbeddedStore({ dataDir: null, graceSeconds: 0 });
-    const inner = ephemeral();
+    const inner = await ephemeral();
     const stores = combineStores(durable, inner);
     return { kind: inner.kind, oidcAdapter: (model) => stores.oidcAdapter(model), ping: () => stores.ping(), close: () => stores.close() };
   };
@@ -50,7 +50,7 @@ function protectedBackend(ephemeral: () => EphemeralStore): () => Promise<Epheme
 export const oidcBackends: Backend<EphemeralStore | DurableStore>[] = [
   { name: 'embedded SQLite', open: async () => openEmbeddedStore({ dataDir: null, graceSeconds: 0 }) },
   { name: 'embedded SQLite, ids hashed and payloads sealed', open: protectedBackend(() => openEmbeddedStore({ dataDir: null, graceSeconds: 0 })) },
-  { name: 'Redis', open: async () => redisStore() },
+  { name: 'Redis', open: redisStore },
   { name: 'Redis, ids hashed and payloads sealed', open: protectedBackend(redisStore) },
   { name: 'MongoDB', ...(mongoSkip ? { skipReason: mongoSkip } : {}), open: () => openMongoStore(mongoUri()) },
 ];

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { expect } from '@jest/globals';
 import type { AxeResults } from 'axe-core';
-import express from 'express';
+import express, { type Express } from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.ts';
 import type { GatehouseConfig } from '../../src/config/schema.ts';
@@ -96,6 +96,8 @@ export async function checkPage(page: Page, name: string): Promise<void> {
 export interface LiveGatehouse {
   origin: string;
   gatehouse: Gatehouse;
+  /** What the server serves: Gatehouse behind the test's own routes (`before`). */
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,8 @@ export interface LiveOptions {
   tls?: { key: string; cert: string; hostname: string };
   /** An issuer ending with `/`, Auth0's style. */
   trailingSlash?: boolean;
+  /** Mounts the test's own routes (an API, a client application) in front of Gatehouse. */
+  before?: (app: Express, gatehouse: Gatehouse) => void;
 }
 
 /** Gatehouse on a real port (the browser needs one), on memory stores; over https when given a certificate. */
@@ -115,11 +119,13 @@ export async function startLiveGatehouse(config: Partial<GatehouseConfig> = {}, 
   const stores = memoryStores();
   const gatehouse = await createGatehouse({ config: { env: 'test', logLevel: 'silent', ...config, issuer: options.trailingSlash ? `${origin}/` : origin }, stores });
   const app = express();
+  options.before?.(app, gatehouse);
   app.use(gatehouse.router);
   server.on('request', app);
   return {
     origin,
     gatehouse,
+    app,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -17,6 +17,17 @@ export const ISSUER = 'http://gatehouse.test';
 export const testConfig = (overrides: Partial<GatehouseConfig> = {}): GatehouseConfig =>
   loadConfig({ env: { NODE_ENV: 'test' }, overrides: { issuer: ISSUER, dataDir: '/nonexistent', ...overrides } });
 
+/**
+ * Tenant log settings for tests that drive the writing (`audit.flush()`) and the log stream deliveries (`deliverNow()`)
+ * themselves: no timer writes or delivers meanwhile, and events are delivered as soon as they are written.
+ */
+export const manualLogDelivery = (overrides: Partial<GatehouseConfig['logs']> = {}): Pick<GatehouseConfig, 'logs'> => ({
+  logs: {
+    ...testConfig().logs, flush_interval_ms: 3_600_000, ...overrides,
+    streams: { interval_ms: 3_600_000, timeout_ms: 2000, retry_base_ms: 400, retry_max_ms: 800, suspend_after_failures: 3, settle_ms: 0, ...overrides.streams },
+  },
+});
+
 export const memoryStores = (): Stores => {
   const embedded = openEmbeddedStore({ dataDir: null });
   return combineStores(embedded, embedded);

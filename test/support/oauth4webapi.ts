@@ -9,6 +9,12 @@ import { createUser } from './flow.ts';
 /** oauth4webapi refuses plain http unless told: the test servers listen on loopback over http. */
 export const insecure = { [oauth.allowInsecureRequests]: true };
 
+/** The authorization server at `origin`, as oauth4webapi discovers it. */
+export async function discover(origin: string): Promise<oauth.AuthorizationServer> {
+  const issuer = new URL(origin);
+  return oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+}
+
 export const USER = { email: 'person@example.com', password: 'correct horse battery' };
 
 /**
@@ -19,8 +25,7 @@ export function oauthTestbed(config: Partial<GatehouseConfig> = {}) {
   const state = {} as { live: LiveGatehouse; as: oauth.AuthorizationServer; api: ResourceServer };
   beforeAll(async () => {
     state.live = await startLiveGatehouse(config);
-    const issuer = new URL(state.live.origin);
-    state.as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+    state.as = await discover(state.live.origin);
     state.api = await createApi(state.live.gatehouse.stores);
     await createUser(state.live.gatehouse.stores, USER.email, USER.password);
   });

@@ -66,3 +66,28 @@ describe('patchResourceServer', () => {
     expect(outcome(() => patchResourceServer(system, { token_lifetime: 900, scopes: [] }, later))).toMatch(/^not_supported: .* is a system API/);
   });
 });
+
+describe('signing secrets (HS256 APIs)', () => {
+  const secret = () => 'generated-secret-0123456789abcdef';
+
+  it('an HS256 API has the secret sent, else a new one; without a way to make one it is refused', () => {
+    expect(draftResourceServer({ identifier: 'x', signing_alg: 'HS256' }, 'rs1', now, secret).signing_secret).toBe('generated-secret-0123456789abcdef');
+    expect(draftResourceServer({ identifier: 'x', signing_alg: 'HS256', signing_secret: 'sent by the administrator' }, 'rs1', now, secret).signing_secret).toBe('sent by the administrator');
+    expect(outcome(() => draftResourceServer({ identifier: 'x', signing_alg: 'HS256' }, 'rs1', now))).toBe('invalid: invalid_body: signing_secret is required when signing_alg is HS256');
+  });
+
+  it('no other API has one', () => {
+    expect(draftResourceServer({ identifier: 'x' }, 'rs1', now, secret)).not.toHaveProperty('signing_secret');
+    expect(outcome(() => draftResourceServer({ identifier: 'x', signing_secret: 'sent by the administrator' }, 'rs1', now, secret)))
+      .toBe('invalid: invalid_body: signing_secret is used only when signing_alg is HS256');
+  });
+
+  it('a patch keeps it, rotates it when sent, drops it when the API leaves HS256, makes one when it comes to HS256', () => {
+    const hs = draftResourceServer({ identifier: 'x', signing_alg: 'HS256', signing_secret: 'the first secret, long enough' }, 'rs1', now, secret);
+    expect(patchResourceServer(hs, { name: 'Renamed' }, later, secret).signing_secret).toBe('the first secret, long enough');
+    expect(patchResourceServer(hs, { signing_secret: 'the second secret, long enough' }, later, secret).signing_secret).toBe('the second secret, long enough');
+    const rs = patchResourceServer(hs, { signing_alg: 'ES256' }, later, secret);
+    expect(rs).not.toHaveProperty('signing_secret');
+    expect(patchResourceServer(rs, { signing_alg: 'HS256' }, later, secret).signing_secret).toBe('generated-secret-0123456789abcdef');
+  });
+});

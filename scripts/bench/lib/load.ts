@@ -21,11 +21,11 @@ export interface Timing {
   warmupSeconds: number;
   seconds: number;
   connections: number;
+  /** Run this many operations instead of running for `seconds` (no warm-up then). */
+  amount?: number;
 }
 
 export interface RunTiming extends Timing {
-  /** Run this many operations instead of running for `seconds` (no warm-up then). */
-  amount?: number;
   /** Called after the warm-up, right before the measured run (e.g. to snapshot counters). */
   beforeMeasured?: () => Promise<unknown>;
 }

@@ -8,6 +8,7 @@ import { NODE_BINARY, REPO_ROOT } from './processes.ts';
 /** Scenario ids as issue 9 numbers them; `ceiling` is the physical limit the others are compared with. */
 export const SCENARIOS = {
   '1': 'Client-credentials token',
+  '1l': 'Client-credentials token, tenant log on vs off',
   '2': 'Dynamic registration',
   '3': 'Login: authorization code + PKCE',
   '4b': 'Refresh with rotation',

@@ -1,5 +1,6 @@
 import { authorizationCodeFlow, HttpClient } from '../lib/browser.ts';
 import { measureRequests, measureTasks, type LoadRequest, type Measurement } from '../lib/load.ts';
+import { ServerProcess } from '../lib/processes.ts';
 import type { ScenarioId } from '../lib/report.ts';
 import { apiIdentifier, CALLBACK, SIGNING_ALGS, type ProtocolServerReady } from '../servers/fixtures.ts';
 import { growthScenario } from './growth.ts';
@@ -21,6 +22,29 @@ async function clientCredentials(context: BenchContext, gatehouse: ProtocolServe
     addComparison(context, '1', alg,
       { server: 'Gatehouse', measurement: subject, ...(signatures ? { figures: { fraction_of_ceiling: subject.perCpuSecond / signatures } } : {}) },
       { server: 'bare oidc-provider', measurement: baseline });
+  }
+}
+
+/**
+ * 1l. What the tenant log costs the token endpoint: the same Gatehouse with `logs.enabled` on (every token request is an
+ * event, written in batches) and off, measured in turn three times each, the median run of each kept (the machine is
+ * shared: one run can be disturbed). Target: at least 95 %.
+ */
+async function tenantLogCost(context: BenchContext, gatehouse: ProtocolServer): Promise<void> {
+  const off = await ServerProcess.start<ProtocolServerReady>('Gatehouse (tenant log off)', 'gatehouse.ts', { args: { tenantLog: false }, env: KEYCLOAK_COST });
+  try {
+    const runs = { on: [] as Measurement[], off: [] as Measurement[] };
+    for (let round = 0; round < 3; round += 1) {
+      runs.on.push(await measureServer(context, gatehouse, tokenRequest(gatehouse.ready, 'ES256'), 'ES256'));
+      runs.off.push(await measureServer(context, off, tokenRequest(off.ready, 'ES256'), 'ES256'));
+    }
+    const median = (measurements: Measurement[]) => measurements.toSorted((a, b) => a.perCpuSecond - b.perCpuSecond)[1] as Measurement;
+    const on = median(runs.on);
+    const baseline = median(runs.off);
+    addComparison(context, '1l', 'ES256', { server: 'Gatehouse, tenant log on', measurement: on }, { server: 'Gatehouse, tenant log off', measurement: baseline });
+    context.notes.push(`Tenant log: with it on, the token endpoint keeps ${(100 * on.perCpuSecond / baseline.perCpuSecond).toFixed(1)} % of its throughput per CPU-second (target: at least 95 %).`);
+  } finally {
+    await stopServer(context, off);
   }
 }
 
@@ -119,6 +143,7 @@ export async function inMemoryScenarios(context: BenchContext): Promise<void> {
   try {
     const steps: [ScenarioId, () => Promise<void>][] = [
       ['1', () => clientCredentials(context, gatehouse, bare)],
+      ['1l', () => tenantLogCost(context, gatehouse)],
       ['3', () => logins(context, gatehouse, bare)],
       ['4b', () => refreshes(context, gatehouse, bare, 'embedded store / in-memory adapter')],
       ['4', () => verificationScenario(context, gatehouse)],

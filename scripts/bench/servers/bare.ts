@@ -38,7 +38,7 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 async function main(): Promise<void> {
   const listener = await listenOnLoopback();
   const counter = new WriteCounter();
-  const redis = args.redisUrl ? openRedisStore({ url: args.redisUrl, ...(args.redisKeyPrefix ? { keyPrefix: args.redisKeyPrefix } : {}) }) : undefined;
+  const redis = args.redisUrl ? await openRedisStore({ url: args.redisUrl, ...(args.redisKeyPrefix ? { keyPrefix: args.redisKeyPrefix } : {}) }) : undefined;
   const storage = redis ? (model: string) => redis.oidcAdapter(model) : await memoryAdapterFactory();
 
   const machine = credentials('machine');

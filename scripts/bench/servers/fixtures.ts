@@ -31,6 +31,8 @@ export interface ProtocolServerReady {
 export interface ProtocolServerArgs {
   redisUrl?: string;
   redisKeyPrefix?: string;
+  /** Whether Gatehouse keeps its tenant log (`logs.enabled`, on by default). */
+  tenantLog?: boolean;
 }
 
 /** Counts storage writes by kind (`applications.replace`, `RefreshToken.upsert`…), for "writes per refresh". */

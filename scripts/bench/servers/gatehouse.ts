@@ -2,8 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
+import { loadConfig } from '../../../src/config/load.ts';
 import { createGatehouse } from '../../../src/gatehouse.ts';
-import type { ApplicationCreate } from '../../../src/domain/application-rules.ts';
+import { draftApplication, type ApplicationCreate } from '../../../src/domain/application-rules.ts';
+import { draftClientGrant } from '../../../src/domain/client-grant-rules.ts';
+import { newClientId, newId } from '../../../src/domain/ids.ts';
+import type { Application } from '../../../src/domain/model.ts';
+import { findApiByIdentifier } from '../../../src/services/access.ts';
 import { createApplication } from '../../../src/services/applications.ts';
 import { createClientGrant } from '../../../src/services/client-grants.ts';
 import { createResourceServer } from '../../../src/services/resource-servers.ts';
@@ -18,7 +23,7 @@ import {
 
 /**
  * Gatehouse as `npm start` runs it (embedded store journaled in a data folder, request logging at `info` into
- * /dev/null), plus the benchmark's fixtures. Dynamic registration is enabled and its rate limits raised for the run.
+ * /dev/null, the tenant log on unless `tenantLog: false`), plus the benchmark's fixtures. Dynamic registration is enabled and its rate limits raised for the run.
  * The password cost comes from GATEHOUSE_PASSWORD_COST, set by the benchmark.
  */
 const args = childArgs<ProtocolServerArgs>();
@@ -28,13 +33,31 @@ async function credentialsOf(durable: DurableStore, input: ApplicationCreate): P
   return { client_id: application.client_id, client_secret: secret as string };
 }
 
-/** Applications with a client grant each, added until the store holds `total` (the cost-growth scenario). */
+const POPULATE_BATCH = 1000;
+
+/**
+ * Applications with a client grant each, drafted by the same rules as through the Management API, added until the store
+ * holds `total` (the cost-growth scenario), a thousand per transaction: one commit (one fsync) per batch, not two per app.
+ */
 async function populate(durable: DurableStore, total: number): Promise<number> {
-  const audience = apiIdentifier('ES256');
+  const api = await findApiByIdentifier(durable, apiIdentifier('ES256'));
+  if (!api) throw new Error('the benchmark API is missing');
   let count = await durable.applications.count();
-  for (; count < total; count += 1) {
-    const { client_id } = await credentialsOf(durable, { name: `Filler ${count}`, app_type: 'non_interactive' });
-    await createClientGrant(durable, { client_id, audience, scope: [API_SCOPES[0] as string], subject_type: 'client' });
+  while (count < total) {
+    const batch = Math.min(POPULATE_BATCH, total - count);
+    const now = new Date().toISOString();
+    const drafted = Array.from({ length: batch }, (_, i) => {
+      const application: Application = { ...draftApplication({ name: `Filler ${count + i}`, app_type: 'non_interactive' }, { allowPermissiveThirdParty: false }, now), client_id: newClientId(false) };
+      const grant = draftClientGrant({ client_id: application.client_id, audience: api.identifier, scope: [API_SCOPES[0] as string], subject_type: 'client' }, api, application, newId('cgr_'), now);
+      return { application, grant };
+    });
+    await durable.transaction((tx) => {
+      for (const { application, grant } of drafted) {
+        tx.applications.insert(application);
+        tx.clientGrants.insert(grant);
+      }
+    });
+    count += batch;
   }
   return count;
 }
@@ -51,6 +74,7 @@ async function main(): Promise<void> {
     config: {
       env: 'test', issuer: listener.origin, dataDir, logLevel: 'info',
       registration: { rate_limit_per_second: 1_000_000, rate_limit_per_ip_per_minute: 100_000_000, max_applications: 10_000_000, idle_cleanup_days: 0 },
+      logs: { ...loadConfig({ env: {} }).logs, enabled: args.tenantLog !== false },
     },
   });
   const { durable } = stores;

@@ -4,7 +4,7 @@ import {
   createApplication, deleteApplication, findApplication, listApplications, rotateApplicationSecret, updateApplication,
 } from '../../services/applications.ts';
 import type { Stores } from '../../store/index.ts';
-import { defineOperation, listReply, noContentAfter, reply, type ListQuery, type Operation } from './operation.ts';
+import { defineOperation, listReply, noContentAfter, reply, replyWithSecret, type ListQuery, type Operation } from './operation.ts';
 import { clientCreateBody, clientListQuery, clientPatchBody, clientResponse, listResponse } from './schemas.ts';
 import { publicApplication } from './serialize.ts';
 
@@ -18,7 +18,7 @@ export function clientOperations(stores: Stores): Operation[] {
       body: clientCreateBody, response: { status: 201, description: 'The application, with its secret when confidential', schema: clientResponse }, errors: [],
       handle: async ({ body }) => {
         const { application, secret } = await createApplication(durable, body);
-        return reply(publicApplication(application, secret), 201);
+        return replyWithSecret(publicApplication(application, secret), secret !== undefined, 201);
       },
     }),
     defineOperation<ListQuery & { is_first_party?: boolean; app_type?: AppType }>({
@@ -50,7 +50,7 @@ export function clientOperations(stores: Stores): Operation[] {
       response: { status: 200, description: 'The application with its new secret', schema: clientResponse }, errors: [404],
       handle: async ({ params }) => {
         const { application, secret } = await rotateApplicationSecret(durable, params.id);
-        return reply(publicApplication(application, secret));
+        return replyWithSecret(publicApplication(application, secret), secret !== undefined);
       },
     }),
   ];

@@ -1,3 +1,6 @@
+import { invalidQuery } from '../../domain/errors.ts';
+import type { ConnectionActivity } from '../../domain/model.ts';
+import { activityOfGrants, revokeApplicationConnections } from '../../services/connection-activity.ts';
 import { listUserGrants, revokeAllUserGrants, revokeUserGrantById } from '../../services/user-grants.ts';
 import type { Stores } from '../../store/index.ts';
 import { defineOperation, listReply, noContentAfter, type ListQuery, type Operation } from './operation.ts';
@@ -6,7 +9,11 @@ import { publicUserGrant } from './serialize.ts';
 
 const tag = 'Grants';
 
-/** User grants: what users consented to. Revoking one revokes every token issued under it. */
+const activityFields = (activity: ConnectionActivity | undefined) => (activity
+  ? { activity: { first_used_at: activity.first_used_at, last_used_at: activity.last_used_at, tokens_issued: activity.tokens_issued } }
+  : {});
+
+/** User grants: what users consented to, and how the application used it. Revoking one revokes every token issued under it. */
 export function grantOperations(stores: Stores): Operation[] {
   return [
     defineOperation<ListQuery & { user_id?: string; client_id?: string; audience?: string }>({
@@ -14,7 +21,9 @@ export function grantOperations(stores: Stores): Operation[] {
       query: userGrantListQuery, response: { status: 200, description: 'Grants', schema: listResponse('grants', userGrantResponse) }, errors: [],
       handle: async ({ query }) => {
         const { user_id, client_id, audience, ...page } = query;
-        return listReply('grants', await listUserGrants(stores.durable, { user_id, clientID: client_id, audience }, page), publicUserGrant);
+        const grants = await listUserGrants(stores.durable, { user_id, clientID: client_id, audience }, page);
+        const activity = await activityOfGrants(stores.durable, grants.items);
+        return listReply('grants', grants, (grant) => ({ ...publicUserGrant(grant), ...activityFields(activity.get(grant.id)) }));
       },
     }),
     defineOperation({
@@ -22,10 +31,15 @@ export function grantOperations(stores: Stores): Operation[] {
       response: { status: 204, description: 'Revoked' }, errors: [404],
       handle: ({ params }) => noContentAfter(revokeUserGrantById(stores, params.id)),
     }),
-    defineOperation<{ user_id: string }>({
-      method: 'delete', path: '/grants', scope: 'delete:grants', tag, summary: 'Revoke every consent of a user and the tokens issued under them',
+    defineOperation<{ user_id?: string; client_id?: string }>({
+      method: 'delete', path: '/grants', scope: 'delete:grants', tag,
+      summary: 'Revoke every consent of a user, or every connection of an application, and the tokens issued under them',
       query: userGrantDeleteQuery, response: { status: 204, description: 'Revoked' }, errors: [],
-      handle: ({ query }) => noContentAfter(revokeAllUserGrants(stores, query.user_id)),
+      handle: ({ query }) => {
+        if (!query.user_id && !query.client_id) throw invalidQuery('\'Missing required property: user_id\' (or client_id, to revoke every connection of an application)');
+        if (query.user_id && query.client_id) throw invalidQuery('give user_id (every consent of a user) or client_id (every connection of an application), not both');
+        return noContentAfter(query.user_id ? revokeAllUserGrants(stores, query.user_id) : revokeApplicationConnections(stores, query.client_id as string));
+      },
     }),
   ];
 }

@@ -1,22 +1,30 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import express, { Router, type Request, type RequestHandler } from 'express';
 import type { KeyMaterial } from '../../domain/model.ts';
 import type { SignalAvailability } from '../../domain/network-acl-rules.ts';
 import { managementAccess } from '../../services/access.ts';
+import type { AccountService } from '../../services/accounts.ts';
+import { recordEvent, recordEventOnce } from '../../services/audit.ts';
 import type { LoginLockout } from '../../services/sign-in.ts';
 import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
 import { apiErrorHandler, sendApiError } from '../errors.ts';
 import { managementAuthentication, requireScope } from '../guard.ts';
+import { NO_STORE } from '../no-store.ts';
+import { clientActivityOperations } from './client-activity.ts';
 import { clientGrantOperations } from './client-grants.ts';
 import { clientOperations } from './clients.ts';
 import { connectionOperations } from './connections.ts';
 import { grantOperations } from './grants.ts';
+import { logStreamOperations } from './log-streams.ts';
+import { logOperations } from './logs.ts';
 import { networkAclOperations } from './network-acls.ts';
 import { openApiDocument } from './openapi.ts';
 import type { Operation } from './operation.ts';
 import { resourceServerOperations } from './resource-servers.ts';
 import { tenantSettingsOperations } from './tenant-settings.ts';
 import { userBlockOperations } from './user-blocks.ts';
+import { ticketOperations } from './tickets.ts';
 import { userOperations } from './users.ts';
 import { bodyValidator, queryValidator } from './validation.ts';
 
@@ -37,6 +45,8 @@ export interface ManagementDeps {
   aclSignals: SignalAvailability;
   /** The client's address (src/http/client-address.ts). */
   clientAddress: (req: Request) => string;
+  /** Tickets and verification emails (src/services/accounts.ts). */
+  accounts: AccountService;
 }
 
 /** Per calling application, shared through Redis when configured; answered like Auth0 (429 and X-RateLimit-*). */
@@ -49,22 +59,48 @@ function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (
       'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + result.resetSeconds),
     });
     if (result.allowed) return next();
+    const caller = req.management?.clientId;
+    recordEventOnce(`api_limit:management:${caller}`, result.resetSeconds * 1000, 'api_limit', { client_id: caller, details: { limit: 'management', per_second: perSecond } });
     res.set('Retry-After', String(result.resetSeconds));
     return sendApiError(res, 429, 'too_many_requests', 'Global limit has been reached');
   };
 }
 
-export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability): Operation[] => [
+export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, accounts: AccountService, issuer: string): Operation[] => [
   ...clientOperations(stores),
   ...resourceServerOperations(stores),
   ...clientGrantOperations(stores),
-  ...connectionOperations(stores),
+  ...connectionOperations(stores, accounts.issuer),
   ...userOperations(stores),
+  ...ticketOperations(accounts),
   ...userBlockOperations(stores, lockout),
   ...grantOperations(stores),
   ...tenantSettingsOperations(stores),
   ...networkAclOperations(stores, aclSignals),
+  ...logOperations(stores, issuer),
+  ...logStreamOperations(stores),
+  ...clientActivityOperations(stores),
 ];
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Every write (POST, PUT, PATCH, DELETE), once answered, is a tenant log event: `sapi`, or `fapi` with the error,
+ * naming the application that called. Neither body is recorded (they may carry secrets and passwords).
+ */
+const auditWrites: RequestHandler = (req, res, next) => {
+  if (READS.has(req.method)) return next();
+  const inRequest = AsyncLocalStorage.snapshot(); // 'finish' fires outside the request's context
+  res.once('finish', () => inRequest(() => recordEvent(res.statusCode < 400 ? 'sapi' : 'fapi', {
+    client_id: req.management?.clientId,
+    description: res.locals.operation ?? `${req.method} ${req.originalUrl.split('?')[0]}`,
+    details: {
+      request: { method: req.method, path: req.originalUrl.split('?')[0], query: req.query },
+      response: { statusCode: res.statusCode, ...(res.locals.apiError ? res.locals.apiError : {}) },
+    },
+  })));
+  return next();
+};
 
 /** Scope first, then the body is parsed and validated: a caller without the scope learns nothing about the payload. */
 function route(operation: Operation): RequestHandler[] {
@@ -74,11 +110,17 @@ function route(operation: Operation): RequestHandler[] {
     const query = validateQuery(req.query as Record<string, unknown>);
     const body = validateBody?.(req.body ?? {});
     const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body });
+    if (result.headers) res.set(result.headers);
+    if (result.secret) res.set(NO_STORE);
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);
   };
   const parse = operation.body ? [express.json({ limit: BODY_LIMIT })] : [];
-  return [requireScope(operation.scope), ...parse, handle];
+  const describe: RequestHandler = (_req, res, next) => {
+    res.locals.operation = operation.summary;
+    next();
+  };
+  return [describe, requireScope(operation.scope), ...parse, handle];
 }
 
 /**
@@ -86,10 +128,11 @@ function route(operation: Operation): RequestHandler[] {
  * the operation's scope. Errors have Auth0's shape.
  */
 export function managementRouter(deps: ManagementDeps): Router {
-  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals);
+  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.accounts, deps.issuer);
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));
+  router.use(auditWrites);
   router.use(managementAuthentication(deps.issuer, deps.keys, managementAccess(deps.stores.durable)), managementRateLimit(deps.stores, deps.rateLimitPerSecond, deps.clientAddress));
   for (const operation of operations) router[operation.method](operation.path, ...route(operation));
   router.use((req, res) => sendApiError(res, 404, 'not_found', `No Management API endpoint for ${req.method} ${req.baseUrl}${req.path}`));

@@ -11,6 +11,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   429: 'The calling application passed its rate limit (see Retry-After and X-RateLimit-*)',
   404: 'Not found',
   409: 'Conflicts with an existing entity',
+  503: 'A service Gatehouse depends on (the SMTP relay) did not answer; try again later',
 };
 
 const errorRef = (status: number) => ({ description: ERROR_DESCRIPTIONS[status], content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });

@@ -12,6 +12,9 @@ export interface OperationInput<Query, Body> {
 export interface Reply {
   status: number;
   body?: unknown;
+  headers?: Record<string, string>;
+  /** The body carries a secret (a client secret, an API's signing secret): no cache may keep it. */
+  secret?: boolean;
 }
 
 /**
@@ -38,6 +41,9 @@ export const defineOperation = <Query = Record<string, never>, Body = undefined>
   operation as unknown as Operation;
 
 export const reply = (body: unknown, status = 200): Reply => ({ status, body });
+
+/** A reply whose body holds a secret when `secret` is true. */
+export const replyWithSecret = (body: unknown, secret: boolean, status = 200): Reply => ({ status, body, secret });
 
 /** For operations that answer 204 once their work is done. */
 export async function noContentAfter(work: Promise<unknown>): Promise<Reply> {

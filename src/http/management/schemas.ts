@@ -1,9 +1,13 @@
 import type { SchemaObject } from 'ajv';
 import { GRANT_TYPES } from '../../domain/application-rules.ts';
 import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
-import type { AccessPolicy, AppType, SigningAlg, TokenDialect, TokenEndpointAuthMethod } from '../../domain/model.ts';
-import { MAX_TOKEN_LIFETIME } from '../../domain/resource-server-rules.ts';
+import { LOG_CATEGORIES } from '../../domain/log-events.ts';
+import { LOG_SEARCH_FIELDS } from '../../domain/log-query.ts';
+import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type ApiSigningAlg, type AppType, type TokenDialect } from '../../domain/model.ts';
+import { MAX_TOKEN_LIFETIME, MIN_SIGNING_SECRET_LENGTH } from '../../domain/resource-server-rules.ts';
 import { DEFAULT_TOKEN_DIALECT } from '../../domain/tokens.ts';
+import { PASSWORD_POLICY_LEVELS } from '../../domain/password-policy.ts';
+import { CONNECTION_STRATEGIES } from '../../domain/connection-rules.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
 
 /**
@@ -35,8 +39,7 @@ const urlList = (description: string) => arrayOf(string({ minLength: 1, maxLengt
 const displayName = (maxLength: number, description: string) => string({ minLength: 1, maxLength, pattern: '^[^<>]+$', description });
 
 const APP_TYPES = ['regular_web', 'spa', 'native', 'non_interactive'] as const satisfies readonly AppType[];
-const AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const satisfies readonly TokenEndpointAuthMethod[];
-const SIGNING_ALGS = ['RS256', 'RS512', 'PS256', 'ES256'] as const satisfies readonly SigningAlg[];
+const API_SIGNING_ALGS = [...SIGNING_ALGS, 'HS256'] as const satisfies readonly ApiSigningAlg[];
 const USER_POLICIES = ['allow_all', 'require_client_grant', 'deny_all'] as const satisfies readonly AccessPolicy[];
 const TOKEN_DIALECTS = ['access_token', 'access_token_authz', 'rfc9068_profile', 'rfc9068_profile_authz'] as const satisfies readonly TokenDialect[];
 const SECURITY_MODES = ['strict', 'permissive'] as const;
@@ -100,7 +103,7 @@ const clientSettings: Record<string, SchemaObject> = {
   web_origins: urlList('Origins allowed for web message responses.'),
   allowed_logout_urls: urlList('Not available for strict third-party applications.'),
   grant_types: arrayOf(oneOf(GRANT_TYPES), { uniqueItems: true, description: 'Strict third-party: authorization_code, refresh_token, client_credentials (confidential only).' }),
-  token_endpoint_auth_method: oneOf(AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
+  token_endpoint_auth_method: oneOf(TOKEN_ENDPOINT_AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
   jwt_configuration: object({
     alg: oneOf(SIGNING_ALGS, { description: 'ID token signing algorithm; RS256 only for strict third-party applications.' }),
     lifetime_in_seconds: integer(1, MAX_TOKEN_LIFETIME),
@@ -144,7 +147,11 @@ const apiScope = object({
 const resourceServerSettings: Record<string, SchemaObject> = {
   name: displayName(200, 'Defaults to the identifier.'),
   scopes: arrayOf(apiScope, { maxItems: 1000 }),
-  signing_alg: oneOf(SIGNING_ALGS, { default: 'RS256' }),
+  signing_alg: oneOf(API_SIGNING_ALGS, { default: 'RS256', description: 'HS256: tokens are signed with the API\'s signing_secret; otherwise with Gatehouse\'s keys (JWKS).' }),
+  signing_secret: string({
+    minLength: MIN_SIGNING_SECRET_LENGTH, maxLength: 1024,
+    description: 'HS256 APIs only: the secret their tokens are signed with, generated when none is sent; sending one rotates it. Returned by create, get and update, not by list.',
+  }),
   token_lifetime: integer(1, MAX_TOKEN_LIFETIME, { default: 86400 }),
   token_lifetime_for_web: integer(1, MAX_TOKEN_LIFETIME, { description: 'At most token_lifetime; defaults to 7200 or token_lifetime when shorter.' }),
   token_dialect: oneOf(TOKEN_DIALECTS, {
@@ -210,13 +217,35 @@ export const clientGrantResponse = object({
 
 // Connections.
 
+const providerUrl = (description: string) => string({ format: 'uri', pattern: '^https?://', maxLength: 2000, description: `${description} https (http on a loopback host only).` });
+const connectionOptions = object({
+  disable_signup: boolean('auth0: close sign-up from the login page (default false: open, as in Auth0).'),
+  passwordPolicy: { type: ['string', 'null'], enum: [...PASSWORD_POLICY_LEVELS, null], description: `auth0: Auth0's password strength level (default none); never under ${PASSWORD_LENGTH.min} characters.` },
+  password_complexity_options: {
+    type: ['object', 'null'], additionalProperties: false,
+    properties: { min_length: integer(PASSWORD_LENGTH.min, PASSWORD_LENGTH.max, { description: 'Replaces the level\'s minimum length.' }) },
+  },
+  client_id: string({ minLength: 1, maxLength: 500, description: 'Upstream strategies: the client id registered at the provider.' }),
+  client_secret: string({ minLength: 1, maxLength: 2000, description: 'Upstream strategies: the client secret. Write-only: sealed at rest, never returned; a PATCH without it keeps it.' }),
+  discovery_url: providerUrl('oidc: the provider\'s discovery document.'),
+  issuer: providerUrl('oidc: the provider\'s issuer, when discovery_url is not given (discovered at its well-known path).'),
+  type: oneOf(['back_channel', 'front_channel'], { description: 'oidc: back_channel (code flow with PKCE and the client secret, default) or front_channel (ID token posted back, no secret).' }),
+  scope: string({ minLength: 1, maxLength: 1000, description: 'Scopes asked of the provider (oidc default "openid profile email"; presets have their own).' }),
+  domain_aliases: arrayOf(string({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' }), { maxItems: 100, uniqueItems: true, description: 'oidc: email domains sent straight to this provider from the login page.' }),
+  authorizationURL: providerUrl('oauth2: the authorization endpoint.'),
+  tokenURL: providerUrl('oauth2: the token endpoint.'),
+  profileURL: providerUrl('oauth2: the profile endpoint, read with the access token (sub or id, email, email_verified, name).'),
+  link_by_verified_email: boolean('Upstream strategies: sign a person in to the one existing account with the same verified email (default false; see README).'),
+}, [], { minProperties: 1, description: 'Per strategy, as in Auth0 (a PATCH replaces them as a whole, except client_secret).' });
+
 const connectionSettings: Record<string, SchemaObject> = {
-  display_name: string({ minLength: 1, maxLength: 128 }),
+  display_name: string({ minLength: 1, maxLength: 128, description: 'Shown on the login page ("Continue with ...").' }),
   is_domain_connection: boolean('Domain connections serve every third-party application (default false).'),
   enabled_clients: arrayOf(string({ minLength: 1 }), { uniqueItems: true, maxItems: 1000, description: 'First-party applications that may use this connection.' }),
+  options: connectionOptions,
 };
 const connectionName = string({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$', description: 'Cannot be changed.' });
-const strategy = oneOf(['auth0'], { description: 'Database connections only.' });
+const strategy = oneOf(CONNECTION_STRATEGIES, { description: 'auth0 (database), oidc (enterprise OpenID Connect), oauth2 (generic OAuth 2.0), or a social preset. Cannot be changed.' });
 
 export const connectionCreateBody = object({ name: connectionName, strategy, ...connectionSettings }, ['name', 'strategy']);
 export const connectionPatchBody = patchOf(connectionSettings);
@@ -245,10 +274,32 @@ export const userResponse = object({
   connection: string(),
   logins_count: { type: 'integer' },
   last_login: string({ format: 'date-time' }),
+  last_password_reset: string({ format: 'date-time' }),
   identities: arrayOf(object({ connection: string(), user_id: string(), provider: string(), isSocial: boolean() })),
   ...userSettings,
   ...timestamps,
 }, ['user_id', 'email', 'connection']);
+
+// Tickets and jobs (single-use links; the verification email).
+
+const ticketSettings: Record<string, SchemaObject> = {
+  result_url: webUrl('Where the person is offered to go once done.'),
+  user_id: string({ minLength: 1, maxLength: 300 }),
+  client_id: string({ minLength: 1, description: 'The application the email and pages name.' }),
+  ttl_sec: integer(0, 2592000, { description: 'Seconds the link works (0 or absent: 432000, five days).' }),
+};
+export const passwordChangeTicketBody = object({
+  ...ticketSettings,
+  connection_id: string({ minLength: 1, description: 'With email, instead of user_id.' }),
+  email: email('With connection_id, instead of user_id.'),
+  mark_email_as_verified: boolean('Mark the email verified once the password is changed (default false).'),
+});
+export const emailVerificationTicketBody = object(ticketSettings, ['user_id']);
+export const ticketResponse = object({ ticket: string({ format: 'uri' }) }, ['ticket']);
+export const verificationEmailJobBody = object({ user_id: ticketSettings.user_id as SchemaObject, client_id: ticketSettings.client_id as SchemaObject }, ['user_id']);
+export const jobResponse = object({
+  id: string(), type: oneOf(['verification_email']), status: oneOf(['pending', 'processing', 'completed', 'failed']), created_at: string({ format: 'date-time' }),
+}, ['id', 'type', 'status', 'created_at']);
 
 // User blocks (brute-force protection).
 
@@ -265,15 +316,109 @@ export const userBlocksResponse = object({
 
 const grantFilters = { user_id: string({ minLength: 1 }), client_id: string({ minLength: 1 }), audience: string({ minLength: 1 }) };
 export const userGrantListQuery = listQuery(grantFilters);
-export const userGrantDeleteQuery = object({ user_id: grantFilters.user_id }, ['user_id']);
+export const userGrantDeleteQuery = object({
+  user_id: string({ minLength: 1, description: 'Revoke every consent of this user.' }),
+  client_id: string({ minLength: 1, description: 'Revoke every consent given to this application: all its connections (Gatehouse\'s addition). Exactly one of user_id and client_id.' }),
+});
+const activity = object({
+  first_used_at: string({ format: 'date-time' }),
+  last_used_at: string({ format: 'date-time' }),
+  tokens_issued: { type: 'integer', description: 'Tokens issued to the application for the user and this API (counted in aggregate, written every minute).' },
+}, ['first_used_at', 'last_used_at', 'tokens_issued'], { description: 'How the application used this consent (Gatehouse\'s addition); absent until it got a token.' });
 export const userGrantResponse = object({
   id: string(),
   user_id: string(),
   clientID: string({ description: 'Auth0 spells this field clientID.' }),
   audience: string(),
   scope: arrayOf(string()),
+  activity,
   ...timestamps,
 }, ['id', 'user_id', 'clientID', 'audience', 'scope']);
+
+// Application usage (Gatehouse's addition).
+
+export const clientActivityQuery = listQuery({
+  unused_for_days: integer(1, 3650, { description: 'Only applications that got no token for this many days (and are older than that).' }),
+});
+export const clientActivityResponse = object({
+  client_id: string(),
+  name: string(),
+  app_type: oneOf(APP_TYPES),
+  is_first_party: boolean(),
+  registration_type: oneOf(['management_api', 'dynamic', 'system']),
+  created_at: string({ format: 'date-time' }),
+  last_used_at: string({ format: 'date-time', description: 'The last token issued to the application, for anyone (absent: never).' }),
+  connections: { type: 'integer', description: 'Consents users gave it.' },
+}, ['client_id', 'name', 'is_first_party', 'created_at', 'connections']);
+
+// Logs.
+
+const logId = string({ pattern: '^[0-9a-f]{32}$', description: 'A log_id (the checkpoint to read after).' });
+export const logListQuery = listQuery({
+  q: string({ maxLength: 1000, description: `Lucene-style search: field:value terms joined with AND, values exact (quote them when they hold spaces or special characters). Fields: ${LOG_SEARCH_FIELDS.join(', ')}.` }),
+  sort: oneOf(['date:1', 'date:-1'], { description: 'date:-1 (newest first, the default) or date:1.' }),
+  fields: string({ maxLength: 500, description: 'Comma-separated fields to include (or exclude, with include_fields=false).' }),
+  include_fields: { type: 'boolean', default: true, description: 'Whether fields lists the fields to include (true) or to exclude (false).' },
+  from: logId,
+  take: integer(1, 100, { description: 'Checkpoint reading: how many events after from (every other parameter is then ignored).' }),
+});
+export const userLogListQuery = listQuery({
+  sort: logListQuery.properties.sort,
+  fields: logListQuery.properties.fields,
+  include_fields: logListQuery.properties.include_fields,
+});
+export const logEventResponse = object({
+  log_id: string(),
+  date: string({ format: 'date-time' }),
+  type: string({ description: 'The event type code (Auth0\'s where Auth0 has one; README, "Logs").' }),
+  description: string(),
+  ip: string(),
+  user_agent: string(),
+  hostname: string(),
+  client_id: string(),
+  client_name: string(),
+  user_id: string(),
+  user_name: string(),
+  connection: string(),
+  audience: string(),
+  scope: string(),
+  details: { type: 'object' },
+});
+
+// Log streams.
+
+const httpHeaders = arrayOf(object({ header: string({ minLength: 1, maxLength: 256 }), value: string({ maxLength: 4096 }) }, ['header', 'value']), { maxItems: 20 });
+const sinkSettings: Record<string, SchemaObject> = {
+  httpEndpoint: string({ format: 'uri', maxLength: 2000, description: 'Where events are POSTed: https (plain http only to a loopback host).' }),
+  httpContentType: string({ minLength: 1, maxLength: 100, description: 'The Content-Type of deliveries (default application/json).' }),
+  httpContentFormat: oneOf(['JSONARRAY', 'JSONLINES', 'JSONOBJECT'], { description: 'One JSON array per batch (default), JSON lines, or one JSON object per request.' }),
+  httpAuthorization: string({ maxLength: 4096, description: 'Sent as the Authorization header. Kept encrypted; never returned.' }),
+  httpCustomHeaders: httpHeaders,
+};
+const logFilters = arrayOf(object({ type: oneOf(['category']), name: oneOf(LOG_CATEGORIES) }, ['type', 'name']), {
+  maxItems: LOG_CATEGORIES.length, description: 'Deliver only events of these categories (none: every event).',
+});
+const logStreamStatus = oneOf(['active', 'paused', 'suspended'], { description: 'Setting active resumes delivery where it stopped.' });
+export const logStreamCreateBody = object({
+  name: string({ minLength: 1, maxLength: 200 }),
+  type: oneOf(['http']),
+  sink: object(sinkSettings, ['httpEndpoint']),
+  filters: logFilters,
+  isPriority: boolean('Accepted for compatibility; every stream is delivered alike. Cannot be changed.'),
+  startFrom: string({ format: 'date-time', description: 'Deliver the events kept from this time on (default: from creation).' }),
+}, ['name', 'type', 'sink']);
+export const logStreamPatchBody = patchOf({ name: string({ minLength: 1, maxLength: 200 }), status: logStreamStatus, sink: patchOf(sinkSettings), filters: logFilters });
+export const logStreamResponse = object({
+  id: string(),
+  name: string(),
+  type: oneOf(['http']),
+  status: logStreamStatus,
+  status_reason: string({ description: 'Why the stream is suspended, or the last delivery problem while it retries (Gatehouse\'s addition).' }),
+  sink: object({ httpEndpoint: sinkSettings.httpEndpoint as SchemaObject, httpContentType: string(), httpContentFormat: sinkSettings.httpContentFormat as SchemaObject, httpCustomHeaders: httpHeaders }),
+  filters: logFilters,
+  isPriority: boolean(),
+  ...timestamps,
+}, ['id', 'name', 'type', 'status', 'sink', 'filters']);
 
 // Tenant settings.
 

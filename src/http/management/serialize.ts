@@ -1,4 +1,5 @@
-import type { Application, User, UserGrant } from '../../domain/model.ts';
+import type { Application, Connection, ResourceServer, User, UserGrant } from '../../domain/model.ts';
+import { identitiesOf } from '../../domain/upstream.ts';
 
 /** What the Management API returns: stored entities minus the fields no API ever returns (hashes, internal ids). */
 
@@ -7,11 +8,22 @@ export function publicApplication(app: Application, secret?: string): Omit<Appli
   return secret === undefined ? rest : { ...rest, client_secret: secret };
 }
 
-/** Auth0 clients read the user's identity provider from `identities`. */
+/** An API in a list: without its signing secret, which only the API's own answers (create, get, update) carry. */
+export function listedResourceServer(api: ResourceServer): Omit<ResourceServer, 'signing_secret'> {
+  const { signing_secret: _secret, ...rest } = api;
+  return rest;
+}
+
+/** Auth0 clients read the user's identity providers from `identities`. */
 export function publicUser(user: User) {
   const { password_hash: _hash, ...rest } = user;
-  const [, id = user.user_id] = user.user_id.split('|');
-  return { ...rest, identities: [{ connection: user.connection, user_id: id, provider: 'auth0', isSocial: false }] };
+  return { ...rest, identities: identitiesOf(user) };
+}
+
+/** A connection's options without its secrets (a client secret is write-only). */
+export function publicConnection(connection: Connection): Omit<Connection, 'secret_options'> {
+  const { secret_options: _secrets, ...rest } = connection;
+  return rest;
 }
 
 export function publicUserGrant(grant: UserGrant): Omit<UserGrant, 'oidc_grant_ids'> {

@@ -5,12 +5,14 @@ import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
 import type { Application, ResourceServer, UserGrant } from '../../domain/model.ts';
 import { findApiByIdentifier } from '../../services/access.ts';
+import { lastUse } from '../../domain/connection-activity.ts';
 import { ACCOUNT_APPLICATION_ID, accountCallback } from '../../services/bootstrap.ts';
+import { activityOfGrants } from '../../services/connection-activity.ts';
 import { revokeUserGrant } from '../../services/grants.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
-import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage } from './render.ts';
+import { csrfToken, csrfValid, errorPageData, httpsUrlOrUndefined, renderPage } from './render.ts';
 import { issuerBasePath } from '../../domain/issuer.ts';
 
 export interface AppsPageDeps {
@@ -24,6 +26,16 @@ export interface AppsPageDeps {
 interface AppAccess {
   app: Application;
   grants: UserGrant[];
+}
+
+const DAY = 86_400_000;
+
+/** When this user's connection to an application was last used, in words ("today", "3 days ago", "on 2026-01-31"). */
+export function lastUsedWords(at: string, now = Date.now()): string {
+  const days = Math.floor(now / DAY) - Math.floor(Date.parse(at) / DAY);
+  if (days <= 0) return 'today';
+  if (days === 1) return 'yesterday';
+  return days < 30 ? `${days} days ago` : `on ${at.slice(0, 10)}`;
 }
 
 /**
@@ -72,6 +84,8 @@ export function appsRouter(deps: AppsPageDeps): Router {
       if (api && scopes.length) apis.push({ name: api.name, scopes });
     }
     const since = access.grants.map((g) => g.created_at).sort()[0] ?? '';
+    // This user's own use of the application (connection activity), never anyone else's.
+    const lastUsed = lastUse([...(await activityOfGrants(durable, access.grants)).values()]);
     return {
       client_id: access.app.client_id,
       name: access.app.name,
@@ -82,7 +96,7 @@ export function appsRouter(deps: AppsPageDeps): Router {
       apis,
       offline,
       since: since.slice(0, 10),
-      lastUsed: access.app.last_used_at?.slice(0, 10),
+      lastUsed: lastUsed && { at: lastUsed, words: lastUsedWords(lastUsed) },
     };
   }
 
@@ -111,7 +125,12 @@ export function appsRouter(deps: AppsPageDeps): Router {
     });
   });
 
-  router.get('/apps/callback', (_req, res) => res.redirect(303, `${base}/u/apps`));
+  router.get('/apps/callback', async (req, res) => {
+    // The sign-in could not be completed because a store is away: say so, rather than start it again (which would loop).
+    if (req.query.error !== 'temporarily_unavailable') return res.redirect(303, `${base}/u/apps`);
+    const data = errorPageData('temporarily_unavailable');
+    return renderPage(res, { base, tenant: await readTenantSettings(durable) }, 'error', String(data.heading), data, 503);
+  });
 
   router.post('/apps/remove', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 5 }), async (req, res) => {
     const signedIn = await signedInSession(req, res);

@@ -3,12 +3,9 @@ import { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { DurableStore } from '../../store/ports.ts';
+import { clientErrorStatus, storeOutage } from '../errors.ts';
 import { errorPageData, EXPIRED_SIGN_IN, renderPage } from './render.ts';
 import { issuerBasePath } from '../../domain/issuer.ts';
-
-/** A client error raised by Express or body-parser (malformed or oversized body…): its status is between 400 and 499. */
-const clientErrorStatus = (err: { status?: unknown }) =>
-  typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;
 
 /**
  * Errors on the pages: Gatehouse's error page, in plain words, with the right status; never a stack trace. Protocol
@@ -21,8 +18,10 @@ export function pageErrorHandler(store: DurableStore, issuer: string, logger: Lo
     if (res.headersSent) return next(err);
     const clientStatus = clientErrorStatus(err);
     const known = err instanceof errors.OIDCProviderError;
-    if (!known && !clientStatus) logger.error({ err, path: req.path }, 'page failed');
-    const data = err instanceof errors.SessionNotFound
+    const outage = storeOutage(err); // told once by the store, not once per page
+    if (!known && !clientStatus && !outage) logger.error({ err, path: req.path }, 'page failed');
+    if (outage) res.set('Retry-After', String(outage.retryAfterSeconds));
+    const data = outage ? errorPageData('temporarily_unavailable') : err instanceof errors.SessionNotFound
       ? { ...EXPIRED_SIGN_IN, description: err.error_description }
       : known
         ? errorPageData(err.error, err.error_description)
@@ -30,7 +29,7 @@ export function pageErrorHandler(store: DurableStore, issuer: string, logger: Lo
           ? { ...errorPageData('invalid_request', 'the form could not be read'), heading: 'This form could not be read', advice: 'Go back, reload the page and try again.' }
           : errorPageData('server_error');
     try {
-      renderPage(res, { base, tenant: await readTenantSettings(store) }, 'error', String(data.heading), data, known ? 400 : clientStatus ?? 500);
+      renderPage(res, { base, tenant: await readTenantSettings(store) }, 'error', String(data.heading), data, outage ? 503 : known ? 400 : clientStatus ?? 500);
     } catch {
       res.status(500).type('text').send('Something went wrong.');
     }

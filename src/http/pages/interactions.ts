@@ -4,12 +4,22 @@ import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
 import { authorizationRequest } from '../../domain/authorization.ts';
 import type { ConsentRequest } from '../../domain/consent.ts';
-import type { Application, ResourceServer } from '../../domain/model.ts';
+import type { Application, Connection, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../../services/access.ts';
-import { linkConsent, saveProtocolGrant } from '../../services/consent.ts';
+import { recordEvent } from '../../services/audit.ts';
+import { linkConsent, recordConsent, saveProtocolGrant } from '../../services/consent.ts';
 import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/host-users.ts';
-import { usableConnections, type SignIn } from '../../services/sign-in.ts';
+import { usableConnections, type LoginLockout, type SignIn } from '../../services/sign-in.ts';
+import type { AccountService } from '../../services/accounts.ts';
+import { MailUnavailable } from '../../services/mail.ts';
+import { newUpstreamSecrets, upstreamAuthorizationUrl, UpstreamError, type UpstreamTransactions } from '../../services/upstream.ts';
+import { signupOpen } from '../../domain/connection-rules.ts';
+import { describeLifetime, LINK_LIFETIME_SECONDS } from '../../domain/email.ts';
+import { upstreamCallbackUrl } from '../../domain/links.ts';
+import { passwordPolicyOf, policyRequirements } from '../../domain/password-policy.ts';
+import { connectionForEmail, isUpstream } from '../../domain/upstream.ts';
+import { renderUpstreamFailure, UPSTREAM_COOKIE, upstreamCookieOptions } from './upstream-callback.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
@@ -37,7 +47,16 @@ export interface InteractionDeps {
   /** The client's address (src/http/client-address.ts), which sign-in failure limits count by. */
   clientAddress: (req: Request) => string;
   authenticate?: HostAuthentication;
+  /** Sign-up and password reset (src/services/accounts.ts). */
+  accounts: AccountService;
+  /** The per-address limit that sign-ups and reset requests count toward. */
+  lockout: LoginLockout;
+  /** Sign-ins in progress at upstream providers. */
+  upstream: UpstreamTransactions;
 }
+
+/** What a form accepts as an email address before asking the store (the browser checks the same with type=email). */
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -71,12 +90,22 @@ export function interactionRouter(deps: InteractionDeps): Router {
     res.type('css').set('Cache-Control', 'no-cache').send(themeCss(await readTenantSettings(durable)));
   });
 
-  // ---- login ---------------------------------------------------------------------------------------------------
+  // ---- login ----------------------------------------------------------------------------------------------------
+
+  /** The sign-in in progress, for links that leave the login page and come back to it. */
+  const loginUrl = (details: Details) => `${base}/u/login?state=${encodeURIComponent(details.uid)}`;
+  const pageUrl = (path: string, details: Details) => `${base}/u/${path}?state=${encodeURIComponent(details.uid)}`;
+
+  /** The connections this application may use, split into database ones (a password) and upstream providers. */
+  async function connectionsFor(app: Application) {
+    const usable = await usableConnections(durable, app);
+    return { usable, database: usable.filter((c) => !isUpstream(c)), upstream: usable.filter((c) => isUpstream(c)) };
+  }
 
   async function showLogin(req: Request, res: Response, details: Details, error?: { message: string; email: string; connection: string }, status = 200) {
     const app = await applicationFor(details);
-    const connections = await usableConnections(durable, app);
-    if (!connections.length) {
+    const { usable, database, upstream } = await connectionsFor(app);
+    if (!usable.length) {
       return renderPage(res, await page(), 'error', 'Sign-in unavailable', {
         heading: 'You cannot sign in to this application yet',
         message: `${app.name} has no way for you to sign in.`,
@@ -89,13 +118,35 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const requested = String(error?.connection ?? details.params.connection ?? '');
     renderPage(res, await page(), 'login', 'Sign in', {
       app: { name: app.name },
-      connections,
-      connection: connections.some((c) => c.name === requested) ? requested : connections[0]?.name,
+      password: database.length ? { connections: database } : undefined,
+      providers: upstream.map((c) => ({ name: c.name, label: c.display_name || c.name })),
+      connection: database.some((c) => c.name === requested) ? requested : database[0]?.name,
+      realmHint: upstream.some((c) => c.options?.domain_aliases?.length),
+      signupUrl: database.some(signupOpen) ? pageUrl('signup', details) : undefined,
+      forgotUrl: database.length ? pageUrl('reset-password/request', details) : undefined,
       email: error?.email ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint : ''),
       error: error?.message,
       csrf: csrfToken(csrfKey, 'login', details.uid),
-      action: `${base}/u/login?state=${encodeURIComponent(details.uid)}`,
+      action: loginUrl(details),
     }, status);
+  }
+
+  /**
+   * Sends the person to their provider: state, nonce and PKCE kept server-side for the callback, and the state bound
+   * to this browser by a cookie that only the callback receives.
+   */
+  async function startUpstream(res: Response, details: Details, connection: Connection, loginHint?: string) {
+    const { state, code_verifier, nonce } = newUpstreamSecrets();
+    let url: URL;
+    try {
+      url = await upstreamAuthorizationUrl(connection, upstreamCallbackUrl(issuer), state, { code_verifier, nonce }, loginHint);
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      return renderUpstreamFailure(res, await page(), connection, err, loginUrl(details));
+    }
+    await deps.upstream.save(state, { connection_id: connection.id, interaction: details.uid, code_verifier, nonce });
+    res.cookie(UPSTREAM_COOKIE, csrfToken(csrfKey, 'upstream', state), upstreamCookieOptions(issuer));
+    return res.redirect(303, url.href);
   }
 
   /** Middleware mode: sign in whoever the host says is signed in, or send them to the host's login first. */
@@ -107,6 +158,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const connection = (await usableConnections(durable, app)).find((c) => c.name === connectionName);
     if (!connection) throw new errors.AccessDenied(`${app.name} may not use the ${connectionName} connection`);
     const user = await linkHostUser(durable, connectionName, hostUser);
+    recordEvent('s', { client_id: app.client_id, user_id: user.user_id, user_name: user.email, connection: connectionName, details: { signed_in_by: 'host application' } });
     return provider.interactionFinished(req, res, { login: { accountId: user.user_id, remember: true } }, { mergeWithLastSubmission: false });
   }
 
@@ -114,19 +166,35 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name !== 'login') return res.redirect(303, `${base}/u/consent?state=${encodeURIComponent(details.uid)}`);
     if (deps.authenticate) return hostLogin(req, res, details, deps.authenticate);
+    // Auth0's `connection` parameter naming a provider, or a login hint in one of its domains: straight there.
+    const { upstream } = await connectionsFor(await applicationFor(details));
+    const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
+    const direct = upstream.find((c) => c.name === details.params.connection) ?? (hint ? connectionForEmail(upstream, hint) : undefined);
+    if (direct) return startUpstream(res, details, direct, hint);
     return showLogin(req, res, details);
   });
 
+  /** A login form that is no longer valid: another tab finished the sign-in, or it expired. */
+  async function loginInteraction(req: Request, res: Response, purpose: string) {
+    const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name !== 'login' || !csrfValid(csrfKey, purpose, details.uid, req.body?.csrf)) {
+      throw new errors.SessionNotFound('this sign-in form is no longer valid');
+    }
+    return details;
+  }
+
   router.post('/login', async (req, res) => {
     if (deps.authenticate) throw new errors.InvalidRequest('sign-in happens in the host application');
-    const details = await provider.interactionDetails(req, res);
-    if (details.prompt.name !== 'login' || !csrfValid(csrfKey, 'login', details.uid, req.body?.csrf)) {
-      throw new errors.SessionNotFound('this sign-in form is no longer valid'); // another tab finished it, or it expired
-    }
+    const details = await loginInteraction(req, res, 'login');
     const app = await applicationFor(details);
     const email = String(req.body?.email ?? '').slice(0, 320);
     const connection = String(req.body?.connection ?? '');
-    const result = await deps.signIn({ app, email, password: String(req.body?.password ?? ''), connection, address: deps.clientAddress(req) });
+    const password = String(req.body?.password ?? '');
+    const { upstream } = await connectionsFor(app);
+    const chosenProvider = upstream.find((c) => c.name === connection) ?? (email ? connectionForEmail(upstream, email) : undefined);
+    if (chosenProvider) return startUpstream(res, details, chosenProvider, email || undefined);
+    if (!password) return showLogin(req, res, details, { message: 'Enter your password.', email, connection }, 400);
+    const result = await deps.signIn({ app, email, password, connection, address: deps.clientAddress(req) });
     if (!result.ok) {
       const message = result.reason === 'too_many_attempts'
         ? `Too many failed sign-in attempts. Try again in ${Math.ceil(result.retryAfterSeconds / 60)} minute(s).`
@@ -135,6 +203,101 @@ export function interactionRouter(deps: InteractionDeps): Router {
     }
     const { user } = result;
     return provider.interactionFinished(req, res, { login: { accountId: user.user_id, amr: ['pwd'], remember: true } }, { mergeWithLastSubmission: false });
+  });
+
+  // ---- sign-up and forgotten passwords (database connections) ------------------------------------------------
+
+  /** Sign-up and reset requests count toward the per-address limit, like failed sign-ins: no mass account making or mail flood. */
+  async function overAddressLimit(req: Request): Promise<number> {
+    return deps.lockout.address.countAttempt(deps.clientAddress(req));
+  }
+
+  const tooManyAttempts = (seconds: number) => `Too many attempts from your network. Try again in ${Math.ceil(seconds / 60)} minute(s).`;
+
+  async function showSignup(req: Request, res: Response, details: Details, form: { email?: string; connection?: string; error?: string; problems?: string[]; emailError?: boolean } = {}, status = 200) {
+    const app = await applicationFor(details);
+    const open = (await connectionsFor(app)).database.filter(signupOpen);
+    if (!open.length) {
+      return renderPage(res, await page(), 'error', 'Sign-up unavailable', {
+        heading: 'You cannot create an account here', message: `${app.name} does not take new accounts.`,
+        advice: 'Sign in with an account you have, or ask the administrator of this service for one.',
+        next: [{ href: loginUrl(details), label: 'Back to sign in' }, 'home'], code: 'signup_disabled',
+      }, 403);
+    }
+    const connection = open.find((c) => c.name === form.connection) ?? open[0] as Connection;
+    const policy = passwordPolicyOf(connection.options);
+    return renderPage(res, await page(), 'signup', 'Sign up', {
+      app: { name: app.name }, connections: open, connection: connection.name, email: form.email ?? '', error: form.error, emailError: form.emailError,
+      requirements: policyRequirements(policy).map((r) => r.text), problems: form.problems ?? [], minLength: policy.minLength,
+      csrf: csrfToken(csrfKey, 'signup', details.uid), action: pageUrl('signup', details), loginUrl: loginUrl(details),
+    }, status);
+  }
+
+  router.get('/signup', async (req, res) => {
+    const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name !== 'login') return res.redirect(303, `${base}/u/consent?state=${encodeURIComponent(details.uid)}`);
+    return showSignup(req, res, details);
+  });
+
+  router.post('/signup', async (req, res) => {
+    const details = await loginInteraction(req, res, 'signup');
+    const app = await applicationFor(details);
+    const form = { email: String(req.body?.email ?? '').slice(0, 320), connection: String(req.body?.connection ?? '') };
+    const connection = (await connectionsFor(app)).database.filter(signupOpen).find((c) => c.name === form.connection);
+    if (!connection) return showSignup(req, res, details, { ...form, error: 'Choose an account type that takes new accounts.' }, 400);
+    if (!EMAIL_SHAPE.test(form.email)) return showSignup(req, res, details, { ...form, error: 'Enter an email address, such as jo@example.com.', emailError: true }, 400);
+    const wait = await overAddressLimit(req);
+    if (wait) return showSignup(req, res, details, { ...form, error: tooManyAttempts(wait) }, 429);
+    const result = await deps.accounts.signUp(connection, { email: form.email, password: String(req.body?.password ?? '') }, app);
+    if (!result.ok) {
+      if (result.reason === 'weak_password') return showSignup(req, res, details, { ...form, error: 'Choose a stronger password.', problems: result.problems }, 400);
+      if (result.reason === 'exists') return showSignup(req, res, details, { ...form, error: 'An account with this email already exists. Sign in, or use "Forgot password?" on the sign-in page.', emailError: true }, 409);
+      return showSignup(req, res, details, { ...form, error: 'This account type does not take new accounts.' }, 403);
+    }
+    return provider.interactionFinished(req, res, { login: { accountId: result.user.user_id, amr: ['pwd'], remember: true } }, { mergeWithLastSubmission: false });
+  });
+
+  async function showForgot(req: Request, res: Response, details: Details, form: { email?: string; connection?: string } = {}) {
+    const app = await applicationFor(details);
+    const { database } = await connectionsFor(app);
+    if (!database.length) throw new errors.InvalidRequest('this application signs people in without passwords');
+    return renderPage(res, await page(), 'forgot-password', 'Forgot password', {
+      connections: database, connection: database.some((c) => c.name === form.connection) ? form.connection : database[0]?.name, email: form.email ?? '',
+      csrf: csrfToken(csrfKey, 'reset-request', details.uid), action: pageUrl('reset-password/request', details), loginUrl: loginUrl(details),
+    });
+  }
+
+  router.get('/reset-password/request', async (req, res) => {
+    const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name !== 'login') return res.redirect(303, `${base}/u/consent?state=${encodeURIComponent(details.uid)}`);
+    return showForgot(req, res, details, { email: typeof details.params.login_hint === 'string' ? details.params.login_hint : '' });
+  });
+
+  router.post('/reset-password/request', async (req, res) => {
+    const details = await loginInteraction(req, res, 'reset-request');
+    const app = await applicationFor(details);
+    const email = String(req.body?.email ?? '').slice(0, 320);
+    const connection = (await connectionsFor(app)).database.find((c) => c.name === req.body?.connection);
+    const back = { href: loginUrl(details), label: 'Back to sign in' };
+    if (!connection || !EMAIL_SHAPE.test(email)) return showForgot(req, res, details, { email, connection: connection?.name });
+    const wait = await overAddressLimit(req);
+    if (wait) {
+      return renderPage(res, await page(), 'notice', 'Try again later', { heading: 'Too many attempts', paragraphs: [tooManyAttempts(wait)], next: [back] }, 429);
+    }
+    try {
+      await deps.accounts.requestPasswordReset(connection, email, app.client_id);
+    } catch (err) {
+      if (!(err instanceof MailUnavailable)) throw err;
+      return renderPage(res, await page(), 'notice', 'Email not sent', {
+        heading: 'We could not send the email', paragraphs: ['Our email service did not accept it just now. Try again in a few minutes.'], next: [back],
+      }, 503);
+    }
+    // The same answer whether or not the account exists: the page tells nobody who has an account.
+    return renderPage(res, await page(), 'notice', 'Check your email', {
+      heading: 'Check your email',
+      paragraphs: [`If ${email} has an account here, we sent it a link to choose a new password. The link works once, for ${describeLifetime(LINK_LIFETIME_SECONDS)}.`, 'No email? Check your spam folder, or try again.'],
+      next: [back],
+    });
   });
 
   // ---- consent -------------------------------------------------------------------------------------------------
@@ -185,14 +348,16 @@ export function interactionRouter(deps: InteractionDeps): Router {
       throw new errors.SessionNotFound('this consent form is no longer valid');
     }
     const app = await applicationFor(details);
-    if (req.body?.action !== 'accept') {
-      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: DENIED_BY_USER }, { mergeWithLastSubmission: true });
-    }
     const accountId = details.session?.accountId as string;
     const subject = { userId: accountId, clientId: app.client_id };
     const { request } = await consentRequest(details, app);
+    if (req.body?.action !== 'accept') {
+      recordConsent('consent_denied', issuer, subject, request);
+      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: DENIED_BY_USER }, { mergeWithLastSubmission: true });
+    }
     const grantId = await saveProtocolGrant(provider, subject, request, details.grantId);
     if (isThirdParty(app)) await linkConsent(stores, issuer, subject, request, grantId);
+    recordConsent('consent_given', issuer, subject, request);
     return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 

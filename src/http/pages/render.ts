@@ -37,6 +37,11 @@ const NEXT_STEPS = {
   portal: { path: '/developers', label: 'Developer portal' },
 } as const;
 export type NextStep = keyof typeof NEXT_STEPS;
+/** A next step that only one page knows (back to a sign-in in progress, a Management API ticket's result_url): its href is used as given. */
+export interface NextLink {
+  href: string;
+  label: string;
+}
 
 /** A link a person may follow from the footer: http(s) only. */
 const webUrlOrUndefined = (value: unknown) => (typeof value === 'string' && /^https?:\/\//i.test(value) && URL.canParse(value) ? value : undefined);
@@ -48,7 +53,8 @@ export function renderView(page: PageContext, view: string, title: string, data:
     support_email: page.tenant.support_email,
     support_url: webUrlOrUndefined(page.tenant.support_url),
   };
-  const next = ((data.next ?? []) as NextStep[]).map((step) => ({ href: `${page.base}${NEXT_STEPS[step].path}`, label: NEXT_STEPS[step].label }));
+  const next = ((data.next ?? []) as (NextStep | NextLink)[])
+    .map((step) => (typeof step === 'string' ? { href: `${page.base}${NEXT_STEPS[step].path}`, label: NEXT_STEPS[step].label } : step));
   return eta.render(`./${view}`, { ...data, next, title, base: page.base, tenant });
 }
 
@@ -64,7 +70,7 @@ interface ErrorWords {
   message: string;
   /** What the person can do now, in plain words. */
   advice: string;
-  next: NextStep[];
+  next: (NextStep | NextLink)[];
 }
 
 const FROM_THE_APPLICATION = 'Go back to the application you came from and try again. If it happens again, tell its developer the error code below.';
@@ -89,6 +95,11 @@ const ERROR_WORDS: Record<string, ErrorWords> = {
     advice: 'Go back to the application you came from and start again from there.', next: ['home'],
   },
   server_error: { heading: 'Something went wrong', message: 'This service could not complete the request.', advice: 'Try again in a moment.', next: ['home'] },
+  // A store is away (503): nobody's mistake, nothing the application's developer can fix; the person only needs to wait.
+  temporarily_unavailable: {
+    heading: 'Temporarily unavailable', message: 'This service cannot complete your request right now.',
+    advice: 'Wait a minute, then go back to the application you came from and try again.', next: ['home'],
+  },
 };
 
 const INVALID_REQUEST: ErrorWords = {

@@ -54,6 +54,11 @@ export const DURABLE_MIGRATIONS: readonly (readonly string[])[] = [
     table('secrets'),
     ...OIDC_TABLE,
   ],
+  [
+    table('logs'), ...['type', 'client_id', 'user_id', 'user_name', 'connection', 'ip', 'audience'].map((field) => index('logs', field)),
+    table('logStreams'), index('logStreams', 'status'),
+    table('connectionActivity'), index('connectionActivity', 'user_id'), index('connectionActivity', 'client_id'),
+  ],
 ];
 
 export const ARTIFACT_MIGRATIONS: readonly (readonly string[])[] = [OIDC_TABLE];

@@ -4,13 +4,16 @@ import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { managementOperations } from '../../../src/http/management/index.ts';
 import type { Operation } from '../../../src/http/management/operation.ts';
+import { accountService } from '../../../src/services/accounts.ts';
 import { createLoginLockout } from '../../../src/services/sign-in.ts';
 import { ISSUER, memoryStores, testConfig } from '../../support/harness.ts';
 import { expectApiError, managementCaller, managementTestbed, otherScope } from '../../support/management.ts';
 
 /** The operations are listed before any Gatehouse starts, so that each gets its own tests; their stores stay unused. */
 const unusedStores = memoryStores();
-const operations = managementOperations(unusedStores, createLoginLockout(undefined, testConfig().login), { missing: () => undefined });
+const unusedLockout = createLoginLockout(undefined, testConfig().login);
+const unusedAccounts = accountService({ stores: unusedStores, issuer: ISSUER, mailer: { send: () => Promise.reject(new Error('unused')) }, templatesDir: '.', lockout: unusedLockout });
+const operations = managementOperations(unusedStores, unusedLockout, { missing: () => undefined }, unusedAccounts, ISSUER);
 const label = (op: Operation) => `${op.method.toUpperCase()} ${op.path}`;
 const concrete = (op: Operation, id = 'does-not-exist') => op.path.replace(':id', id);
 
@@ -23,6 +26,7 @@ const VALID_BODIES: Record<string, unknown> = {
   'PATCH /users/:id': { name: 'Renamed' },
   'PUT /network-acls/:id': { description: 'Block', rule: { scope: 'management', action: { block: true }, match: { ipv4_cidrs: ['192.0.2.0/24'] } } },
   'PATCH /network-acls/:id': { active: false },
+  'PATCH /log-streams/:id': { name: 'Renamed' },
 };
 
 describe('Management API: every operation', () => {
@@ -35,11 +39,20 @@ describe('Management API: every operation', () => {
     return tokens.get(scope) as Promise<string>;
   };
 
-  it.each(operations.map((op) => [label(op), op] as const))('%s answers 401 without a token and 403 without its scope', async (_label, op) => {
-    expectApiError(await request(testbed.test.app)[op.method](`/api/v2${concrete(op)}`), 401, 'missing_token');
+  it.each(operations.map((op) => [label(op), op] as const))('%s answers 401 without a token and 403 without its scope, with RFC 6750 challenges', async (_label, op) => {
+    const anonymous = await request(testbed.test.app)[op.method](`/api/v2${concrete(op)}`);
+    expectApiError(anonymous, 401, 'missing_token');
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer');
     const token = await tokenFor(otherScope(op.scope));
     const res = await request(testbed.test.app)[op.method](`/api/v2${concrete(op)}`).set('Authorization', `Bearer ${token}`);
     expectApiError(res, 403, 'insufficient_scope', op.scope);
+    expect(res.headers['www-authenticate']).toBe(`Bearer error="insufficient_scope", error_description="Insufficient scope, expected any of: ${op.scope}", scope="${op.scope}"`);
+  });
+
+  it('answers a bad or expired token with an invalid_token challenge', async () => {
+    const forged = await request(testbed.test.app).get('/api/v2/clients').set('Authorization', `Bearer ${(await tokenFor('read:clients')).slice(0, -4)}AAAA`);
+    expectApiError(forged, 401, 'invalid_token');
+    expect(forged.headers['www-authenticate']).toBe(`Bearer error="invalid_token", error_description="Invalid token: not an access token for ${ISSUER}/api/v2/"`);
   });
 
   it.each(operations.map((op) => [label(op), op] as const))('%s refuses an unknown query parameter', async (_label, op) => {

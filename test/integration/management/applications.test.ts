@@ -162,7 +162,8 @@ describe('Management API: resource servers', () => {
     expectApiError(await create('https://dup.example.com/'), 409, 'conflict', 'https://dup.example.com/');
     expectApiError(await create('https://x.example.com/', { subject_type_authorization: { client: { policy: 'allow_all' } } }), 400, 'invalid_body', /subject_type_authorization\.client\.policy/);
     expectApiError(await create('https://x.example.com/', { token_lifetime: 2592001 }), 400, 'invalid_body', /token_lifetime/);
-    expectApiError(await create('https://x.example.com/', { signing_alg: 'HS256' }), 400, 'invalid_body', /signing_alg/);
+    expectApiError(await create('https://x.example.com/', { signing_alg: 'HS384' }), 400, 'invalid_body', /signing_alg/); // HS256 is accepted (see hs256-apis.test.ts)
+    expectApiError(await create('https://x.example.com/', { signing_alg: 'none' }), 400, 'invalid_body', /signing_alg/);
     expectApiError(await create('https://x.example.com/', { scopes: [{ value: 'has space' }] }), 400, 'invalid_body', /scopes\.0\.value/);
     expectApiError(await create('https://x.example.com/', { scopes: [{ value: 'a' }, { value: 'a' }] }), 400, 'invalid_body', /Scope a is defined twice/);
     expectApiError(await api('post', '/resource-servers', { name: 'No identifier' }), 400, 'invalid_body', /Missing required property: identifier/);
