@@ -31,7 +31,8 @@ interface OptionSpec {
 }
 
 /** How a person reads the answer (`--json` prints the Management API's JSON instead). */
-type Presenter = { table: Record<string, (row: Record<string, unknown>) => unknown> } | { fields: true } | { done: (positionals: string[], values: Values) => string };
+type Presenter = { table: Record<string, (row: Record<string, unknown>) => unknown> } | { fields: true } | { done: (positionals: string[], values: Values) => string }
+  | { text: (result: Record<string, unknown>) => string };
 
 interface Command {
   group: string;
@@ -41,6 +42,7 @@ interface Command {
   options?: Record<string, OptionSpec>;
   /** How many positional arguments the options call for, when `args` alone does not say it. */
   arity?: (values: Values) => number;
+  /** The requests it stands for; none: the command's answer is the admin application's token answer itself. */
   requests(positionals: string[], values: Values): ManagementRequest[];
   present: Presenter;
 }
@@ -237,6 +239,11 @@ export const COMMANDS: Record<string, Command> = {
     present: { done: ([grant], values) => (grant ? `Revoked consent ${grant}.` : `Revoked every consent of ${String(values.user)}.`) },
   },
 
+  token: {
+    group: 'Tenant', args: [], summary: 'Print a Management API access token (for curl: export TOKEN=$(npm run -s admin -- token))',
+    requests: () => [],
+    present: { text: (answer) => String(answer.access_token) },
+  },
   'enable-dcr': {
     group: 'Tenant', args: [], summary: 'Turn dynamic client registration on (or off, with --off)',
     options: { off: { type: 'boolean', help: 'turn it off' } },
@@ -344,6 +351,8 @@ async function answer(res: Response): Promise<unknown> {
 }
 
 export interface AdminClient {
+  /** The token endpoint's answer (`access_token`, `expires_in`, `scope`…). */
+  token: Record<string, unknown>;
   send(request: ManagementRequest): Promise<unknown>;
 }
 
@@ -359,13 +368,14 @@ export async function adminClient(env: NodeJS.ProcessEnv): Promise<AdminClient> 
   const token = await answer(await fetch(`${base}/oauth/token`, {
     method: 'POST',
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, audience: managementAudience(issuer) }),
-  })) as { access_token: string };
+  })) as { access_token: string } & Record<string, unknown>;
   const call = async (method: string, path: string, body?: Record<string, unknown>) => answer(await fetch(`${base}/api/v2${path}`, {
     method,
     headers: { authorization: `Bearer ${token.access_token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   }));
   return {
+    token,
     async send(request) {
       if (request.limit === undefined) return call(request.method, request.path, request.body);
       const items: unknown[] = [];
@@ -388,7 +398,7 @@ export async function adminClient(env: NodeJS.ProcessEnv): Promise<AdminClient> 
 export async function runAdmin<Answer = Record<string, unknown>>(argv: string[], env: NodeJS.ProcessEnv): Promise<Answer> {
   const requests = requestFor(argv);
   const client = await adminClient(env);
-  let result: unknown;
+  let result: unknown = client.token;
   for (const request of requests) result = await client.send(request);
   return result as Answer;
 }
@@ -405,6 +415,7 @@ const tableCell = (value: unknown) => {
 export function present(invocation: Invocation, result: unknown): string {
   const { present: presenter } = invocation.command;
   if ('done' in presenter) return `${presenter.done(invocation.positionals, invocation.values)}\n`;
+  if ('text' in presenter) return `${presenter.text(result as Record<string, unknown>)}\n`;
   if ('fields' in presenter) {
     const fields = Object.entries(result as Record<string, unknown>);
     const width = Math.max(...fields.map(([key]) => key.length));

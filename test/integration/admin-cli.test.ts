@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
+import { decodeJwt } from 'jose';
 import { COMMANDS } from '../../scripts/admin.ts';
 import { tempDir } from '../support/backends.ts';
 import { freePort } from '../support/global-setup.ts';
@@ -105,6 +106,13 @@ describe('the admin CLI against a running Gatehouse', () => {
     expect((await admin('delete-connection', id)).out).toBe(`Deleted connection ${id}.\n`);
     expect((await admin('list-connections')).out).toBe('None.\n');
   }, 60_000);
+
+  it('prints a Management API token for curl', async () => {
+    const { code, out } = await admin('token');
+    expect(code).toBe(0);
+    expect(decodeJwt(out.trim())).toMatchObject({ aud: `${env.GATEHOUSE_URL}/api/v2/`, client_id: env.GATEHOUSE_ADMIN_CLIENT_ID });
+    expect(await json('token')).toMatchObject({ token_type: 'Bearer', expires_in: 86400 });
+  });
 
   it('pages through long lists, and refuses what it cannot do with the reason', async () => {
     for (let i = 0; i < 3; i += 1) await admin('create-app', `Paged ${i}`, '--callback', 'https://paged.example.com/cb');
