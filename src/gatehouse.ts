@@ -2,9 +2,11 @@ import path from 'node:path';
 import type { Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { knownAgents } from './config/known-agents.ts';
 import { loadConfig } from './config/load.ts';
 import type { GatehouseConfig } from './config/schema.ts';
 import type { KeyMaterial, SigningKey } from './domain/model.ts';
+import { outboundExemptions } from './domain/outbound-addresses.ts';
 import { auditContext } from './http/audit-context.ts';
 import { clientOrigin } from './http/client-address.ts';
 import { createLogger } from './http/logging.ts';
@@ -24,13 +26,18 @@ import { rootWellKnownRouter } from './http/well-known.ts';
 import { fixedKeys, watchKeys } from './oidc/key-watcher.ts';
 import { checkSigningKeys, ensureKeyMaterial } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { consoleRouter } from './http/console/index.ts';
+import { applicationDirectory, storeLookup, type ApplicationDirectory } from './services/application-directory.ts';
 import { createAuditLog, type AuditLog } from './services/audit.ts';
+import { clientMetadataDocuments } from './services/client-metadata-documents.ts';
 import { createActivityRecorder, type ActivityRecorder } from './services/connection-activity.ts';
 import { createStreamDelivery, type StreamDelivery } from './services/log-streams.ts';
 import { createMetrics } from './services/metrics.ts';
-import { bootstrapAdminApplication, ensureAccountApplication, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { bootstrapAdminApplication, ensureAccountApplication, ensureConsole, registerSystemApi, seed, type AdminCredentials } from './services/bootstrap.ts';
+import { bootstrapOperators, type OperatorBootstrap } from './services/operators.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
+import { selfRegistrationBudgets } from './services/self-registration.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
 import { accountService } from './services/accounts.ts';
 import { createMailer } from './services/mail.ts';
@@ -66,6 +73,8 @@ export interface Gatehouse {
   readonly wellKnown: Router;
   readonly provider: Provider;
   readonly stores: Stores;
+  /** Where every application is found from a `client_id` (src/services/application-directory.ts). */
+  readonly directory: ApplicationDirectory;
   /** The key material as this process uses it now (a rotation made in any process reaches it without a restart). */
   readonly keys: KeyMaterial;
   readonly logger: Logger;
@@ -81,6 +90,8 @@ export interface Gatehouse {
    * in middleware mode, mount it where only Prometheus reaches it. With `metrics.token` the main router serves it too.
    */
   readonly metricsRouter: Router | undefined;
+  /** The console's first operator, made at this start, or the single-use sign-up link to print (development). */
+  readonly operatorBootstrap: OperatorBootstrap;
   /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
   drain(): void;
   /** Stops answering readiness (as drain() does), writes what the log and the activity hold, then closes the stores it opened. */
@@ -115,6 +126,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     await registerSystemApi(durable, config.issuer);
     const adminCredentials = await bootstrapAdminApplication(durable, config);
     await ensureAccountApplication(durable, config.issuer);
+    await ensureConsole(durable, config.issuer);
+    const operatorBootstrap = await bootstrapOperators(durable, config.issuer, { email: config.adminEmail, password: config.adminPassword, allowSignUpLink: config.env !== 'production' });
     const stored = await ensureKeyMaterial(durable.keys);
     const keys = options.signingKeys ? { ...stored, signing: checkSigningKeys(options.signingKeys) } : stored;
     if (options.authenticate) await ensureHostConnection(durable, options.authenticate.connection ?? HOST_CONNECTION, true);
@@ -127,7 +140,15 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const metricsRouter = metrics && createMetricsRouter(metrics, config.metrics.token);
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
-    const registration = registrationService(durable, stores.redis, config.registration, logger);
+    const budgets = selfRegistrationBudgets(stores.redis, config.registration);
+    const registration = registrationService(durable, budgets, logger);
+    const lookup = storeLookup(durable);
+    const exemptions = outboundExemptions(config.cimd.allowed_private_hosts);
+    if (config.cimd.allowed_private_hosts.length) {
+      logger.warn({ allowed_private_hosts: config.cimd.allowed_private_hosts }, 'client metadata documents and keys may be fetched from these non-public hosts (cimd.allowed_private_hosts): development or internal agents only');
+    }
+    const documents = clientMetadataDocuments({ store: durable, lookup, budgets, exemptions, logger });
+    const directory = applicationDirectory({ lookup, documents });
     const mailer = createMailer({
       smtpUrl: config.mail.smtp_url,
       from: config.mail.from ?? `no-reply@${new URL(config.issuer).hostname}`,
@@ -142,7 +163,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const aclSignals = await openRequestSignals(config.aclSignals, origin);
     const networkGuard = createNetworkGuard({ store: durable, signals: aclSignals, issuer: config.issuer });
     const provider = createProvider({
-      issuer: config.issuer, stores, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
+      issuer: config.issuer, stores, directory, keys, cookieKeys, requestOrigin: origin, logger, signIn, pages: providerPages(durable, config.issuer),
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       // Asked only while serving requests, after liveKeys below exists (the watcher needs the provider).
       currentKeys: () => liveKeys.material,
@@ -151,6 +172,10 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       ? fixedKeys(keys)
       : watchKeys({ keys: durable.keys, provider, initial: keys, refreshSeconds: config.keys.refresh_seconds, logger });
     let shuttingDown = false;
+    const management = managementRouter({
+      issuer: config.issuer, keys: () => liveKeys.material, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second,
+      aclSignals, clientAddress, accounts,
+    });
     const router = gatehouseRouter({
       issuer: config.issuer,
       provider,
@@ -162,16 +187,17 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       ...(metrics && metricsRouter ? { metrics: { requests: requestMetrics(metrics), ...(config.metrics.token ? { router: metricsRouter } : {}) } } : {}),
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
-        ['/api/v2', managementRouter({ issuer: config.issuer, keys: () => liveKeys.material, stores, lockout, rateLimitPerSecond: config.management.rate_limit_per_second, aclSignals, clientAddress, accounts })],
+        ['/api/v2', management],
+        ['/console', consoleRouter({ provider, stores, issuer: config.issuer, management, csrfKey: cookieKeys[0] as string, logger, idleTimeoutMinutes: config.console.idle_timeout_minutes })],
         ['/u', interactionRouter({
-          provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn, clientAddress, accounts, lockout, upstream,
-          ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+          provider, stores, directory, knownAgents: knownAgents(config.cimd.known_agents), issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn,
+          clientAddress, accounts, lockout, upstream, ...(options.authenticate ? { authenticate: options.authenticate } : {}),
         })],
         ['/u', accountLinksRouter({ stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, accounts })],
-        ['/login', upstreamCallbackRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, upstream })],
-        ['/u', appsRouter({ provider, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
+        ['/login', upstreamCallbackRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, upstream })],
+        ['/u', appsRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
-        ['/v2/logout', auth0LogoutRouter({ stores, issuer: config.issuer })],
+        ['/v2/logout', auth0LogoutRouter({ directory, issuer: config.issuer })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
         ['/', homeRouter(durable, config.issuer)],
       ],
@@ -179,8 +205,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
     return {
-      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, logger, adminCredentials,
-      audit, activity, logStreams, metricsRouter,
+      config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, directory, logger, adminCredentials,
+      operatorBootstrap, audit, activity, logStreams, metricsRouter,
       get keys() {
         return liveKeys.material;
       },

@@ -114,6 +114,13 @@ async function main(): Promise<void> {
       + `Get a token: curl -s ${issuerUrl(config.issuer, 'oauth/token')} -d grant_type=client_credentials -d client_id=${client_id} `
       + `-d client_secret=... -d audience=${managementAudience(config.issuer)}\n\n`);
   }
+  const { created, signUpUrl } = gatehouse.operatorBootstrap;
+  if (created) logger.info({ email: created, console: issuerUrl(config.issuer, 'console') }, 'first console operator created from GATEHOUSE_ADMIN_EMAIL');
+  // Like the secret above: a single-use link, printed on the terminal only, stored only as a digest.
+  if (signUpUrl) process.stdout.write(`\nNo console operator exists yet. Open this single-use link within 72 hours to become the first one:\n  ${signUpUrl}\n\n`);
+  else if (!created && config.env === 'production' && !gatehouse.operatorBootstrap.hasOperators) {
+    logger.warn('No console operator exists: set GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD, or invite one through the Management API (POST /api/v2/operators/invitations)');
+  }
 
   // Metrics on a port of their own, which the proxy in front of Gatehouse does not publish (README, "Metrics").
   const metricsPort = config.metrics.port;

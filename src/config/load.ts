@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { decodeKey } from '../domain/ids.ts';
+import { exemptionProblem } from '../domain/outbound-addresses.ts';
 import { configSchema, type Environment, type GatehouseConfig } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -27,9 +28,9 @@ const asTrustProxy: EnvParser = (raw) => {
   return asInteger(raw);
 };
 
-/** A top-level setting, or one of a section's that the environment can set (ACL signal sources, mail, logs, metrics). */
+/** A top-level setting, or one of a section's that the environment can set (ACL signal sources, mail, logs, metrics, CIMD's exempted hosts). */
 export type ConfigKey = keyof GatehouseConfig | `aclSignals.${keyof GatehouseConfig['aclSignals']}` | `mail.${keyof GatehouseConfig['mail']}`
-  | `logs.${keyof GatehouseConfig['logs']}` | `metrics.${keyof GatehouseConfig['metrics']}`;
+  | `logs.${keyof GatehouseConfig['logs']}` | `metrics.${keyof GatehouseConfig['metrics']}` | 'cimd.allowed_private_hosts';
 
 /** Environment variables that override config files: variable → (config key, parser). Documented in README. */
 export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
@@ -42,9 +43,12 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
   TRUST_PROXY: ['trustProxy', asTrustProxy],
   GATEHOUSE_ADMIN_CLIENT_ID: ['adminClientId', asString],
   GATEHOUSE_ADMIN_CLIENT_SECRET: ['adminClientSecret', asString],
+  GATEHOUSE_ADMIN_EMAIL: ['adminEmail', asString],
+  GATEHOUSE_ADMIN_PASSWORD: ['adminPassword', asString],
   COOKIE_KEYS: ['cookieKeys', asList],
   GATEHOUSE_KEY_ENCRYPTION_KEY: ['keyEncryptionKeys', asList],
   LOG_LEVEL: ['logLevel', asString],
+  GATEHOUSE_CIMD_ALLOWED_HOSTS: ['cimd.allowed_private_hosts', asList],
   GEOIP_DATABASE: ['aclSignals.geoip_database', asString],
   GEOIP_ASN_DATABASE: ['aclSignals.asn_database', asString],
   ACL_COUNTRY_HEADER: ['aclSignals.country_header', asString],
@@ -61,7 +65,7 @@ export const ENV_OVERRIDES: Record<string, [ConfigKey, EnvParser]> = {
 };
 
 /** Settings whose values never appear in an error message (SMTP URLs carry the relay's password). */
-const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'cookieKeys', 'keyEncryptionKeys', 'mail.smtp_url', 'metrics.token']);
+const SECRET_SETTINGS = new Set<string>(['adminClientSecret', 'adminPassword', 'cookieKeys', 'keyEncryptionKeys', 'mail.smtp_url', 'metrics.token']);
 
 /** How an operator names a setting in messages: its key, and the environment variable that sets it, if any. */
 export function settingName(key: ConfigKey): string {
@@ -160,6 +164,9 @@ function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, s
   if ((config.adminClientId === null || config.adminClientId === undefined) !== (config.adminClientSecret === null || config.adminClientSecret === undefined)) {
     throw new ConfigError(name('adminClientSecret', 'GATEHOUSE_ADMIN_CLIENT_SECRET'), 'must be set together with GATEHOUSE_ADMIN_CLIENT_ID');
   }
+  if ((config.adminEmail === null || config.adminEmail === undefined) !== (config.adminPassword === null || config.adminPassword === undefined)) {
+    throw new ConfigError(name('adminPassword', 'GATEHOUSE_ADMIN_PASSWORD'), 'must be set together with GATEHOUSE_ADMIN_EMAIL');
+  }
   config.keyEncryptionKeys.forEach((key) => {
     try {
       decodeKey(key);
@@ -167,6 +174,10 @@ function checkEnvironmentRules(config: GatehouseConfig, origin: Record<string, s
       throw new ConfigError(name('keyEncryptionKeys', 'GATEHOUSE_KEY_ENCRYPTION_KEY'), (err as Error).message);
     }
   });
+  for (const entry of config.cimd.allowed_private_hosts) {
+    const problem = exemptionProblem(entry);
+    if (problem) throw new ConfigError(settingName('cimd.allowed_private_hosts'), `entry ${JSON.stringify(entry)} ${problem}`);
+  }
   for (const key of ['geoip_database', 'asn_database'] as const) {
     const file = config.aclSignals[key];
     if (file && !existsSync(file)) throw new ConfigError(settingName(`aclSignals.${key}`), `names ${file}, which does not exist`);

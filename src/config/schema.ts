@@ -1,4 +1,6 @@
 import type { SchemaObject } from 'ajv';
+import type { KnownAgent } from '../domain/known-agents.ts';
+import { PASSWORD_LENGTH } from '../domain/user-rules.ts';
 
 export type Environment = 'development' | 'production' | 'test';
 
@@ -34,6 +36,9 @@ export interface GatehouseConfig {
   trustProxy: boolean | number | string;
   adminClientId: string | null;
   adminClientSecret: string | null;
+  /** The first operator of the console, created at first start when no operator exists (README, "Console"). */
+  adminEmail: string | null;
+  adminPassword: string | null;
   cookieKeys: string[];
   /**
    * Key-encryption keys (32 bytes in base64, e.g. `openssl rand -base64 32`): the first seals the signing keys, cookie
@@ -52,16 +57,39 @@ export interface GatehouseConfig {
   registration: {
     /** Registrations per second for the whole tenant, across every process (Auth0: 5). */
     rate_limit_per_second: number;
-    /** Registrations per minute from one client address, so that one caller cannot starve everyone. */
+    /**
+     * Registrations per minute from one client address: a high backstop only, since one hosted connector registers for
+     * many users from few addresses (budgets per claimed identity do the real work).
+     */
     rate_limit_per_ip_per_minute: number;
+    /**
+     * New applications per hour for one claimed identity (a redirect host, a software_id, the host of a CIMD URL):
+     * one claimant cannot exhaust the tenant, and never another's budget.
+     */
+    rate_limit_per_claimed_identity_per_hour: number;
     /** The most dynamically registered applications the tenant keeps. */
     max_applications: number;
     /** Delete dynamically registered applications unused and without consent for this many days (0: never). */
     idle_cleanup_days: number;
   };
   management: {
-    /** Management API requests per second for one calling application, across every process. */
+    /** Management API requests per second for one caller (an application, or an operator), across every process. */
     rate_limit_per_second: number;
+  };
+  /** Client ID Metadata Documents (README, "AI agents"). */
+  cimd: {
+    /**
+     * Host names, addresses or CIDR ranges whose documents and keys may be fetched although they are not public
+     * (development, internal agents). Empty by default; a warning is logged at start when set.
+     */
+    allowed_private_hosts: string[];
+    /** Known agents added to those Gatehouse ships (config/known-agents.json): exact client id URLs, verified on consent. */
+    known_agents: KnownAgent[];
+  };
+  /** The operators' console at /console (README, "Console"). */
+  console: {
+    /** Minutes without a request after which an operator signs in again (the token's expiry ends a session too). */
+    idle_timeout_minutes: number;
   };
   /** Signing keys (README, "Operations"). */
   keys: {
@@ -164,12 +192,24 @@ export interface GatehouseConfig {
 
 const stringArray = { type: 'array', items: { type: 'string' } } as const;
 
+export const knownAgentSchema: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['client_id', 'name', 'vendor'],
+  properties: {
+    client_id: { type: 'string', pattern: '^https://', maxLength: 2000 },
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    vendor: { type: 'string', minLength: 1, maxLength: 100 },
+    sources: stringArray,
+  },
+};
+
 export const configSchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
   required: [
-    'env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'keys', 'deviceFlow',
-    'aclSignals', 'mail', 'logs', 'activity', 'metrics', 'login', 'seed',
+    'env', 'port', 'issuer', 'dataDir', 'trustProxy', 'cookieKeys', 'keyEncryptionKeys', 'logLevel', 'tenant', 'registration', 'management', 'cimd', 'console', 'keys',
+    'deviceFlow', 'aclSignals', 'mail', 'logs', 'activity', 'metrics', 'login', 'seed',
   ],
   properties: {
     env: { type: 'string', enum: ['development', 'production', 'test'] },
@@ -183,6 +223,8 @@ export const configSchema: SchemaObject = {
     },
     adminClientId: { type: 'string', nullable: true, pattern: '^[A-Za-z0-9_.-]{8,64}$' },
     adminClientSecret: { type: 'string', nullable: true, minLength: 32 },
+    adminEmail: { type: 'string', nullable: true, format: 'email', maxLength: 254 },
+    adminPassword: { type: 'string', nullable: true, minLength: PASSWORD_LENGTH.min, maxLength: PASSWORD_LENGTH.max },
     cookieKeys: { ...stringArray, items: { type: 'string', minLength: 32 } },
     keyEncryptionKeys: stringArray,
     logLevel: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -199,10 +241,11 @@ export const configSchema: SchemaObject = {
     registration: {
       type: 'object',
       additionalProperties: false,
-      required: ['rate_limit_per_second', 'rate_limit_per_ip_per_minute', 'max_applications', 'idle_cleanup_days'],
+      required: ['rate_limit_per_second', 'rate_limit_per_ip_per_minute', 'rate_limit_per_claimed_identity_per_hour', 'max_applications', 'idle_cleanup_days'],
       properties: {
         rate_limit_per_second: { type: 'integer', minimum: 1 },
         rate_limit_per_ip_per_minute: { type: 'integer', minimum: 1 },
+        rate_limit_per_claimed_identity_per_hour: { type: 'integer', minimum: 1 },
         max_applications: { type: 'integer', minimum: 0 },
         idle_cleanup_days: { type: 'integer', minimum: 0 },
       },
@@ -212,6 +255,21 @@ export const configSchema: SchemaObject = {
       additionalProperties: false,
       required: ['rate_limit_per_second'],
       properties: { rate_limit_per_second: { type: 'integer', minimum: 1 } },
+    },
+    cimd: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['allowed_private_hosts', 'known_agents'],
+      properties: {
+        allowed_private_hosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 } },
+        known_agents: { type: 'array', items: knownAgentSchema },
+      },
+    },
+    console: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['idle_timeout_minutes'],
+      properties: { idle_timeout_minutes: { type: 'integer', minimum: 1, maximum: 1440 } },
     },
     keys: {
       type: 'object',

@@ -1,5 +1,6 @@
-import { isThirdParty } from './applications.ts';
+import { isThirdParty, protocolClientId } from './applications.ts';
 import type { Application, User } from './model.ts';
+import { mayGetTokens } from './trust.ts';
 
 /**
  * DPoP proof algorithms (RFC 9449) accepted at the token endpoint, and so by resource servers: a token is bound to a
@@ -19,7 +20,7 @@ export const apiTokenServesUserinfo = (app: Pick<Application, 'is_first_party'>,
 
 /** What the store says about the grant an access token was issued under, read by `src/services/token-grants.ts`. */
 export interface TokenGrantFacts {
-  application: Pick<Application, 'client_id'> | undefined;
+  application: Pick<Application, 'client_id' | 'external_client_id' | 'trust'> | undefined;
   /** Whether the application may still get tokens for the token's API (the API exists and `decideApiAccess` allows it). */
   apiAccessAllowed: boolean;
   /** For a user's token: the user and the protocol grant named by the token (undefined when gone). */
@@ -28,12 +29,14 @@ export interface TokenGrantFacts {
 }
 
 /**
- * Whether an access token's grant still stands: its application exists and may still reach the API; for a user's
+ * Whether an access token's grant still stands: its application exists (tokens name it by its protocol client id, its
+ * CIMD URL when it has one), is not held back by the trust ladder, and may still reach the API; for a user's
  * token, the user exists and is not blocked and the protocol grant is still there (revoking consent, deleting the
  * application, the user or the API destroys it), unexpired and issued to the same application and user.
  */
 export function tokenGrantStands(token: { clientId: string; userId?: string | undefined }, facts: TokenGrantFacts, now: number): boolean {
-  if (!facts.application || facts.application.client_id !== token.clientId || !facts.apiAccessAllowed) return false;
+  const { application } = facts;
+  if (!application || protocolClientId(application) !== token.clientId || !mayGetTokens(application) || !facts.apiAccessAllowed) return false;
   if (token.userId === undefined) return true;
   const { user, grant } = facts;
   if (!user || user.blocked || !grant) return false;

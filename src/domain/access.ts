@@ -1,5 +1,6 @@
 import type { Application, ClientGrant, ResourceServer, SubjectType } from './model.ts';
 import { isStrictThirdParty, isThirdParty } from './applications.ts';
+import { isConsole, operatorScopes, type OperatorFacts } from './operators.ts';
 
 /** The OAuth error a refusal surfaces as, per RFC 6749 and Auth0's troubleshooting guide. */
 export type AccessDeniedError = 'access_denied' | 'unauthorized_client';
@@ -15,6 +16,11 @@ export interface ApiAccessRequest {
   subjectType: SubjectType;
   /** Client grants for this API; grants for other APIs or applications are ignored. */
   clientGrants: readonly ClientGrant[];
+  /**
+   * The user a user-delegated token would be for, once known (after sign-in, at the token endpoint, at the Management
+   * API); `null` for an unknown account. Absent while nobody has signed in yet.
+   */
+  user?: OperatorFacts | null;
 }
 
 const flowName = (subjectType: SubjectType) => (subjectType === 'user' ? 'user-delegated access' : 'client (machine-to-machine) access');
@@ -40,8 +46,23 @@ export const grantScopes = (api: ResourceServer, grant: ClientGrant) => {
 /**
  * May this application get a token for this API, for a user or for itself, and with at most which scopes?
  * Every rule of Auth0's access-policy table lives here, once; the consent screen, /authorize and /oauth/token all ask.
+ * User-delegated access to a system API (the Management API) is, besides, for operators only, bounded by their role.
  */
 export function decideApiAccess(request: ApiAccessRequest): ApiAccessDecision {
+  const decision = decideApplicationAccess(request);
+  const { api, application, subjectType, user } = request;
+  if (!decision.allowed || !api.is_system || subjectType !== 'user') return decision;
+  // A system API's user-delegated tokens are an operator's, through the console, bounded by the role.
+  if (!isConsole(application)) {
+    return { allowed: false, error: 'access_denied', reason: `System APIs such as "${api.identifier}" give user-delegated access through Gatehouse's console only.` };
+  }
+  if (user === undefined) return decision;
+  const roleScopes = new Set<string>(operatorScopes(user ?? undefined));
+  if (!roleScopes.size) return { allowed: false, error: 'access_denied', reason: `Only operators get user-delegated access to the system API "${api.identifier}".` };
+  return { ...decision, maxScopes: decision.maxScopes.filter((scope) => roleScopes.has(scope)) };
+}
+
+function decideApplicationAccess(request: ApiAccessRequest): ApiAccessDecision {
   const { api, application, subjectType } = request;
   const appLabel = `Application "${application.name}" (${application.client_id})`;
 

@@ -1,4 +1,7 @@
-import { carriesCredentials, DEVICE_CODE_GRANT, enabledGrantTypes, FIRST_PARTY_GRANT_TYPES, isConfidential, isNativeApplication, isStrictThirdParty } from './applications.ts';
+import {
+  carriesCredentials, DEVICE_CODE_GRANT, enabledGrantTypes, FIRST_PARTY_GRANT_TYPES, isConfidential, isLoopbackRedirect, isNativeApplication, isStrictThirdParty, LOOPBACK_HOSTS,
+  usesClientSecret,
+} from './applications.ts';
 import { invalidBody, notSupported } from './errors.ts';
 import type { Application, RefreshTokenSettings } from './model.ts';
 import { applyPatch } from './updates.ts';
@@ -40,6 +43,12 @@ export const STRICT_THIRD_PARTY_PROPERTIES: ReadonlySet<keyof ApplicationSetting
   'callbacks', 'allowed_origins', 'web_origins', 'grant_types', 'token_endpoint_auth_method', 'jwt_configuration',
   'refresh_token', 'client_metadata', 'oidc_conformant',
 ]);
+
+/**
+ * What an application's metadata document decides (CIMD, as Auth0 keeps it): changed by changing the document and fetching
+ * it again, never through the Management API.
+ */
+export const CIMD_DOCUMENT_FIELDS: ReadonlySet<keyof ApplicationSettings> = new Set<keyof ApplicationSettings>(['name', 'logo_uri', 'callbacks', 'token_endpoint_auth_method']);
 
 export interface ThirdPartyPolicy {
   /** From the tenant configuration: only then may permissive third-party applications be created. */
@@ -115,6 +124,12 @@ export function patchApplication(existing: Application, patch: ApplicationPatch,
     throw invalidBody('third_party_security_mode cannot be changed: create a new application to use another security mode');
   }
   if (isStrictThirdParty(existing)) refuseUncuratedProperties(patch);
+  if (existing.external_metadata_type === 'cimd') {
+    const fromDocument = Object.keys(patch).filter((key) => CIMD_DOCUMENT_FIELDS.has(key as keyof ApplicationSettings));
+    if (fromDocument.length) {
+      throw invalidBody(`${fromDocument.join(', ')} of application ${existing.client_id} come${fromDocument.length > 1 ? '' : 's'} from its metadata document (${existing.external_client_id}): change the document, then fetch it again with POST /api/v2/clients/cimd/register`);
+    }
+  }
 
   const { jwt_configuration, refresh_token, ...topLevel } = patch;
   const { client_secret_hash, ...rest } = applyPatch(existing, topLevel, now);
@@ -125,7 +140,7 @@ export function patchApplication(existing: Application, patch: ApplicationPatch,
   };
   checkApplication(next);
   // Public applications have no secret; one turned confidential gets its first secret through rotate-secret.
-  return isConfidential(next) && client_secret_hash ? { ...next, client_secret_hash } : next;
+  return usesClientSecret(next) && client_secret_hash ? { ...next, client_secret_hash } : next;
 }
 
 /** The applications Gatehouse runs on (the admin application) are not changed or deleted through the API. */
@@ -138,8 +153,9 @@ export function checkChangeable(app: Pick<Application, 'registration_type' | 'cl
 /** Rotating a secret only makes sense for a confidential application. */
 export function checkRotatable(app: Application): void {
   checkChangeable(app);
-  if (!isConfidential(app)) {
-    throw invalidBody(`Application ${app.client_id} is public (token_endpoint_auth_method "none") and has no secret to rotate`);
+  if (!usesClientSecret(app)) {
+    const how = isConfidential(app) ? 'authenticates with private_key_jwt (keys from its jwks_uri)' : 'is public (token_endpoint_auth_method "none")';
+    throw invalidBody(`Application ${app.client_id} ${how} and has no secret to rotate`);
   }
 }
 
@@ -185,7 +201,7 @@ function checkGrantTypes(app: CheckedApplication): void {
       throw invalidBody(`Grant type ${grantType} is available to first-party applications only`);
     }
   }
-  if (app.grant_types.includes('client_credentials') && !isConfidential(app)) {
+  if (app.grant_types.includes('client_credentials') && !usesClientSecret(app)) {
     throw invalidBody('Grant type client_credentials requires a confidential application: set token_endpoint_auth_method to client_secret_post or client_secret_basic');
   }
 }
@@ -217,13 +233,6 @@ function checkUrls(app: CheckedApplication, property: UrlList, kind: UrlKind): v
 /** A browser redirect (callback, logout URL), a browser origin, or a server endpoint Gatehouse calls (back-channel logout). */
 export type UrlKind = 'callback' | 'origin' | 'endpoint';
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-/** An http redirect to the user's own machine (RFC 8252 §7.3): what native applications may use instead of https. */
-export function isLoopbackRedirect(value: string): boolean {
-  const url = URL.parse(value);
-  return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-}
 /** Schemes that run code or read local files where a browser lands; never a redirect target. */
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 

@@ -1,4 +1,4 @@
-import type { Application } from './model.ts';
+import type { Application, ClientAssertionAlg, PublicJwk, SigningAlg } from './model.ts';
 
 export const isThirdParty = (app: Pick<Application, 'is_first_party'>) => !app.is_first_party;
 
@@ -7,9 +7,33 @@ export const isStrictThirdParty = (app: Pick<Application, 'is_first_party' | 'th
 
 export const isConfidential = (app: Pick<Application, 'token_endpoint_auth_method'>) => app.token_endpoint_auth_method !== 'none';
 
-/** Whether errors after the application is identified must render Gatehouse's page instead of redirecting. */
-export const protectsAgainstOpenRedirect = (app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'redirection_policy'>) =>
-  isStrictThirdParty(app) && app.redirection_policy !== 'allow_always';
+/** Applications that authenticate with a secret Gatehouse issued (shown once, stored hashed, rotatable). */
+export const usesClientSecret = (app: Pick<Application, 'token_endpoint_auth_method'>) =>
+  app.token_endpoint_auth_method === 'client_secret_post' || app.token_endpoint_auth_method === 'client_secret_basic';
+
+/**
+ * A `client_id` that is a URL: a client described by a metadata document (CIMD). Ids Gatehouse makes never look like one
+ * (letters, digits and `_`), so a URL never names a stored application by its own id.
+ */
+export const isExternalClientId = (clientId: string) => /^https?:\/\//i.test(clientId);
+
+/** What an application is called in protocol requests and tokens: its external client id (CIMD URL), else its own id. */
+export const protocolClientId = (app: Pick<Application, 'client_id' | 'external_client_id'>) => app.external_client_id ?? app.client_id;
+
+/**
+ * PKCE is required of public applications and of every strict third-party application; when the application is not
+ * known (never expected in a request that identified its client), it is required too.
+ */
+export const requiresPkce = (app: Pick<Application, 'token_endpoint_auth_method' | 'is_first_party' | 'third_party_security_mode'> | undefined) =>
+  !app || !isConfidential(app) || isStrictThirdParty(app);
+
+/**
+ * Whether errors after the application is identified must render Gatehouse's page instead of redirecting. An error
+ * still goes back to a registered loopback redirect URI (a native client on the person's own computer, RFC 8252): that
+ * cannot send anyone to someone else's site, and it is how a native client (an MCP client in a terminal) learns why.
+ */
+export const protectsAgainstOpenRedirect = (app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'redirection_policy'>, redirectUri?: string) =>
+  isStrictThirdParty(app) && app.redirection_policy !== 'allow_always' && !(redirectUri !== undefined && isLoopbackRedirect(redirectUri));
 
 /** RFC 8628's device authorization grant, under the name Auth0 stores in `grant_types`. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -21,16 +45,18 @@ export const FIRST_PARTY_GRANT_TYPES: ReadonlySet<string> = new Set(['password',
 
 /**
  * The grant types an application may ever use, whatever its stored configuration says. Strict third-party:
- * code and refresh, plus client credentials for confidential applications created by an administrator (never through
- * dynamic registration). Permissive third-party: all but password and device code. First-party: all.
+ * code and refresh, plus client credentials for applications with a secret created by an administrator (never through
+ * dynamic registration or a metadata document). Permissive third-party: all but password and device code. First-party: all.
  */
 export function permittedGrantTypes(app: Pick<Application, 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): Set<string> {
   if (isStrictThirdParty(app)) {
-    const clientCredentials = isConfidential(app) && app.registration_type === 'management_api';
+    const clientCredentials = usesClientSecret(app) && app.registration_type === 'management_api';
     return new Set(['authorization_code', 'refresh_token', ...(clientCredentials ? ['client_credentials'] : [])]);
   }
   return new Set(ALL_GRANT_TYPES.filter((g) => app.is_first_party || !FIRST_PARTY_GRANT_TYPES.has(g)));
 }
+
+type ResponseType = 'code' | 'id_token token' | 'id_token';
 
 /** The grant types an application may use now: those it enabled, within those it may ever use. */
 export const enabledGrantTypes = (app: Pick<Application, 'grant_types' | 'is_first_party' | 'third_party_security_mode' | 'token_endpoint_auth_method' | 'registration_type'>): string[] => {
@@ -49,21 +75,24 @@ export interface OidcClientMetadata {
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   grant_types: string[];
-  response_types: string[];
+  response_types: ResponseType[];
   token_endpoint_auth_method: Application['token_endpoint_auth_method'];
+  token_endpoint_auth_signing_alg?: ClientAssertionAlg;
+  /** `private_key_jwt` applications: the public keys their client assertions are checked with. */
+  jwks?: { keys: PublicJwk[] };
   application_type: 'web' | 'native';
-  id_token_signed_response_alg: string;
+  id_token_signed_response_alg: SigningAlg;
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
 }
 
 export function toOidcClientMetadata(app: Application): OidcClientMetadata {
   const grantTypes = enabledGrantTypes(app);
-  const responseTypes: string[] = [];
+  const responseTypes: ResponseType[] = [];
   if (grantTypes.includes('authorization_code')) responseTypes.push('code');
   if (grantTypes.includes('implicit')) responseTypes.push('id_token token', 'id_token');
   return {
-    client_id: app.client_id,
+    client_id: protocolClientId(app),
     ...(app.client_secret_hash ? { client_secret: app.client_secret_hash } : {}),
     client_name: app.name,
     redirect_uris: app.callbacks,
@@ -71,6 +100,8 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
     grant_types: grantTypes,
     response_types: responseTypes,
     token_endpoint_auth_method: app.token_endpoint_auth_method,
+    ...(app.token_endpoint_auth_method === 'private_key_jwt' ? { jwks: app.jwks ?? { keys: [] } } : {}),
+    ...(app.token_endpoint_auth_signing_alg ? { token_endpoint_auth_signing_alg: app.token_endpoint_auth_signing_alg } : {}),
     application_type: isNativeApplication(app) ? 'native' : 'web',
     // Display metadata (logo, URIs) stays out: our pages render it, and a bad value must never make the client unusable.
     id_token_signed_response_alg: app.jwt_configuration.alg,
@@ -82,6 +113,15 @@ export function toOidcClientMetadata(app: Application): OidcClientMetadata {
 function backchannelLogout(app: Application): Pick<OidcClientMetadata, 'backchannel_logout_uri' | 'backchannel_logout_session_required'> {
   const [uri] = app.oidc_logout?.backchannel_logout_urls ?? [];
   return app.is_first_party && uri ? { backchannel_logout_uri: uri, backchannel_logout_session_required: true } : {};
+}
+
+/** Host names of the user's own machine, as a URL's `hostname` spells them. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** An http redirect to the user's own machine (RFC 8252 §7.3): what native applications may use instead of https. */
+export function isLoopbackRedirect(value: string): boolean {
+  const url = URL.parse(value);
+  return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
 }
 
 /** A URL with user credentials (`https://user:pw@host/`): never a callback or an origin, registered or matched. */

@@ -107,6 +107,17 @@ export function nothingToGrant(scopes: readonly string[], apiScopes: ReadonlyMap
 }
 
 /**
+ * Requested scopes the application may never be granted here: neither a scope about the user or the session
+ * (identity scopes, `offline_access`: ignored where they do not apply) nor one any requested API allows it. They are
+ * left out of what is granted (RFC 6749 §3.3); a request that can gain nothing else is refused with them named
+ * (src/oidc/interaction-policy.ts), which ends a client's step-up loop.
+ */
+export function unreachableScopes(requested: readonly string[], apis: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  return [...new Set(requested.filter(Boolean))].filter((scope) => !isProtocolScope(scope) && !IDENTITY_SCOPES.has(scope)
+    && ![...apis.values()].some((allowed) => allowed.has(scope)));
+}
+
+/**
  * Silent authentication in an iframe (`response_mode=web_message`) posts the response to the parent page: Auth0 allows
  * it only when the redirect URI's origin is one of the application's `web_origins`. Returns why a request is refused.
  */

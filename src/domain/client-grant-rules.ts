@@ -1,6 +1,7 @@
 import { isThirdParty } from './applications.ts';
 import { invalidBody, notSupported } from './errors.ts';
 import type { Application, ClientGrant, ResourceServer, SubjectType } from './model.ts';
+import { CONSOLE_APPLICATION_ID } from './operators.ts';
 import { applyPatch } from './updates.ts';
 
 export interface ClientGrantCreate {
@@ -40,6 +41,9 @@ export function draftClientGrant(input: ClientGrantCreate, api: ResourceServer, 
     if ('default_for' in holder) throw invalidBody(`System APIs such as ${api.identifier} do not accept default grants (default_for)`);
     if (application && isThirdParty(application)) {
       throw invalidBody(`System APIs such as ${api.identifier} can never be granted to a third-party application (${application.client_id})`);
+    }
+    if (input.subject_type === 'user' && input.client_id !== CONSOLE_APPLICATION_ID) {
+      throw invalidBody(`System APIs such as ${api.identifier} give user-delegated access to operators through Gatehouse's console only`);
     }
   }
   const scope = input.scope ?? [];

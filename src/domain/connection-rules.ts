@@ -1,10 +1,11 @@
-import { isLoopbackRedirect } from './application-rules.ts';
+import { isLoopbackRedirect } from './applications.ts';
 import { invalidBody } from './errors.ts';
 import type { Connection, ConnectionOptions, ConnectionSecrets, ConnectionStrategy } from './model.ts';
 import { applyPatch } from './updates.ts';
 
 /** Options as the Management API sends them: the stored ones and the secrets, together as in Auth0. */
 export type ConnectionOptionsInput = ConnectionOptions & ConnectionSecrets;
+import { checkConnectionChangeable, isOperatorConnection } from './operators.ts';
 
 export interface ConnectionCreate {
   name: string;
@@ -89,7 +90,9 @@ export function draftConnection(input: ConnectionCreate, id: string, now: string
   };
 }
 
+/** A connection after a PATCH; the operators' connection is Gatehouse's and does not change. */
 export function patchConnection(existing: Connection, patch: ConnectionPatch, now: string): Connection {
+  checkConnectionChangeable(existing);
   const { options, ...fields } = patch;
   if (options === undefined) return applyPatch(existing, fields, now);
   // A client secret is write-only: a PATCH of the options that leaves it out keeps it, where the new options take one.
@@ -100,4 +103,5 @@ export function patchConnection(existing: Connection, patch: ConnectionPatch, no
 }
 
 /** Whether people may create their own account in this database connection from the login page (Auth0's default: yes). */
-export const signupOpen = (connection: Pick<Connection, 'strategy' | 'options'>) => connection.strategy === 'auth0' && connection.options?.disable_signup !== true;
+export const signupOpen = (connection: Pick<Connection, 'strategy' | 'options'> & Partial<Pick<Connection, 'id'>>) =>
+  connection.strategy === 'auth0' && connection.options?.disable_signup !== true && !isOperatorConnection(connection); // operators are invited

@@ -126,10 +126,12 @@ export const tokenExchangeType = (grantType: string | undefined, ok: boolean): L
   (EXCHANGE_CODES[grantType ?? ''] ?? ['token_exchange_succeeded', 'token_exchange_failed'])[ok ? 0 : 1];
 
 /** How an application came to be, as the metrics and token events name it. */
-export type ApplicationKind = 'first_party' | 'third_party' | 'dynamic';
+export type ApplicationKind = 'first_party' | 'third_party' | 'dynamic' | 'cimd';
 
-export const applicationKind = (app: Pick<Application, 'is_first_party' | 'registration_type'>): ApplicationKind =>
-  app.registration_type === 'dynamic' ? 'dynamic' : app.is_first_party ? 'first_party' : 'third_party';
+export const applicationKind = (app: Pick<Application, 'is_first_party' | 'registration_type' | 'external_metadata_type'>): ApplicationKind => {
+  if (app.external_metadata_type === 'cimd') return 'cimd';
+  return app.registration_type === 'dynamic' ? 'dynamic' : app.is_first_party ? 'first_party' : 'third_party';
+};
 
 /** Keys that must never reach an event, at any depth of `details`: credentials of every kind. */
 const SECRET_KEY = /secret|password|passwd|(^|[_-])token($|[_-]value)|authorization$|cookie|code_verifier|assertion|credential|^code$|private|api[-_]?key/i;

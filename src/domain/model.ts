@@ -6,9 +6,20 @@
 export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
 export type ThirdPartySecurityMode = 'strict' | 'permissive';
 export type RedirectionPolicy = 'open_redirect_protection' | 'allow_always';
-/** How applications authenticate at the token endpoint: secrets are stored hashed, so no JWT-based method can work. */
-export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
+/**
+ * How an administrator, or a client registering itself, may make an application authenticate: secrets are stored hashed
+ * (so no client_secret_jwt), and no keys are registered this way.
+ */
+export const CONFIGURABLE_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
+/**
+ * Every way an application authenticates at the token endpoint (what discovery advertises): also `private_key_jwt`, for
+ * clients described by a metadata document (CIMD), whose keys come from their own `jwks_uri`.
+ */
+export const TOKEN_ENDPOINT_AUTH_METHODS = [...CONFIGURABLE_AUTH_METHODS, 'private_key_jwt'] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+/** Algorithms a `private_key_jwt` client assertion may use: asymmetric ones only (never `none` or an HMAC). */
+export const CLIENT_ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA'] as const;
+export type ClientAssertionAlg = (typeof CLIENT_ASSERTION_ALGS)[number];
 export type SubjectType = 'user' | 'client';
 export type AccessPolicy = 'allow_all' | 'require_client_grant' | 'deny_all';
 /** The asymmetric algorithms Gatehouse signs with: one key of its own for each (APIs and applications choose one). */
@@ -61,10 +72,47 @@ export interface Application {
   registration_metadata?: Record<string, unknown>;
   /** When a token was last issued to it (to the day): what the idle clean-up of registered applications looks at. */
   last_used_at?: string;
+  /**
+   * Client ID Metadata Documents (CIMD, Auth0's names): the URL that is this application's `client_id` in every protocol
+   * request and in its tokens (its `tpc_` id names it everywhere else), where its description is published.
+   */
+  external_client_id?: string;
+  external_metadata_type?: 'cimd';
+  /** `client`: created when the client first used its URL; `admin`: imported through the Management API. */
+  external_metadata_created_by?: 'client' | 'admin';
+  /** When the document must be fetched again (HTTP caching within Gatehouse's bounds); client-created ones only. */
+  external_metadata_expires_at?: string;
+  /** `private_key_jwt` applications: where their public keys are published (same origin as the document). */
+  jwks_uri?: string;
+  /** The public keys accepted from `jwks_uri` (a key id keeps its first key; a key no longer published is dropped). */
+  jwks?: { keys: PublicJwk[] };
+  /** The algorithm its client assertions must use, when its document names one. */
+  token_endpoint_auth_signing_alg?: ClientAssertionAlg;
+  /**
+   * Applications that registered themselves (dynamic registration, CIMD): whether they may get tokens (`trusted`), await
+   * an administrator (`pending`) or are refused (`blocked`). Absent: trusted (applications an administrator created).
+   */
+  trust?: Trust;
+  /**
+   * Public dynamically registered applications: what identifies their registration (src/domain/registration.ts), so that
+   * registering the same again returns this application instead of a new one.
+   */
+  registration_fingerprint?: string;
   created_at: string;
   updated_at: string;
   /** SHA-256 of the client secret (hex). Never returned by any API. */
   client_secret_hash?: string;
+}
+
+export type Trust = 'trusted' | 'pending' | 'blocked';
+
+/** A public JSON Web Key (no private members). */
+export interface PublicJwk {
+  kty: string;
+  kid: string;
+  alg?: string;
+  use?: string;
+  [member: string]: unknown;
 }
 
 export interface ApiScope {
@@ -196,6 +244,31 @@ export interface User {
   updated_at: string;
   /** Memory-hard KDF output (PHC string); empty for users without a password (upstream and host users). Never returned by any API. */
   password_hash: string;
+  /** Set on operators only: users of the reserved operators' connection (src/domain/operators.ts). */
+  operator_role?: OperatorRole;
+}
+
+/** Who makes a Management API change: an operator (their user id, through the console) or an application (its client id). */
+export interface Actor {
+  type: 'user' | 'client';
+  id: string;
+}
+
+/** What an operator may do in the console and the Management API: every scope, or the `read:` scopes. */
+export type OperatorRole = 'admin' | 'viewer';
+
+/** A single-use link that lets its holder become an operator (first-start sign-up links have no email). */
+export interface OperatorInvitation {
+  /** Time-ordered (src/domain/ids.ts), so that expired invitations are cleaned by key. */
+  id: string;
+  /** SHA-256 of the link's secret: the secret itself is never stored. */
+  token_hash: string;
+  email?: string;
+  role: OperatorRole;
+  /** Who invited: an operator's user id, an application's client id, or `gatehouse` for the first-start link. */
+  invited_by: string;
+  expires_at: string;
+  created_at: string;
 }
 
 /** What a user consented to for one (application, API). Auth0's `clientID` spelling is kept on purpose. */
@@ -221,9 +294,35 @@ export interface TenantSettings {
     enable_dynamic_client_registration: boolean;
   };
   dynamic_client_registration_security_mode: ThirdPartySecurityMode;
+  /**
+   * Client ID Metadata Documents (Auth0's name): a client may use the https URL of its metadata document as its
+   * `client_id`, and Gatehouse fetches it. Advertised in discovery while on.
+   */
+  client_id_metadata_document_supported: boolean;
+  /** The trust ladder of applications that register themselves (src/domain/trust.ts). */
+  self_registered_clients: SelfRegisteredClientPolicy;
   /** Whether this tenant may create permissive third-party applications at all. */
   allow_permissive_third_party_clients: boolean;
   branding: { primary_color: string; page_background: string; logo_url?: string };
+}
+
+/** A tenant's rule that trusts or blocks new self-registered clients ahead of time; it matches on exactly one thing. */
+export interface TrustRule {
+  /** The exact client id URL of a metadata document. */
+  cimd_url?: string;
+  /** Client id URLs starting with this. */
+  cimd_url_prefix?: string;
+  /** The host of a redirect URI (blocks when any redirect URI has it; trusts when all of them have trusted hosts). */
+  redirect_host?: string;
+  trust: 'trusted' | 'blocked';
+}
+
+export interface SelfRegisteredClientPolicy {
+  /** What a new client starts as, per way of registering. */
+  initial_trust: { dynamic_registration: 'trusted' | 'pending'; client_id_metadata_document: 'trusted' | 'pending' };
+  trust_rules: TrustRule[];
+  /** A registration over its budget (per claimed identity or address) is refused (429), or admitted as `pending`. */
+  over_budget: 'refuse' | 'admit_as_pending';
 }
 
 /** What an ACL rule can match on (Auth0's names); see src/domain/network-access.ts for how each is compared. */

@@ -1,6 +1,8 @@
-import { draftApplication, isLoopbackRedirect, urlProblem, type ApplicationDraft, type GrantType } from './application-rules.ts';
+import { createHash } from 'node:crypto';
+import { draftApplication, urlProblem, type ApplicationDraft, type GrantType } from './application-rules.ts';
+import { isConfidential, isLoopbackRedirect } from './applications.ts';
 import { RuleError } from './errors.ts';
-import { TOKEN_ENDPOINT_AUTH_METHODS, type Application, type ThirdPartySecurityMode } from './model.ts';
+import { CONFIGURABLE_AUTH_METHODS, type Application, type ThirdPartySecurityMode } from './model.ts';
 
 /** RFC 7591 client metadata Gatehouse understands; anything else a client sends is ignored. */
 export interface RegistrationRequest {
@@ -31,7 +33,12 @@ export class RegistrationError extends Error {
 
 /** Descriptive metadata kept and echoed as sent (RFC 7591 §2). */
 const DESCRIPTIVE = ['client_uri', 'policy_uri', 'tos_uri', 'contacts', 'software_id', 'software_version', 'scope'] as const;
-const REGISTRABLE_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
+/** The grant types a client that registered itself may use; others it asks for are left out. */
+export const REGISTRABLE_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
+
+/** RFC 8252: a native client, said so or with only loopback redirect URIs (whose port then varies, §7.3). */
+export const isNativeClient = (applicationType: string | undefined, redirectUris: readonly string[]) =>
+  applicationType === 'native' || redirectUris.every(isLoopbackRedirect);
 
 function httpUrlProblem(value: string, httpsOnly: boolean): string | undefined {
   try {
@@ -49,14 +56,14 @@ function httpUrlProblem(value: string, httpsOnly: boolean): string | undefined {
  * types are filtered out (client credentials never come through registration), `response_types` must be `code` only.
  */
 export function registrationDraft(request: RegistrationRequest, mode: ThirdPartySecurityMode, now: string): ApplicationDraft {
-  const native = request.application_type === 'native' || request.redirect_uris.every(isLoopbackRedirect);
+  const native = isNativeClient(request.application_type, request.redirect_uris);
   request.redirect_uris.forEach((uri, i) => {
     const problem = urlProblem(uri, 'callback', { thirdParty: true, native });
     if (problem) throw new RegistrationError('invalid_redirect_uri', `redirect_uris[${i}] "${uri.slice(0, 200)}" ${problem}`);
   });
   const authMethod = request.token_endpoint_auth_method ?? 'client_secret_post';
-  if (!(TOKEN_ENDPOINT_AUTH_METHODS as readonly string[]).includes(authMethod)) {
-    throw new RegistrationError('invalid_client_metadata', `token_endpoint_auth_method must be one of ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')} (got ${authMethod})`);
+  if (!(CONFIGURABLE_AUTH_METHODS as readonly string[]).includes(authMethod)) {
+    throw new RegistrationError('invalid_client_metadata', `token_endpoint_auth_method must be one of ${CONFIGURABLE_AUTH_METHODS.join(', ')} (got ${authMethod})`);
   }
   const grantTypes = (request.grant_types ?? REGISTRABLE_GRANT_TYPES).filter((g): g is GrantType => (REGISTRABLE_GRANT_TYPES as readonly string[]).includes(g));
   if (!grantTypes.includes('authorization_code')) {
@@ -106,6 +113,54 @@ export function registrationResponse(app: Application, secret: string | undefine
     ...(app.logo_uri ? { logo_uri: app.logo_uri } : {}),
     ...app.registration_metadata,
   };
+}
+
+/** A loopback redirect URI without its port, which a native client picks anew each time (RFC 8252 §7.3). */
+function withoutLoopbackPort(uri: string): string {
+  if (!isLoopbackRedirect(uri)) return uri;
+  const url = new URL(uri);
+  url.port = '';
+  return url.href;
+}
+
+/**
+ * What identifies a public client's registration: its name, redirect URIs (a loopback one without its port), grant
+ * types, authentication method, software_id and software_version. Registering the same again gets the same application
+ * back (hosted agents re-register on every connect). Undefined for confidential clients: each gets its own secret,
+ * so each registration is a new application.
+ */
+export function registrationFingerprint(app: Pick<ApplicationDraft, 'name' | 'callbacks' | 'grant_types' | 'token_endpoint_auth_method' | 'registration_metadata'>): string | undefined {
+  if (isConfidential(app)) return undefined;
+  const identity = [
+    app.name, [...new Set(app.callbacks.map(withoutLoopbackPort))].sort(), [...app.grant_types].sort(), app.token_endpoint_auth_method,
+    app.registration_metadata?.software_id ?? null, app.registration_metadata?.software_version ?? null,
+  ];
+  return createHash('sha256').update(JSON.stringify(identity)).digest('base64url');
+}
+
+/**
+ * An application an administrator changed is found by its registration fingerprint only while the fingerprint still
+ * describes it: registering the old metadata again must not hand back an application that no longer has it.
+ */
+export function withCurrentFingerprint(app: Application): Application {
+  if (!app.registration_fingerprint || registrationFingerprint(app) === app.registration_fingerprint) return app;
+  const { registration_fingerprint: _stale, ...rest } = app;
+  return rest;
+}
+
+/**
+ * The identities a new application claims, each with its own registration budget: the hosts of its redirect URIs
+ * (a loopback host is everyone's, so not an identity), its software_id, the host of its metadata document URL.
+ */
+export function claimedIdentities(app: Pick<ApplicationDraft, 'callbacks' | 'registration_metadata' | 'external_client_id'>): string[] {
+  const hosts = app.callbacks.filter((uri) => !isLoopbackRedirect(uri)).map((uri) => URL.parse(uri)?.hostname.toLowerCase()).filter(Boolean);
+  const softwareId = app.registration_metadata?.software_id;
+  const documentHost = app.external_client_id ? URL.parse(app.external_client_id)?.hostname.toLowerCase() : undefined;
+  return [...new Set([
+    ...hosts.map((host) => `redirect-host:${host}`),
+    ...(typeof softwareId === 'string' ? [`software-id:${softwareId}`] : []),
+    ...(documentHost ? [`document-host:${documentHost}`] : []),
+  ])];
 }
 
 const DAY_MS = 24 * 3600 * 1000;

@@ -14,6 +14,7 @@ export const MANAGEMENT_API_SCOPES = [
   'read:network_acls', 'create:network_acls', 'update:network_acls', 'delete:network_acls',
   'read:logs',
   'read:log_streams', 'create:log_streams', 'update:log_streams', 'delete:log_streams',
+  'read:operators', 'create:operators', 'update:operators', 'delete:operators',
 ] as const;
 
 export type ManagementScope = (typeof MANAGEMENT_API_SCOPES)[number];
@@ -37,7 +38,8 @@ export function systemResourceServer(issuer: string, now: string): ResourceServe
     token_lifetime_for_web: 7200,
     allow_offline_access: false,
     skip_consent_for_verifiable_first_party_clients: false,
-    subject_type_authorization: { user: { policy: 'deny_all' }, client: { policy: 'require_client_grant' } },
+    // User-delegated access: the console's grant, bounded by each operator's role (src/domain/access.ts).
+    subject_type_authorization: { user: { policy: 'require_client_grant' }, client: { policy: 'require_client_grant' } },
     created_at: now,
     updated_at: now,
   };

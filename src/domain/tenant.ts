@@ -1,6 +1,7 @@
 import { brandingContrastProblems, DEFAULT_BRANDING } from './branding.ts';
 import { invalidBody } from './errors.ts';
-import type { TenantSettings } from './model.ts';
+import type { SelfRegisteredClientPolicy, TenantSettings } from './model.ts';
+import { checkTrustRules, DEFAULT_SELF_REGISTERED_CLIENTS } from './trust.ts';
 import { overlay } from './updates.ts';
 
 /** What the configuration decides about the tenant; the API cannot change `allow_permissive_third_party_clients`. */
@@ -16,6 +17,8 @@ export function defaultTenantSettings(seed: TenantSeed): TenantSettings {
     default_audience: seed.default_audience,
     flags: { enable_dynamic_client_registration: false },
     dynamic_client_registration_security_mode: 'strict',
+    client_id_metadata_document_supported: false,
+    self_registered_clients: DEFAULT_SELF_REGISTERED_CLIENTS,
     allow_permissive_third_party_clients: seed.allow_permissive_third_party_clients,
     branding: { ...DEFAULT_BRANDING },
   };
@@ -23,12 +26,14 @@ export function defaultTenantSettings(seed: TenantSeed): TenantSettings {
 
 /**
  * Brings stored settings in line with the configuration at start. A tenant that may no longer create permissive
- * third-party applications stops registering them dynamically too.
+ * third-party applications stops registering them dynamically too. Settings a stored tenant predates get their defaults.
  */
 export function applyTenantConfig(settings: TenantSettings, seed: Pick<TenantSeed, 'allow_permissive_third_party_clients'>): TenantSettings {
   const allowed = seed.allow_permissive_third_party_clients;
   return {
     ...settings,
+    client_id_metadata_document_supported: settings.client_id_metadata_document_supported ?? false,
+    self_registered_clients: settings.self_registered_clients ?? DEFAULT_SELF_REGISTERED_CLIENTS,
     allow_permissive_third_party_clients: allowed,
     dynamic_client_registration_security_mode: allowed ? settings.dynamic_client_registration_security_mode : 'strict',
   };
@@ -43,6 +48,8 @@ export interface TenantSettingsPatch {
   default_audience?: string;
   flags?: Partial<TenantSettings['flags']>;
   dynamic_client_registration_security_mode?: TenantSettings['dynamic_client_registration_security_mode'];
+  client_id_metadata_document_supported?: boolean;
+  self_registered_clients?: Partial<Omit<SelfRegisteredClientPolicy, 'initial_trust'>> & { initial_trust?: Partial<SelfRegisteredClientPolicy['initial_trust']> };
   branding?: Partial<TenantSettings['branding']>;
 }
 
@@ -57,13 +64,19 @@ export function patchTenantSettings(settings: TenantSettings, patch: TenantSetti
   if (patch.default_audience && !defaultAudienceExists) {
     throw invalidBody(`default_audience ${patch.default_audience} is not the identifier of an API`);
   }
-  const { flags, branding, ...topLevel } = patch;
+  const { flags, branding, self_registered_clients: selfRegistered, ...topLevel } = patch;
+  if (selfRegistered?.trust_rules) checkTrustRules(selfRegistered.trust_rules);
   const nextBranding = { ...settings.branding, ...branding };
   const problems = branding?.primary_color || branding?.page_background ? brandingContrastProblems(nextBranding) : [];
   if (problems.length) throw invalidBody(problems.join('; '));
   return {
     ...overlay(settings, topLevel),
     flags: { ...settings.flags, ...flags },
+    self_registered_clients: {
+      ...settings.self_registered_clients,
+      ...selfRegistered,
+      initial_trust: { ...settings.self_registered_clients.initial_trust, ...selfRegistered?.initial_trust },
+    },
     branding: nextBranding,
   };
 }

@@ -31,6 +31,8 @@ function destinationOf(req: Request): { surface: AclSurface; answer: Answer } | 
   const path = req.path.toLowerCase().replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
   if (startsWithAny(path, NEVER_BLOCKED)) return undefined;
   if (startsWithAny(path, ['/api/v2/'])) return { surface: 'management', answer: 'management' };
+  // The console is the Management API's pages: a rule that keeps a network out of one keeps it out of the other.
+  if (startsWithAny(path, ['/console/'])) return { surface: 'management', answer: 'page' };
   // The portal's form registers when it is sent; showing it is browsing the portal.
   if (path === '/developers/register' && req.method === 'POST') return { surface: 'registration', answer: 'portal_form' };
   const surface = path === '/oidc/register' ? 'registration' : 'authentication';

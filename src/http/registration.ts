@@ -2,7 +2,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type RequestHa
 import { Ajv, type ErrorObject } from 'ajv';
 import { RegistrationError, registrationResponse, type RegistrationRequest } from '../domain/registration.ts';
 import type { LimitResult } from '../services/rate-limits.ts';
-import { recordRefusedRegistration, type RegistrationService } from '../services/registration.ts';
+import { recordRefusedRegistration, type Admission, type RegistrationService } from '../services/registration.ts';
 import { unreadableBody } from './errors.ts';
 import { NO_STORE } from './no-store.ts';
 
@@ -67,6 +67,7 @@ export function registrationRouter({ registration, clientAddress }: Registration
     const admission = await registration.admit({ ip: clientAddress(req) });
     if (admission.limit) rateLimitHeaders(res, admission.limit);
     if (admission.refusal) return oauthError(res, admission.refusal.status, admission.refusal.error, admission.refusal.description);
+    res.locals.admission = admission;
     return next();
   }, express.json({ limit: '32kb', type: () => true }), async (req, res) => {
     if (!validateRequest(req.body)) {
@@ -75,8 +76,13 @@ export function registrationRouter({ registration, clientAddress }: Registration
       return oauthError(res, 400, problem.error, problem.description);
     }
     try {
-      const { application, secret } = await registration.register(req.body, { ip: clientAddress(req) });
-      return void res.status(201).set(NO_STORE).json(registrationResponse(application, secret));
+      const outcome = await registration.register(req.body, { ip: clientAddress(req) }, res.locals.admission as Admission);
+      if ('refusal' in outcome) {
+        if (outcome.refusal.reason === 'rate_limited') res.set('Retry-After', String(outcome.refusal.limit.resetSeconds));
+        return oauthError(res, outcome.refusal.status, outcome.refusal.error, outcome.refusal.description);
+      }
+      // The same public client registered again gets its application back, as a registration (RFC 7591 §3.2.1).
+      return void res.status(201).set(NO_STORE).json(registrationResponse(outcome.application, outcome.secret));
     } catch (err) {
       if (err instanceof RegistrationError) return oauthError(res, 400, err.error, err.message);
       throw err;

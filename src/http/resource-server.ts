@@ -70,6 +70,12 @@ export function resourceMetadataUrlFor(resource: string): string {
   return `${url.origin}/.well-known/oauth-protected-resource${path}`;
 }
 
+/**
+ * The scope a 403 challenge asks for (RFC 6750 §3): what the token already has plus what this request needs, so that
+ * a client re-authorizing with it (MCP step-up) does not lose the scopes it had.
+ */
+export const stepUpScope = (held: ReadonlySet<string>, needed: readonly string[]) => [...new Set([...held, ...needed])].join(' ');
+
 type Scheme = 'Bearer' | 'DPoP';
 interface Refusal {
   status: 401 | 403;
@@ -239,7 +245,7 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
     const scopes = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []);
     const missing = needed.filter((scope) => !scopes.has(scope));
     if (missing.length) {
-      return challenge(res, metadataUrl, { status: 403, scheme, code: 'insufficient_scope', description: `this request needs the scope ${missing.join(' ')}`, scope: needed.join(' ') });
+      return challenge(res, metadataUrl, { status: 403, scheme, code: 'insufficient_scope', description: `this request needs the scope ${missing.join(' ')}`, scope: stepUpScope(scopes, needed) });
     }
     req.auth = { token, claims, scopes, subject: String(claims.sub), clientId: typeof claims.client_id === 'string' ? claims.client_id : undefined };
     return next();

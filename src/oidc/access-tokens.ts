@@ -4,9 +4,9 @@ import { apiTokenServesUserinfo, GRANT_ID_CLAIM } from '../domain/access-tokens.
 import { IDENTITY_SCOPES } from '../domain/authorization.ts';
 import type { KeyMaterial } from '../domain/model.ts';
 import { findApiByIdentifier } from '../services/access.ts';
+import type { ApplicationDirectory } from '../services/application-directory.ts';
 import { tokenGrantIsValid, type IssuedTokenSubject } from '../services/token-grants.ts';
 import type { Stores } from '../store/index.ts';
-import { applicationOf } from './context.ts';
 import { currentPublicKeys } from './keys.ts';
 
 type AccessTokenModel = InstanceType<Provider['AccessToken']>;
@@ -26,7 +26,7 @@ const firstAudience = (aud: unknown): string | undefined => (Array.isArray(aud) 
  * JWT access tokens as oidc-provider issues them for our APIs (`src/oidc/resource-hooks.ts`), and what Gatehouse
  * itself does with them: the grant they name, their verification, introspection (RFC 7662) and /userinfo.
  */
-export function jwtAccessTokens(stores: Stores, issuer: string, keys: () => KeyMaterial) {
+export function jwtAccessTokens(stores: Stores, directory: ApplicationDirectory, issuer: string, keys: () => KeyMaterial) {
   const jwks = currentPublicKeys(keys);
 
   /** The signature: the HS256 API the token names verifies it with its secret, every other token with our keys. */
@@ -81,10 +81,11 @@ export function jwtAccessTokens(stores: Stores, issuer: string, keys: () => KeyM
       const ctx = Provider.ctx;
       if (ctx?.oidc?.route !== 'userinfo' || value.split('.').length !== 3) return findStored(value, options);
       const issued = await verify(value);
-      if (!issued?.subject.grantId || !(await tokenGrantIsValid(stores, issued.subject))) return undefined;
+      if (!issued?.subject.grantId || !(await tokenGrantIsValid(stores, issued.subject, directory))) return undefined;
       const grant = await provider.Grant.find(issued.subject.grantId);
       const identityScopes = (grant?.getOIDCScope() ?? '').split(' ').filter((scope) => IDENTITY_SCOPES.has(scope));
-      if (!apiTokenServesUserinfo(await applicationOf(ctx, stores, issued.subject.clientId), identityScopes)) return undefined;
+      const application = (await directory.resolve(issued.subject.clientId))?.application;
+      if (!application || !apiTokenServesUserinfo(application, identityScopes)) return undefined;
       return asModel(provider, issued, identityScopes.join(' '));
     } as typeof provider.AccessToken.find;
   }
@@ -105,7 +106,7 @@ export function jwtAccessTokens(stores: Stores, issuer: string, keys: () => KeyM
       const issued = await verify(params.token);
       if (!issued) return;
       if (allowedPolicy && !(await allowedPolicy(ctx, client, asModel(ctx.oidc.provider, issued, issued.claims.scope)))) return;
-      if (!(await tokenGrantIsValid(stores, issued.subject))) return;
+      if (!(await tokenGrantIsValid(stores, issued.subject, directory))) return;
       ctx.body = { ...issued.claims, active: true, token_type: issued.claims.cnf?.jkt ? 'DPoP' : 'Bearer' };
     };
   }

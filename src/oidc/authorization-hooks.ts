@@ -1,9 +1,10 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Application } from '../domain/model.ts';
 import { protectsAgainstOpenRedirect } from '../domain/applications.ts';
-import { authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation, webMessageViolation } from '../domain/authorization.ts';
-import type { Stores } from '../store/index.ts';
-import { applicationOf, rawParameters } from './context.ts';
+import {
+  authorizationRequest, conflictingTarget, nothingToGrant, scopeParameter, strictAuthorizationViolation, unreachableScopes, webMessageViolation,
+} from '../domain/authorization.ts';
+import { assertTrusted } from './application-errors.ts';
+import { applicationOf, loadedApplication, rawParameters, rememberUnreachableScopes } from './context.ts';
 
 const asString = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
@@ -17,11 +18,12 @@ export const allowedApiScopes = (ctx: KoaContextWithOIDC): ReadonlyMap<string, R
  * because extra-parameter validators always run and their errors go through the authorization error handler
  * (and so through open-redirect protection).
  */
-export function authorizationRequestValidator(stores: Stores) {
+export function authorizationRequestValidator() {
   return async function validateAuthorizationRequest(ctx: KoaContextWithOIDC, audience: string | undefined) {
+    const app = applicationOf(ctx);
+    assertTrusted(app);
     const conflict = conflictingTarget(audience, ctx.oidc.params?.resource as string | string[] | undefined);
     if (conflict) throw new errors.InvalidTarget(conflict);
-    const app = await applicationOf(ctx, stores);
     const raw = rawParameters(ctx);
     const violation = strictAuthorizationViolation(app, {
       parameterNames: Object.keys(raw),
@@ -34,6 +36,7 @@ export function authorizationRequestValidator(stores: Stores) {
     // From the scopes as sent (oidc-provider drops offline_access without prompt=consent, an OIDC rule Auth0 does not apply).
     const requested = asString(raw.scope)?.split(' ') ?? [];
     const apiScopes = allowedApiScopes(ctx);
+    rememberUnreachableScopes(ctx, unreachableScopes(requested, apiScopes));
     const request = authorizationRequest(app, requested, apiScopes);
     const scope = scopeParameter(requested, request);
     const nothing = nothingToGrant(scope ? scope.split(' ') : [], apiScopes);
@@ -45,13 +48,20 @@ export function authorizationRequestValidator(stores: Stores) {
 
 /**
  * Open-redirect protection: for applications that ask for it (strict third-party by default), an error found after
- * the application is identified renders Gatehouse's error page instead of redirecting to the callback.
+ * the application is identified renders Gatehouse's error page instead of redirecting to the callback (a loopback
+ * callback excepted: src/domain/applications.ts). Errors that must never redirect (an application held back by the
+ * trust ladder) say so themselves (`allow_redirect = false`).
  * oidc-provider emits `authorization.error` synchronously before it decides whether to redirect (verified on the
  * pinned version; test/integration/protocol-redirects.test.ts keeps it honest).
  */
 export function installOpenRedirectProtection(provider: Provider): void {
   provider.on('authorization.error', (ctx: KoaContextWithOIDC, err: { allow_redirect?: boolean }) => {
-    const client = ctx.oidc?.client as unknown as Application | undefined;
-    if (client && protectsAgainstOpenRedirect(client)) err.allow_redirect = false;
+    const client = ctx.oidc?.client;
+    if (!client) return; // no client, nowhere to redirect to
+    const app = loadedApplication(ctx, client.clientId);
+    // What is wrong with the request goes back to a loopback callback; the outcome of the person's interaction (their
+    // Deny, on `resume`) stays on Gatehouse's page, which tells them.
+    const redirectUri = ctx.oidc.route === 'resume' ? undefined : ctx.oidc.params?.redirect_uri;
+    if (!app || protectsAgainstOpenRedirect(app, typeof redirectUri === 'string' ? redirectUri : undefined)) err.allow_redirect = false;
   });
 }

@@ -1,29 +1,26 @@
 import { decodeJwt } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Application, ResourceServer, SubjectType } from '../domain/model.ts';
-import type { Stores } from '../store/index.ts';
 
-const applications = new WeakMap<object, Application>();
+/** Per request: the applications the client adapter resolved, by the protocol client id oidc-provider knows them by. */
+const resolved = new WeakMap<object, Map<string, Application>>();
 
-/** The stored application behind `ctx.oidc.client`, loaded once per request. */
-export async function applicationOf(ctx: KoaContextWithOIDC, stores: Stores, clientId = ctx.oidc.client?.clientId): Promise<Application> {
-  const cached = applications.get(ctx);
-  if (cached && cached.client_id === clientId) return cached;
-  const app = clientId ? await stores.durable.applications.get(clientId) : undefined;
+/**
+ * Called by the client adapter (src/oidc/provider.ts) for every client oidc-provider looks up in a request, with what
+ * the application directory answered: the hooks read our application here, never from oidc-provider's client object.
+ */
+export function rememberApplication(ctx: object, clientId: string, app: Application): void {
+  resolved.set(ctx, (resolved.get(ctx) ?? new Map()).set(clientId, app));
+}
+
+/** The application behind a client oidc-provider looked up in this request, or undefined (hooks then fail closed). */
+export const loadedApplication = (ctx: object | undefined, clientId: string): Application | undefined => (ctx ? resolved.get(ctx)?.get(clientId) : undefined);
+
+/** The application behind `ctx.oidc.client` (or another client of this request): resolved by the directory already. */
+export function applicationOf(ctx: KoaContextWithOIDC, clientId = ctx.oidc.client?.clientId): Application {
+  const app = clientId === undefined ? undefined : loadedApplication(ctx, clientId);
   if (!app) throw new errors.InvalidClient('client not found');
-  applications.set(ctx, app);
   return app;
-}
-
-/** Keeps the application read for a request (by the client adapter), so that the hooks do not read it again. */
-export function rememberApplication(ctx: object, app: Application): void {
-  applications.set(ctx, app);
-}
-
-/** The application `applicationOf` already loaded for this request, for hooks that must be synchronous. */
-export function loadedApplicationOf(ctx: KoaContextWithOIDC, clientId: string): Application | undefined {
-  const cached = applications.get(ctx);
-  return cached?.client_id === clientId ? cached : undefined;
 }
 
 const apis = new WeakMap<object, Map<string, ResourceServer>>();
@@ -53,3 +50,9 @@ export function rawParameters(ctx: KoaContextWithOIDC): Record<string, unknown> 
   const body = ctx.oidc.body as Record<string, unknown> | undefined;
   return ctx.method === 'POST' && body ? body : (ctx.query as Record<string, unknown>);
 }
+
+const unreachable = new WeakMap<object, readonly string[]>();
+
+/** The requested scopes this application may never be granted for the requested APIs (set by the authorization validator). */
+export const rememberUnreachableScopes = (ctx: object, scopes: readonly string[]) => void unreachable.set(ctx, scopes);
+export const unreachableScopesOf = (ctx: object): readonly string[] => unreachable.get(ctx) ?? [];

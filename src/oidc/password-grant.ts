@@ -20,7 +20,7 @@ const PARAMETERS = ['username', 'password', 'realm', 'scope', 'audience'];
 export function registerPasswordGrant(provider: Provider, stores: Stores, signIn: SignIn): void {
   const { durable } = stores;
   provider.registerGrantType('password', async (ctx: KoaContextWithOIDC) => {
-    const app = await applicationOf(ctx, stores);
+    const app = applicationOf(ctx);
     const client = ctx.oidc.client!; // authenticated by the token endpoint before any grant handler runs
     if (isThirdParty(app) || !app.grant_types.includes('password')) {
       throw new errors.UnauthorizedClient('the password grant is available only to first-party applications that enable it');
@@ -40,7 +40,7 @@ export function registerPasswordGrant(provider: Provider, stores: Stores, signIn
     if (target) {
       api = await findApiByIdentifier(durable, target);
       if (!api) throw new errors.InvalidTarget(`Service not found: ${target}`);
-      const decision = await decideAccess(durable, app, api, 'user');
+      const decision = await decideAccess(durable, app, api, 'user', user.user_id);
       if (!decision.allowed) throw refusal(decision);
       maxScopes = decision.maxScopes;
     }
@@ -48,7 +48,7 @@ export function registerPasswordGrant(provider: Provider, stores: Stores, signIn
     const { oidcScopes } = request;
     const apiScopes = api ? request.resourceScopes[api.identifier] ?? [] : [];
 
-    const grant = new provider.Grant({ accountId: user.user_id, clientId: app.client_id });
+    const grant = new provider.Grant({ accountId: user.user_id, clientId: client.clientId });
     if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
     if (api && apiScopes.length) grant.addResourceScope(api.identifier, apiScopes.join(' '));
     const grantId = await grant.save();

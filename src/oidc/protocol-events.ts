@@ -3,7 +3,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { applicationKind, tokenExchangeType } from '../domain/log-events.ts';
 import { recordEvent } from '../services/audit.ts';
 import { userinfoAudience } from '../services/consent.ts';
-import { loadedApplicationOf } from './context.ts';
+import { loadedApplication } from './context.ts';
 
 /** What oidc-provider tells about the token it issued: the access token of any grant, or the client-credentials one. */
 interface IssuedToken {
@@ -39,7 +39,7 @@ export function recordProtocolEvents(provider: Provider, issuer: string): void {
     const entities = ctx.oidc.entities as { AccessToken?: IssuedToken; ClientCredentials?: IssuedToken };
     const token = entities.AccessToken ?? entities.ClientCredentials;
     const clientId = ctx.oidc.client?.clientId;
-    const app = clientId ? loadedApplicationOf(ctx, clientId) : undefined;
+    const app = clientId ? loadedApplication(ctx, clientId) : undefined;
     recordEvent(tokenExchangeType(grantType, true), {
       client_id: clientId,
       user_id: token?.accountId,

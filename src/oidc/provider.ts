@@ -2,19 +2,22 @@ import type { IncomingMessage } from 'node:http';
 import Provider, { errors, type Adapter, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { DPOP_PROOF_ALGORITHMS } from '../domain/access-tokens.ts';
-import { corsOriginAllowed, DEVICE_CODE_GRANT, isStrictThirdParty, matchesWildcardCallback, toOidcClientMetadata } from '../domain/applications.ts';
+import { corsOriginAllowed, DEVICE_CODE_GRANT, matchesWildcardCallback, requiresPkce } from '../domain/applications.ts';
 import { IDENTITY_CLAIMS } from '../domain/authorization.ts';
 import { secretMatches } from '../domain/ids.ts';
 import { mayIntrospect } from '../domain/tokens.ts';
-import { TOKEN_ENDPOINT_AUTH_METHODS, type Application, type KeyMaterial } from '../domain/model.ts';
+import { CLIENT_ASSERTION_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, type KeyMaterial } from '../domain/model.ts';
+import type { ApplicationDirectory } from '../services/application-directory.ts';
+import { MetadataDocumentError, type Freshness } from '../services/client-metadata-documents.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
 import { recordUse } from '../services/usage.ts';
 import { mapAdapterErrors, StoreUnavailableError, type Stores } from '../store/index.ts';
 import { jwtAccessTokens } from './access-tokens.ts';
 import { accountFinder } from './accounts.ts';
+import { assertTrusted, MetadataDocumentUnusable } from './application-errors.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
-import { loadedApplicationOf, rememberApplication } from './context.ts';
+import { loadedApplication, rememberApplication } from './context.ts';
 import { interactionPolicyFor, loadExistingGrant } from './interaction-policy.ts';
 import { providerJwks } from './keys.ts';
 import { registerPasswordGrant } from './password-grant.ts';
@@ -26,6 +29,8 @@ import { issuerBasePath, issuerUrl } from '../domain/issuer.ts';
 export interface ProviderOptions {
   issuer: string;
   stores: Stores;
+  /** Where every client is found (src/services/application-directory.ts). */
+  directory: ApplicationDirectory;
   keys: KeyMaterial;
   /** The key material as this process uses it now (it follows rotations), for verifying the tokens Gatehouse issued. */
   currentKeys: () => KeyMaterial;
@@ -73,25 +78,38 @@ function readRequestOrigin(provider: Provider, origin: RequestOrigin): void {
   });
 }
 
-/** Extra client properties oidc-provider carries on `ctx.oidc.client`, for hooks that must decide synchronously. */
-const EXTRA_CLIENT_PROPERTIES = ['is_first_party', 'third_party_security_mode', 'redirection_policy', 'registration_type', 'allowed_origins', 'web_origins'] as const;
-
-/** oidc-provider reads clients through this view over the applications collection; it never writes them. */
+/**
+ * oidc-provider finds clients through the application directory; it never writes them. The application behind each
+ * client is kept for the request (src/oidc/context.ts), where every hook reads it.
+ */
 class ApplicationClientAdapter implements Adapter {
-  private readonly stores: Stores;
-  constructor(stores: Stores) {
-    this.stores = stores;
+  private readonly directory: ApplicationDirectory;
+  /** A client id URL whose document failed in a request fails again at once in it (the error handler looks it up anew). */
+  private readonly failed = new WeakMap<object, Map<string, MetadataDocumentUnusable>>();
+  constructor(directory: ApplicationDirectory) {
+    this.directory = directory;
   }
   async find(id: string) {
-    const app = await this.stores.durable.applications.get(id);
-    if (!app) return undefined;
-    // Inside a provider route the request's context is known: our hooks then reuse this read instead of repeating it.
     const ctx = Provider.ctx;
-    if (ctx) rememberApplication(ctx, app);
-    return {
-      ...toOidcClientMetadata(app),
-      ...Object.fromEntries(EXTRA_CLIENT_PROPERTIES.map((p) => [p, app[p]]).filter(([, v]) => v !== undefined)),
-    };
+    const failure = ctx && this.failed.get(ctx)?.get(id);
+    if (failure) throw failure;
+    let entry;
+    try {
+      entry = await this.directory.resolve(id, { freshness: freshnessFor(ctx), ...(ctx ? { address: ctx.ip } : {}) });
+    } catch (err) {
+      if (!(err instanceof MetadataDocumentError)) throw err;
+      const unusable = new MetadataDocumentUnusable(err);
+      if (ctx) this.failed.set(ctx, (this.failed.get(ctx) ?? new Map()).set(id, unusable));
+      throw unusable;
+    }
+    if (!entry) return undefined;
+    if (ctx) {
+      rememberApplication(ctx, id, entry.application);
+      // Everywhere but the authorization endpoint (whose validator shows the person a page), an application the trust
+      // ladder holds back is refused: no token, refresh, introspection or userinfo for it.
+      if (!AUTHORIZATION_ROUTES.has(ctx.oidc?.route ?? '')) assertTrusted(entry.application);
+    }
+    return { ...entry.client };
   }
   async upsert() {
     throw new Error('applications are written through the Management API or registration, not by oidc-provider');
@@ -101,6 +119,20 @@ class ApplicationClientAdapter implements Adapter {
   async consume() {}
   async destroy() {}
   async revokeByGrantId() {}
+}
+
+/** Routes where a person is sent to authorize an application: its document must be fresh, and a refusal is a page. */
+const AUTHORIZATION_ROUTES = new Set(['authorization', 'pushed_authorization_request', 'resume']);
+
+/**
+ * How fresh a metadata document must be for this request: at the authorization endpoint, fetched again once stale
+ * (a failure stops it); elsewhere the same, but a failure falls back to the last valid document; outside a provider
+ * route, as kept.
+ */
+function freshnessFor(ctx: KoaContextWithOIDC | undefined): Freshness {
+  if (!ctx?.oidc) return 'stored';
+  if (ctx.oidc.route === 'resume') return 'stored';
+  return AUTHORIZATION_ROUTES.has(ctx.oidc.route) ? 'authorization' : 'tokens';
 }
 
 /** oidc-provider's words for a grant type the client may not use, where a client asks for a grant (RFC 8628 §3.2 too). */
@@ -168,13 +200,17 @@ function dpopReplayAsInvalidProof(ctx: KoaContextWithOIDC, err: { error_detail?:
   if (err.error_detail === DPOP_REPLAY && typeof ctx.body === 'object') ctx.body = { error: 'invalid_dpop_proof', error_description: DPOP_REPLAY };
 }
 
-/** Discovery lists the registration endpoint only while the tenant allows dynamic registration (read per request). */
+/**
+ * Discovery lists the registration endpoint only while the tenant allows dynamic registration, and says
+ * `client_id_metadata_document_supported` only while it supports metadata documents (both read per request).
+ */
 function advertiseRegistration(stores: Stores, issuer: string) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
     await next();
     if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
-    const { flags } = await readTenantSettings(stores.durable);
-    if (flags.enable_dynamic_client_registration) ctx.body = { ...(ctx.body as object), registration_endpoint: issuerUrl(issuer, 'oidc/register') };
+    const settings = await readTenantSettings(stores.durable);
+    if (settings.flags.enable_dynamic_client_registration) ctx.body = { ...(ctx.body as object), registration_endpoint: issuerUrl(issuer, 'oidc/register') };
+    if (settings.client_id_metadata_document_supported) ctx.body = { ...(ctx.body as object), client_id_metadata_document_supported: true };
   };
 }
 
@@ -217,10 +253,10 @@ export function createProvider(options: ProviderOptions): Provider {
   const issuerPath = issuerBasePath(issuer);
   const tokens = tokenHooks(stores);
   const { pages } = options;
-  const accessTokens = jwtAccessTokens(stores, issuer, options.currentKeys);
+  const accessTokens = jwtAccessTokens(stores, options.directory, issuer, options.currentKeys);
 
   const configuration: Configuration = {
-    adapter: (model: string) => mapAdapterErrors(model === 'Client' ? new ApplicationClientAdapter(stores) : stores.oidcAdapter(model), outageAsTemporarilyUnavailable),
+    adapter: (model: string) => mapAdapterErrors(model === 'Client' ? new ApplicationClientAdapter(options.directory) : stores.oidcAdapter(model), outageAsTemporarilyUnavailable),
     clients: [],
     jwks: providerJwks(options.keys) as Configuration['jwks'],
     cookies: {
@@ -245,26 +281,21 @@ export function createProvider(options: ProviderOptions): Provider {
     },
     claims: Object.fromEntries(Object.entries(IDENTITY_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
     findAccount: accountFinder(stores),
-    extraParams: { audience: authorizationRequestValidator(stores) },
-    extraClientMetadata: {
-      properties: [...EXTRA_CLIENT_PROPERTIES],
-      validator() {}, // written by our own validated code paths; lenient on load by design
-    },
+    extraParams: { audience: authorizationRequestValidator() },
     allowOmittingSingleRegisteredRedirectUri: false,
     enableHttpPostMethods: true,
-    clientBasedCORS: (_ctx, origin, client) => corsOriginAllowed({
-      token_endpoint_auth_method: client.clientAuthMethod as Application['token_endpoint_auth_method'],
-      callbacks: [...(client.redirectUris ?? [])],
-      allowed_origins: (client['allowed_origins'] as string[] | undefined) ?? [],
-      web_origins: (client['web_origins'] as string[] | undefined) ?? [],
-    }, origin),
+    clientBasedCORS: (ctx, origin, client) => {
+      const app = loadedApplication(ctx, client.clientId);
+      return app !== undefined && corsOriginAllowed(app, origin);
+    },
     responseTypes: ['code', 'id_token token', 'id_token'],
     // Discovery advertises only what applications can use: secrets are stored hashed (no client_secret_jwt) and
     // applications register no keys (no private_key_jwt).
     clientAuthMethods: [...TOKEN_ENDPOINT_AUTH_METHODS],
-    enabledJWA: { dPoPSigningAlgValues: DPOP_PROOF_ALGORITHMS },
+    // Client assertions (private_key_jwt) are signed with asymmetric keys only: secrets are stored hashed.
+    enabledJWA: { dPoPSigningAlgValues: DPOP_PROOF_ALGORITHMS, clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS] },
     pkce: {
-      required: (_ctx, client) => client.clientAuthMethod === 'none' || isStrictThirdParty(client as unknown as Application),
+      required: (ctx, client) => requiresPkce(loadedApplication(ctx, client.clientId)),
     },
     interactions: {
       policy: interactionPolicyFor(stores),
@@ -316,7 +347,9 @@ export function createProvider(options: ProviderOptions): Provider {
   };
   const exactRedirectUri = provider.Client.prototype.redirectUriAllowed;
   provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(this: InstanceType<Provider['Client']>, value: string) {
-    return exactRedirectUri.call(this, value) || ((this as unknown as Application).is_first_party === true && matchesWildcardCallback(value, this.redirectUris ?? []));
+    if (exactRedirectUri.call(this, value)) return true;
+    const app = loadedApplication(Provider.ctx, this.clientId);
+    return app?.is_first_party === true && matchesWildcardCallback(value, app.callbacks);
   };
   registerPasswordGrant(provider, stores, options.signIn);
   provider.use(refuseEncodedBodies(pages.renderError));
@@ -336,7 +369,7 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.on('device_authorization.success', (ctx: KoaContextWithOIDC) => logger.info({ client_id: ctx.oidc.client?.clientId }, 'device authorization started'));
   recordProtocolEvents(provider, issuer);
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    const app = ctx.oidc.client && loadedApplicationOf(ctx, ctx.oidc.client.clientId);
+    const app = ctx.oidc.client && loadedApplication(ctx, ctx.oidc.client.clientId);
     if (app) recordUse(stores.durable, app).catch((err) => logger.warn({ err, client_id: app.client_id }, 'could not record application use'));
   });
   return provider;

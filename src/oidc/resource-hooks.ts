@@ -3,6 +3,7 @@ import type { ApiAccessDecision } from '../domain/access.ts';
 import type { ResourceServer } from '../domain/model.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../services/access.ts';
 import type { Stores } from '../store/index.ts';
+import { assertTrusted } from './application-errors.ts';
 import { applicationOf, rawParameters, rememberApi, subjectTypeOf } from './context.ts';
 
 /** How an API's tokens are signed: with the API's own secret for HS256, else with Gatehouse's key for its algorithm. */
@@ -54,9 +55,12 @@ export function resourceIndicatorHooks(stores: Stores) {
       const api = await findApiByIdentifier(durable, resourceIndicator);
       if (!api) throw new errors.InvalidTarget(`Service not found: ${resourceIndicator}`);
       rememberApi(ctx, api);
-      const application = await applicationOf(ctx, stores);
+      const application = applicationOf(ctx);
+      assertTrusted(application); // before the API decision: a pending application hears about that first
       const subjectType = subjectTypeOf(ctx);
-      const decision = await decideAccess(durable, application, api, subjectType);
+      // The user, once known: signed in (resuming an authorization) or the account behind a code or refresh token.
+      const userId = subjectType === 'user' ? ctx.oidc.account?.accountId ?? ctx.oidc.session?.accountId : undefined;
+      const decision = await decideAccess(durable, application, api, subjectType, userId);
       if (!decision.allowed) throw refusal(decision);
       // Client credentials without `scope` get every scope of the client grant (Auth0's behaviour). The grant
       // handler reads `params.scope` after resolving resources, so setting it here is what it uses.

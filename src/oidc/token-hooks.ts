@@ -3,7 +3,7 @@ import type { ResourceServer } from '../domain/model.ts';
 import { dialectClaims, mayIssueRefreshToken, refreshTokenLifetime, rotatesRefreshTokens, tokenDialectOf } from '../domain/tokens.ts';
 import { findApiByIdentifier } from '../services/access.ts';
 import type { Stores } from '../store/index.ts';
-import { applicationOf, loadedApiOf, loadedApplicationOf } from './context.ts';
+import { applicationOf, loadedApiOf, loadedApplication } from './context.ts';
 
 interface TokenSource {
   scopes: Set<string>;
@@ -26,13 +26,13 @@ export function tokenHooks(stores: Stores) {
   const { durable } = stores;
   return {
     async issueRefreshToken(ctx: KoaContextWithOIDC, client: { clientId: string }, source: TokenSource) {
-      const app = await applicationOf(ctx, stores, client.clientId);
+      const app = applicationOf(ctx, client.clientId);
       const identifiers = source.resource === undefined ? [] : [source.resource].flat();
       const apis = (await Promise.all(identifiers.map((id) => findApiByIdentifier(durable, id)))).filter((api): api is ResourceServer => Boolean(api));
       return mayIssueRefreshToken(app, source.scopes, apis);
     },
     async rotateRefreshToken(ctx: KoaContextWithOIDC) {
-      return rotatesRefreshTokens(await applicationOf(ctx, stores));
+      return rotatesRefreshTokens(applicationOf(ctx));
     },
     /** The claims of the API's token dialect (src/domain/tokens.ts), on access tokens for one of our APIs. */
     async extraTokenClaims(ctx: KoaContextWithOIDC | undefined, token: IssuedToken) {
@@ -53,7 +53,7 @@ const FALLBACK_REFRESH_TOKEN_TTL = 24 * 3600;
  * `rotateRefreshToken` loaded earlier in the same request.
  */
 export function refreshTokenTtl(ctx: KoaContextWithOIDC | undefined, token: TokenSource, client: { clientId: string }): number {
-  const app = ctx && loadedApplicationOf(ctx, client.clientId);
+  const app = ctx && loadedApplication(ctx, client.clientId);
   const now = Math.floor(Date.now() / 1000);
   return app ? refreshTokenLifetime(app, token.iiat ?? token.iat ?? now, now) : FALLBACK_REFRESH_TOKEN_TTL;
 }

@@ -1,8 +1,9 @@
 import {
   checkChangeable, checkRotatable, draftApplication, patchApplication, type ApplicationCreate, type ApplicationDraft, type ApplicationPatch,
 } from '../domain/application-rules.ts';
-import { isConfidential, isStrictThirdParty } from '../domain/applications.ts';
+import { isStrictThirdParty, usesClientSecret } from '../domain/applications.ts';
 import { hashSecret, newClientId, newClientSecret } from '../domain/ids.ts';
+import { withCurrentFingerprint } from '../domain/registration.ts';
 import type { Application } from '../domain/model.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
 import { editEntity, findPage, getOrThrow, missing, now, type Page, type PageRequest } from './entities.ts';
@@ -21,7 +22,7 @@ export const findApplication = (store: DurableStore, clientId: string) => getOrT
 
 /** Gives a new application its id (`tpc_` for strict third-party ones) and, when confidential, a secret shown once. */
 export async function issueApplication(store: DurableStore, draft: ApplicationDraft): Promise<IssuedApplication> {
-  const secret = isConfidential(draft) ? newClientSecret() : undefined;
+  const secret = usesClientSecret(draft) ? newClientSecret() : undefined;
   const application: Application = {
     ...draft,
     client_id: newClientId(isStrictThirdParty(draft)),
@@ -36,12 +37,12 @@ export async function createApplication(store: DurableStore, input: ApplicationC
   return issueApplication(store, draftApplication(input, { allowPermissiveThirdParty: settings.allow_permissive_third_party_clients }, now()));
 }
 
-export function listApplications(store: DurableStore, filter: Pick<Partial<Application>, 'is_first_party' | 'app_type'>, page: PageRequest): Promise<Page<Application>> {
+export function listApplications(store: DurableStore, filter: Pick<Partial<Application>, 'is_first_party' | 'app_type' | 'trust'>, page: PageRequest): Promise<Page<Application>> {
   return findPage(store.applications, filter, page);
 }
 
 export function updateApplication(store: DurableStore, clientId: string, patch: ApplicationPatch): Promise<Application> {
-  return editEntity(store.applications, clientId, noSuchApplication(clientId), (existing) => patchApplication(existing, patch, now()));
+  return editEntity(store.applications, clientId, noSuchApplication(clientId), (existing) => withCurrentFingerprint(patchApplication(existing, patch, now())));
 }
 
 /** The old secret stops working at once. */

@@ -12,6 +12,7 @@ import type { DurableStore } from '../store/ports.ts';
 import { hashPassword } from './passwords.ts';
 import { ensureTenantSettings } from './tenant.ts';
 import { issuerUrl } from '../domain/issuer.ts';
+import { CONSOLE_APPLICATION_ID, OPERATOR_CONNECTION, OPERATOR_CONNECTION_ID } from '../domain/operators.ts';
 
 /**
  * Registers (or re-points, when the issuer or the scopes changed) the Management API: a system API whose only
@@ -59,20 +60,57 @@ const adminApplication = (clientId: string, secretHash: string, now: string) => 
 export const ACCOUNT_APPLICATION_ID = 'gatehouse_account';
 export const accountCallback = (issuer: string) => issuerUrl(issuer, 'u/apps/callback');
 
-export async function ensureAccountApplication(store: DurableStore, issuer: string): Promise<void> {
+/** Stores one of Gatehouse's own interactive applications, or re-points it when the issuer (so its callback) changed. */
+async function ensureOwnApplication(store: DurableStore, clientId: string, settings: ApplicationCreate & { callbacks: string[] }): Promise<void> {
   const now = new Date().toISOString();
-  const existing = await store.applications.get(ACCOUNT_APPLICATION_ID);
-  if (existing?.callbacks[0] === accountCallback(issuer)) return;
-  const drafted = systemApplication({
-    name: 'Your account',
-    description: 'Lets people see and remove the applications they gave access to, on the connected-apps page.',
-    app_type: 'spa',
-    callbacks: [accountCallback(issuer)],
-    grant_types: ['authorization_code'],
-  }, ACCOUNT_APPLICATION_ID, now);
-  if (existing) await store.applications.update(ACCOUNT_APPLICATION_ID, changeBetween(existing, { ...drafted, created_at: existing.created_at }));
+  const existing = await store.applications.get(clientId);
+  if (existing?.callbacks[0] === settings.callbacks[0]) return;
+  const drafted = systemApplication(settings, clientId, now);
+  if (existing) await store.applications.update(clientId, changeBetween(existing, { ...drafted, created_at: existing.created_at }));
   else await store.applications.insertIfAbsent(drafted);
 }
+
+export const ensureAccountApplication = (store: DurableStore, issuer: string) => ensureOwnApplication(store, ACCOUNT_APPLICATION_ID, {
+  name: 'Your account',
+  description: 'Lets people see and remove the applications they gave access to, on the connected-apps page.',
+  app_type: 'spa',
+  callbacks: [accountCallback(issuer)],
+  grant_types: ['authorization_code'],
+});
+
+export const consoleCallback = (issuer: string) => issuerUrl(issuer, 'console/callback');
+
+/**
+ * The console: a first-party application of Gatehouse that signs operators in (through their reserved connection
+ * only: src/domain/connections.ts) and gets, for each, a Management API token bounded by their role. Its client
+ * grant for the system API is Gatehouse's own (it cannot be changed); it is a public client (PKCE), because the
+ * console runs inside every Gatehouse process and no secret would be shared between them.
+ */
+export async function ensureConsole(store: DurableStore, issuer: string): Promise<void> {
+  await ensureOwnApplication(store, CONSOLE_APPLICATION_ID, {
+    name: 'Gatehouse console',
+    description: 'Where operators run this Gatehouse: applications, APIs, connections, users and settings.',
+    app_type: 'regular_web',
+    token_endpoint_auth_method: 'none',
+    callbacks: [consoleCallback(issuer)],
+    grant_types: ['authorization_code'],
+  });
+  const now = new Date().toISOString();
+  const grant = draftClientGrant(
+    { client_id: CONSOLE_APPLICATION_ID, audience: managementAudience(issuer), scope: [], allow_all_scopes: true, subject_type: 'user' },
+    systemResourceServer(issuer, now), undefined, newId('cgr_'), now,
+  );
+  await store.clientGrants.insertIfAbsent({ ...grant, is_system: true });
+  const connection = draftConnection({
+    name: OPERATOR_CONNECTION, strategy: 'auth0', display_name: 'Operators', enabled_clients: [CONSOLE_APPLICATION_ID], options: { disable_signup: true },
+  }, OPERATOR_CONNECTION_ID, now);
+  if (!(await store.connections.insertIfAbsent(connection)) && !(await store.connections.get(OPERATOR_CONNECTION_ID))) {
+    throw new Error(`A connection named ${OPERATOR_CONNECTION} exists: it is reserved for Gatehouse's operators; rename or delete it, then start again`);
+  }
+}
+
+/** Gatehouse's interactive applications, which are never the admin machine-to-machine application. */
+const INTERACTIVE_SYSTEM_APPLICATIONS = new Set([ACCOUNT_APPLICATION_ID, CONSOLE_APPLICATION_ID]);
 
 /**
  * The admin machine-to-machine application with every Management API scope. Its credentials come from
@@ -88,7 +126,7 @@ export async function bootstrapAdminApplication(store: DurableStore, config: Gat
     else if (existing.client_secret_hash !== secretHash) await store.applications.update(existing.client_id, { set: { client_secret_hash: secretHash, updated_at: now } });
     credentials = { client_id: config.adminClientId };
   } else {
-    const existing = (await store.applications.find({ registration_type: 'system' })).find((app) => app.client_id !== ACCOUNT_APPLICATION_ID);
+    const existing = (await store.applications.find({ registration_type: 'system' })).find((app) => !INTERACTIVE_SYSTEM_APPLICATIONS.has(app.client_id));
     if (existing) credentials = { client_id: existing.client_id };
     else {
       const secret = newClientSecret();

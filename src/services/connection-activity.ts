@@ -3,11 +3,9 @@ import type { GatehouseConfig } from '../config/schema.ts';
 import { connectionActivityId, lastUse, unusedFor } from '../domain/connection-activity.ts';
 import { categoryOf } from '../domain/log-events.ts';
 import type { Application, ConnectionActivity, UserGrant } from '../domain/model.ts';
-import type { Stores } from '../store/index.ts';
 import type { DurableStore } from '../store/ports.ts';
 import type { EventObserver } from './audit.ts';
 import type { Page, PageRequest } from './entities.ts';
-import { revokeUserGrant } from './grants.ts';
 
 /** How often counted uses are written (src/config/schema.ts, `activity`). */
 export type ActivitySettings = GatehouseConfig['activity'];
@@ -121,15 +119,4 @@ export async function listApplicationUsage(store: DurableStore, request: PageReq
     items: usage.slice(start, start + request.per_page), start, limit: request.per_page,
     ...(request.include_totals ? { total: usage.length } : {}),
   };
-}
-
-/**
- * Revokes every connection of an application at once: each consent users gave it, with the refresh tokens and codes
- * issued under them. The application itself stays (an operator deletes it separately). Returns the consents revoked.
- * The one function for "revoke every connection of this application" (the Management API, and blocking a client).
- */
-export async function revokeApplicationConnections(stores: Stores, clientId: string): Promise<UserGrant[]> {
-  const grants = await stores.durable.userGrants.find({ clientID: clientId });
-  for (const grant of grants) await revokeUserGrant(stores, grant);
-  return grants;
 }

@@ -4,6 +4,7 @@ import { newId } from '../domain/ids.ts';
 import type { Connection } from '../domain/model.ts';
 import { upstreamCallbackUrl } from '../domain/links.ts';
 import { isUpstream } from '../domain/upstream.ts';
+import { checkConnectionChangeable } from '../domain/operators.ts';
 import type { DurableStore, Filter, Stores } from '../store/index.ts';
 import { editEntity, findPage, getOrThrow, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 import { checkUpstream, UpstreamError } from './upstream.ts';
@@ -57,6 +58,7 @@ export async function updateConnection(store: DurableStore, issuer: string, id: 
 /** As in Auth0, a connection takes its users with it (and their consents, with the tokens issued under them). */
 export async function deleteConnection(stores: Stores, id: string): Promise<void> {
   const connection = await findConnection(stores.durable, id);
+  checkConnectionChangeable(connection);
   const users = await stores.durable.users.find({ connection: connection.name });
   await deleteUserRecords(stores, users.map((user) => user.user_id));
   await stores.durable.connections.delete(id);

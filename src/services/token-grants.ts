@@ -1,6 +1,7 @@
 import { tokenGrantStands } from '../domain/access-tokens.ts';
 import type { Stores } from '../store/index.ts';
 import { decideAccess, findApiByIdentifier } from './access.ts';
+import { applicationDirectory, storeLookup, type ApplicationDirectory } from './application-directory.ts';
 
 /** Who and what an access token was issued for, read from its claims. */
 export interface IssuedTokenSubject {
@@ -17,10 +18,12 @@ export interface IssuedTokenSubject {
  * "Is this token's grant still valid?", asked of the store: the one question behind introspection of JWT access
  * tokens and /userinfo with them (and, later, revocation at resource servers). The rule is `tokenGrantStands`.
  */
-export async function tokenGrantIsValid(stores: Stores, token: IssuedTokenSubject): Promise<boolean> {
+export async function tokenGrantIsValid(
+  stores: Stores, token: IssuedTokenSubject, directory: ApplicationDirectory = applicationDirectory({ lookup: storeLookup(stores.durable) }),
+): Promise<boolean> {
   const { durable } = stores;
   const [application, api, user, grant] = await Promise.all([
-    durable.applications.get(token.clientId),
+    directory.resolve(token.clientId).then((entry) => entry?.application),
     findApiByIdentifier(durable, token.audience),
     token.userId === undefined ? undefined : durable.users.get(token.userId),
     token.userId === undefined || token.grantId === undefined ? undefined : stores.oidcAdapter('Grant').find(token.grantId).then((grant) => grant || undefined),

@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { Adapter } from 'oidc-provider';
-import { isLoopbackRedirect } from '../domain/application-rules.ts';
+import { isLoopbackRedirect } from '../domain/applications.ts';
 import type { Connection } from '../domain/model.ts';
 import { profileFromClaims, upstreamEndpoints, verifiedEmailsOf, type UpstreamEndpoints, type UpstreamProfile } from '../domain/upstream.ts';
 

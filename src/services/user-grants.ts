@@ -15,3 +15,14 @@ export async function revokeUserGrantById(stores: Stores, id: string): Promise<v
 export async function revokeAllUserGrants(stores: Stores, userId: string): Promise<void> {
   for (const grant of await stores.durable.userGrants.find({ user_id: userId })) await revokeUserGrant(stores, grant);
 }
+
+/**
+ * "Revoke every connection of this application": every consent any user gave it, with the codes and refresh tokens
+ * issued under them; the application itself stays. The one function for it (`DELETE /api/v2/grants?client_id=`, and
+ * blocking a self-registered client). Returns how many consents were revoked.
+ */
+export async function revokeApplicationConsents(stores: Stores, clientId: string): Promise<number> {
+  const consents = await stores.durable.userGrants.find({ clientID: clientId });
+  for (const grant of consents) await revokeUserGrant(stores, grant);
+  return consents.length;
+}

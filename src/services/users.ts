@@ -1,6 +1,7 @@
 import { invalidBody, RuleError } from '../domain/errors.ts';
 import { isUpstream } from '../domain/upstream.ts';
 import { passwordCheck, weakPassword } from '../domain/password-policy.ts';
+import { checkNotOperatorAccount } from '../domain/operators.ts';
 import { newHexId } from '../domain/ids.ts';
 import type { User } from '../domain/model.ts';
 import { draftUser, normalizeEmail, patchUser, type UserCreate, type UserPatch } from '../domain/user-rules.ts';
@@ -18,6 +19,7 @@ const noSuchUser = (userId: string) => missing('inexistent_user', `The user ${us
 export const findUser = (store: DurableStore, userId: string) => getOrThrow(store.users, userId, noSuchUser(userId));
 
 export async function createUser(store: DurableStore, input: UserCreate): Promise<User> {
+  checkNotOperatorAccount(input.connection);
   const [connection] = await store.connections.find({ name: input.connection }, { limit: 1 });
   if (!connection) throw new RuleError('invalid', 'inexistent_connection', `The connection ${input.connection} does not exist`);
   if (isUpstream(connection)) throw invalidBody(`The connection ${connection.name} is a ${connection.strategy} connection: its users are created when they first sign in there`);
@@ -47,13 +49,16 @@ export const findUsersByEmail = (store: DurableStore, email: string) => store.us
 export async function updateUser(store: DurableStore, userId: string, patch: UserPatch): Promise<User> {
   if (patch.password !== undefined) await checkPasswordFor(store, userId, patch.password);
   const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
-  const user = await writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), (existing) => patchUser(existing, patch, passwordHash, now())), ...USER_EXISTS);
+  const user = await writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), (existing) => {
+    checkNotOperatorAccount(existing.connection);
+    return patchUser(existing, patch, passwordHash, now());
+  }), ...USER_EXISTS);
   if (passwordHash) recordEvent('scp', { user_id: user.user_id, user_name: user.email, connection: user.connection, description: 'Password changed by an administrator' });
   return user;
 }
 
 export async function deleteUser(stores: Stores, userId: string): Promise<void> {
-  await findUser(stores.durable, userId);
+  checkNotOperatorAccount((await findUser(stores.durable, userId)).connection);
   await deleteUserRecords(stores, [userId]);
 }
 

@@ -18,7 +18,14 @@ type Specs = { [K in keyof DurableEntities]: CollectionSpec<DurableEntities[K]> 
 
 /** Every durable collection. The embedded store's schema migrations (src/store/embedded/migrations.ts) follow it. */
 export const COLLECTIONS: Specs = {
-  applications: { name: 'applications', key: 'client_id', unique: [], indexed: ['is_first_party', 'app_type', 'registration_type'], arrays: [], sealed: [] },
+  applications: {
+    name: 'applications',
+    key: 'client_id',
+    unique: [['external_client_id'], ['registration_fingerprint']],
+    indexed: ['is_first_party', 'app_type', 'registration_type', 'trust'],
+    arrays: [],
+    sealed: [],
+  },
   resourceServers: { name: 'resource_servers', key: 'id', unique: [['identifier']], indexed: ['identifier'], arrays: [], sealed: ['signing_secret'] },
   clientGrants: {
     name: 'client_grants',
@@ -41,6 +48,7 @@ export const COLLECTIONS: Specs = {
   logs: { name: 'logs', key: 'log_id', unique: [], indexed: ['type', 'client_id', 'user_id', 'user_name', 'connection', 'ip', 'audience'], arrays: [], sealed: [] },
   logStreams: { name: 'log_streams', key: 'id', unique: [], indexed: ['status'], arrays: [], sealed: ['http_authorization', 'http_custom_headers'] },
   connectionActivity: { name: 'connection_activity', key: 'id', unique: [], indexed: ['user_id', 'client_id'], arrays: [], sealed: [] },
+  operatorInvitations: { name: 'operator_invitations', key: 'id', unique: [['token_hash']], indexed: ['token_hash'], arrays: [], sealed: [] },
 };
 
 export const COLLECTION_NAMES = Object.keys(COLLECTIONS) as (keyof DurableEntities)[];

@@ -1,6 +1,7 @@
 import type { Adapter } from 'oidc-provider';
 import type {
-  Application, ClientGrant, Connection, ConnectionActivity, KeyMaterial, LogEvent, LogStream, NetworkAcl, ResourceServer, TenantSettings, User, UserGrant,
+  Application, ClientGrant, Connection, ConnectionActivity, KeyMaterial, LogEvent, LogStream, NetworkAcl, OperatorInvitation, ResourceServer, TenantSettings, User,
+  UserGrant,
 } from '../domain/model.ts';
 
 /** Equality on fields; on an array field, "contains". */
@@ -93,6 +94,7 @@ export interface DurableEntities {
   logs: LogEvent;
   logStreams: LogStream;
   connectionActivity: ConnectionActivity;
+  operatorInvitations: OperatorInvitation;
 }
 
 /** Writes recorded in a transaction; they run when the transaction's function returns, all or none. */

@@ -9,7 +9,7 @@ describe('bad input', () => {
   let token: string;
   beforeAll(async () => {
     // Registration's limits out of the way, so that every body sent to it reaches its parser once it is open (below).
-    test = await startGatehouse({ config: { registration: { rate_limit_per_second: 10_000, rate_limit_per_ip_per_minute: 10_000, max_applications: 10_000, idle_cleanup_days: 0 } } });
+    test = await startGatehouse({ config: { registration: { rate_limit_per_second: 10_000, rate_limit_per_ip_per_minute: 10_000, rate_limit_per_claimed_identity_per_hour: 10_000, max_applications: 10_000, idle_cleanup_days: 0 } } });
     token = await adminToken(test);
   });
   afterAll(async () => {

@@ -33,8 +33,9 @@ describe('discovery advertises what applications can use', () => {
   const tokenRequest = () => request(test.app).post('/oauth/token').type('form');
 
   it('lists only the client authentication methods applications have, and each of them works', async () => {
-    expect(metadata.token_endpoint_auth_methods_supported).toEqual(['none', 'client_secret_post', 'client_secret_basic']);
-    expect(metadata).not.toHaveProperty('token_endpoint_auth_signing_alg_values_supported');
+    // private_key_jwt: clients described by a metadata document, with keys from their jwks_uri (issue 14; tested in cimd.test.ts).
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt']);
+    expect(metadata.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA']);
     const basic = await machine('client_secret_basic');
     const viaBasic = await tokenRequest().auth(basic.app.client_id, basic.secret).send({ grant_type: 'client_credentials', audience: api.identifier });
     expect(viaBasic.status).toBe(200);

@@ -116,7 +116,7 @@ describe('the drop-in IdP', () => {
     expect(await durable.resourceServers.count({ identifier: `${ISSUER}/api/v2/` })).toBe(1);
     expect(await durable.connections.count({ name: 'Username-Password-Authentication' })).toBe(1);
     expect(await durable.clientGrants.count({ default_for: 'third_party_clients' })).toBe(1);
-    expect(await durable.applications.count({ registration_type: 'system' })).toBe(2); // the admin application and the account application of the connected-apps page
+    expect(await durable.applications.count({ registration_type: 'system' })).toBe(3); // the admin application, the account application of the connected-apps page, and the console
     const [connection] = await durable.connections.find({ name: 'Username-Password-Authentication' });
     expect(connection?.is_domain_connection).toBe(true);
   });

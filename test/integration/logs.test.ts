@@ -33,7 +33,7 @@ describe('the tenant log (/api/v2/logs)', () => {
       config: {
         trustProxy: 'loopback',
         login: { max_failures_per_account: 3, max_failures_per_address: 4, window_minutes: 15 },
-        registration: { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 2, max_applications: 2, idle_cleanup_days: 0 },
+        registration: { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 2, rate_limit_per_claimed_identity_per_hour: 1000, max_applications: 2, idle_cleanup_days: 0 },
       },
     });
     const { stores } = test.gatehouse;

@@ -19,7 +19,7 @@ const COVERS: Record<Scope, Surface[]> = {
 };
 
 const BLOCKED_PAGE = 'Access from your network is blocked';
-const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 1000, max_applications: 1000, idle_cleanup_days: 0 };
+const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 1000, rate_limit_per_claimed_identity_per_hour: 1000, max_applications: 1000, idle_cleanup_days: 0 };
 
 describe('network ACLs on every surface', () => {
   let test: TestGatehouse;

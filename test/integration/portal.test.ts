@@ -10,7 +10,7 @@ import { createApi, createGrant } from '../support/fixtures.ts';
 import { Browser, codeFlowTokens, createUser, pageOf } from '../support/flow.ts';
 import { ISSUER, startGatehouse, type TestGatehouse } from '../support/harness.ts';
 
-const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 1000, max_applications: 1000, idle_cleanup_days: 0 };
+const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 1000, rate_limit_per_claimed_identity_per_hour: 1000, max_applications: 1000, idle_cleanup_days: 0 };
 
 async function setTenant(stores: Stores, changes: { registration?: boolean; support_email?: string }) {
   const settings = (await stores.durable.settings.get('tenant'))!;

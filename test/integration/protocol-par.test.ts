@@ -7,7 +7,7 @@ import { insecure, oauthTestbed, USER } from '../support/oauth4webapi.ts';
 
 /** Pushed authorization requests (RFC 9126), driven by oauth4webapi against Gatehouse on loopback. */
 describe('pushed authorization requests', () => {
-  const testbed = oauthTestbed({ registration: { rate_limit_per_second: 100, rate_limit_per_ip_per_minute: 100, max_applications: 100, idle_cleanup_days: 0 } });
+  const testbed = oauthTestbed({ registration: { rate_limit_per_second: 100, rate_limit_per_ip_per_minute: 100, rate_limit_per_claimed_identity_per_hour: 100, max_applications: 100, idle_cleanup_days: 0 } });
   const { email, password } = USER;
 
   /** Pushes the parameters, then sends the browser to /authorize with the request_uri alone. */

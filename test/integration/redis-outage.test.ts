@@ -48,7 +48,7 @@ describe('a Redis outage', () => {
     redis = await openRedisStore({ url: `redis://127.0.0.1:${port}`, logger });
     test = await startGatehouse({
       stores: combineStores(openEmbeddedStore({ dataDir: null }), redis, redis.client),
-      config: { registration: { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 3, max_applications: 100, idle_cleanup_days: 0 } },
+      config: { registration: { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 3, rate_limit_per_claimed_identity_per_hour: 1000, max_applications: 100, idle_cleanup_days: 0 } },
     });
     const token = await adminToken(test);
     await request(test.app).patch('/api/v2/tenants/settings').set('Authorization', `Bearer ${token}`).send({ flags: { enable_dynamic_client_registration: true } }).expect(200);

@@ -11,7 +11,7 @@ import { clientCredentialsToken, startGatehouse, type TestGatehouse } from '../s
 import { authorizeQuery, createApi, createGrant } from '../support/fixtures.ts';
 import { codeFlowTokens, createUser } from '../support/flow.ts';
 
-const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 1000, max_applications: 1000, idle_cleanup_days: 0 };
+const generous = { rate_limit_per_second: 1000, rate_limit_per_ip_per_minute: 1000, rate_limit_per_claimed_identity_per_hour: 1000, max_applications: 1000, idle_cleanup_days: 0 };
 
 async function enableRegistration(stores: Stores, enabled = true) {
   const settings = (await stores.durable.settings.get('tenant'))!;
@@ -145,8 +145,12 @@ describe('dynamic client registration', () => {
       expect(decodeJwt(tokens.body.access_token)).toMatchObject({ aud: withDefault.identifier, scope: 'read:notes', client_id: client.client_id });
       expect(tokens.body.refresh_token).toEqual(expect.any(String));
       const refused = await request(test.app).get(authorizeQuery(app, { resource: withoutDefault.identifier, scope: 'read:notes' }).path);
-      expect(refused.status).toBe(400);
-      expect(refused.text).toContain('unauthorized_client');
+      // Issue 14: an error about the request reaches a registered loopback callback (a native client on the person's own
+      // computer learns why); a web callback still gets Gatehouse's page (test/integration/step-up.test.ts).
+      expect(refused.status).toBe(303);
+      const callback = new URL(refused.headers.location as string);
+      expect(callback.origin + callback.pathname).toBe('http://127.0.0.1:8123/callback');
+      expect(callback.searchParams.get('error')).toBe('unauthorized_client');
     });
 
     it('tells an anonymously registered client nothing about another application\'s tokens', async () => {

@@ -44,7 +44,7 @@ export function managementTestbed(options: Parameters<typeof startGatehouse>[0] 
 }
 
 /** Some scope other than the one an operation needs, so that the guard's 403 (not its 401) answers. */
-export const otherScope = (needed: ManagementScope) => MANAGEMENT_API_SCOPES.find((scope) => scope !== needed) as string;
+export const otherScope = (needed: ManagementScope | readonly ManagementScope[]) => MANAGEMENT_API_SCOPES.find((scope) => ![needed].flat().includes(scope)) as string;
 
 const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
 addFormats.default(ajv);

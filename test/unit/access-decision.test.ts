@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { decideApiAccess } from '../../src/domain/access.ts';
 import type { AccessPolicy, Application, ClientGrant, ResourceServer, SubjectType } from '../../src/domain/model.ts';
-import { systemResourceServer } from '../../src/domain/system-api.ts';
+import { CONSOLE_APPLICATION_ID, OPERATOR_CONNECTION, type OperatorFacts } from '../../src/domain/operators.ts';
+import { MANAGEMENT_API_SCOPES, systemResourceServer } from '../../src/domain/system-api.ts';
 
 const now = '2026-01-01T00:00:00.000Z';
 const API_SCOPES = ['read', 'write', 'admin'];
@@ -107,5 +108,33 @@ describe('decideApiAccess: system APIs', () => {
     expect(outcome(decideApiAccess({ api: system, application: app('first-party'), subjectType: 'client', clientGrants: [grant({ client_id: 'app1' })] }))).toEqual(['read:clients']);
     expect(outcome(decideApiAccess({ api: system, application: app('first-party'), subjectType: 'client', clientGrants: [grant({ default_for: 'third_party_clients' })] }))).toBe('unauthorized_client');
     expect(outcome(decideApiAccess({ api: system, application: app('first-party'), subjectType: 'user', clientGrants: [grant({ client_id: 'app1', subject_type: 'user' })] }))).toBe('access_denied');
+  });
+});
+
+describe('decideApiAccess: operators, through the console', () => {
+  const system = systemResourceServer('https://id.example.com', now);
+  const consoleApp = { ...app('first-party'), client_id: CONSOLE_APPLICATION_ID };
+  const consoleGrant: ClientGrant = {
+    id: 'console', client_id: CONSOLE_APPLICATION_ID, audience: system.identifier, scope: [], allow_all_scopes: true, subject_type: 'user', is_system: true, created_at: now, updated_at: now,
+  };
+  const decide = (user?: OperatorFacts | null, application = consoleApp) =>
+    outcome(decideApiAccess({ api: system, application, subjectType: 'user', clientGrants: [{ ...consoleGrant, client_id: application.client_id }], ...(user === undefined ? {} : { user }) }));
+  const operator = (role: 'admin' | 'viewer', fields: Partial<OperatorFacts> = {}): OperatorFacts => ({ connection: OPERATOR_CONNECTION, blocked: false, operator_role: role, ...fields });
+
+  it('bounds an admin\'s token by every scope and a viewer\'s by the read: scopes', () => {
+    expect(decide(operator('admin'))).toEqual([...MANAGEMENT_API_SCOPES]);
+    expect(decide(operator('viewer'))).toEqual(MANAGEMENT_API_SCOPES.filter((scope) => scope.startsWith('read:')));
+  });
+
+  it('gives nothing to a user who is not an operator: another connection, no role, blocked, or unknown', () => {
+    expect(decide({ connection: 'Username-Password-Authentication', blocked: false, operator_role: 'admin' })).toBe('access_denied');
+    expect(decide({ connection: OPERATOR_CONNECTION, blocked: false })).toBe('access_denied');
+    expect(decide(operator('admin', { blocked: true }))).toBe('access_denied');
+    expect(decide(null)).toBe('access_denied');
+  });
+
+  it('lets the sign-in begin before anyone is known (the bound applies once they are), and only for the console', () => {
+    expect(decide()).toEqual([...MANAGEMENT_API_SCOPES]);
+    expect(decide(operator('admin'), app('first-party'))).toBe('access_denied');
   });
 });

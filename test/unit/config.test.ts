@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import { knownAgents } from '../../src/config/known-agents.ts';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
 
 const load = (env: Record<string, string>) => loadConfig({ env: { NODE_ENV: 'test', ...env } });
@@ -17,6 +18,23 @@ describe('configuration', () => {
     expect(config.cookieKeys).toHaveLength(2);
     expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(load({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+  });
+
+  it('reads the hosts exempted from the public-address rule of metadata documents, empty by default, and checks each', () => {
+    expect(load({}).cimd.allowed_private_hosts).toEqual([]);
+    expect(load({ GATEHOUSE_CIMD_ALLOWED_HOSTS: 'localhost, agents.internal,10.0.0.0/8' }).cimd.allowed_private_hosts).toEqual(['localhost', 'agents.internal', '10.0.0.0/8']);
+    expect(() => load({ GATEHOUSE_CIMD_ALLOWED_HOSTS: 'localhost,http://x' })).toThrow('Invalid configuration: cimd.allowed_private_hosts (GATEHOUSE_CIMD_ALLOWED_HOSTS) entry "http://x" is neither a host name, an IP address nor a CIDR range');
+  });
+
+  it('ships the known agents with the sources of their URLs, and adds the operator\'s own after them', () => {
+    const own = { client_id: 'https://agents.example.com/client.json', name: 'Our Agent', vendor: 'Example Corp' };
+    const agents = knownAgents([own]);
+    expect(agents.at(-1)).toEqual(own);
+    expect(agents.length).toBeGreaterThan(5);
+    for (const agent of agents.slice(0, -1)) {
+      expect(agent.client_id).toMatch(/^https:\/\/[^/]+\/./);
+      expect(agent.sources?.length).toBeGreaterThan(0);
+    }
   });
 
   it('reads the network ACL signal sources from the environment, and checks the databases exist', () => {

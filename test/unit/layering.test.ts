@@ -9,7 +9,7 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
  * docs/ARCHITECTURE.md's layers, from the bottom: a module may import its own layer and those below, never one above.
  * The files at the top of src/ (gatehouse.ts, main.ts, index.ts) put the layers together.
  */
-const RANK: Record<string, number> = { domain: 0, config: 0, store: 1, services: 2, oidc: 3, http: 4, '.': 5 };
+const RANK: Record<string, number> = { domain: 0, config: 0, store: 1, net: 1, services: 2, oidc: 3, http: 4, '.': 5 };
 
 const layerOf = (file: string) => {
   const [first, ...rest] = path.relative(SRC, file).split(path.sep);

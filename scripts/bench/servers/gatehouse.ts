@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     stores,
     config: {
       env: 'test', issuer: listener.origin, dataDir, logLevel: 'info',
-      registration: { rate_limit_per_second: 1_000_000, rate_limit_per_ip_per_minute: 100_000_000, max_applications: 10_000_000, idle_cleanup_days: 0 },
+      registration: { rate_limit_per_second: 1_000_000, rate_limit_per_ip_per_minute: 100_000_000, rate_limit_per_claimed_identity_per_hour: 100_000_000, max_applications: 10_000_000, idle_cleanup_days: 0 },
       logs: { ...loadConfig({ env: {} }).logs, enabled: args.tenantLog !== false },
     },
   });

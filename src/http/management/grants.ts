@@ -1,7 +1,8 @@
 import { invalidQuery } from '../../domain/errors.ts';
 import type { ConnectionActivity } from '../../domain/model.ts';
-import { activityOfGrants, revokeApplicationConnections } from '../../services/connection-activity.ts';
-import { listUserGrants, revokeAllUserGrants, revokeUserGrantById } from '../../services/user-grants.ts';
+import { activityOfGrants } from '../../services/connection-activity.ts';
+import { findApplication } from '../../services/applications.ts';
+import { listUserGrants, revokeAllUserGrants, revokeApplicationConsents, revokeUserGrantById } from '../../services/user-grants.ts';
 import type { Stores } from '../../store/index.ts';
 import { defineOperation, listReply, noContentAfter, type ListQuery, type Operation } from './operation.ts';
 import { listResponse, userGrantDeleteQuery, userGrantListQuery, userGrantResponse } from './schemas.ts';
@@ -34,11 +35,13 @@ export function grantOperations(stores: Stores): Operation[] {
     defineOperation<{ user_id?: string; client_id?: string }>({
       method: 'delete', path: '/grants', scope: 'delete:grants', tag,
       summary: 'Revoke every consent of a user, or every connection of an application, and the tokens issued under them',
-      query: userGrantDeleteQuery, response: { status: 204, description: 'Revoked' }, errors: [],
+      query: userGrantDeleteQuery, response: { status: 204, description: 'Revoked' }, errors: [404],
       handle: ({ query }) => {
         if (!query.user_id && !query.client_id) throw invalidQuery('\'Missing required property: user_id\' (or client_id, to revoke every connection of an application)');
         if (query.user_id && query.client_id) throw invalidQuery('give user_id (every consent of a user) or client_id (every connection of an application), not both');
-        return noContentAfter(query.user_id ? revokeAllUserGrants(stores, query.user_id) : revokeApplicationConnections(stores, query.client_id as string));
+        if (query.user_id) return noContentAfter(revokeAllUserGrants(stores, query.user_id));
+        const clientId = query.client_id as string;
+        return noContentAfter(findApplication(stores.durable, clientId).then(() => revokeApplicationConsents(stores, clientId)));
       },
     }),
   ];

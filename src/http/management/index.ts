@@ -1,11 +1,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import express, { Router, type Request, type RequestHandler } from 'express';
+import { pino } from 'pino';
+import type { GatehouseConfig } from '../../config/schema.ts';
 import type { KeyMaterial } from '../../domain/model.ts';
 import type { SignalAvailability } from '../../domain/network-acl-rules.ts';
+import { outboundExemptions } from '../../domain/outbound-addresses.ts';
 import { managementAccess } from '../../services/access.ts';
-import type { AccountService } from '../../services/accounts.ts';
+import { storeLookup, type ApplicationDirectory } from '../../services/application-directory.ts';
+import { clientMetadataDocuments, type ClientMetadataDocuments } from '../../services/client-metadata-documents.ts';
+import { accountService, type AccountService } from '../../services/accounts.ts';
 import { recordEvent, recordEventOnce } from '../../services/audit.ts';
-import type { LoginLockout } from '../../services/sign-in.ts';
+import { selfRegistrationBudgets } from '../../services/self-registration.ts';
+import { createLoginLockout, type LoginLockout } from '../../services/sign-in.ts';
 import { createLimiter } from '../../services/rate-limits.ts';
 import type { Stores } from '../../store/index.ts';
 import { apiErrorHandler, sendApiError } from '../errors.ts';
@@ -20,6 +26,7 @@ import { logStreamOperations } from './log-streams.ts';
 import { logOperations } from './logs.ts';
 import { networkAclOperations } from './network-acls.ts';
 import { openApiDocument } from './openapi.ts';
+import { operatorOperations } from './operators.ts';
 import type { Operation } from './operation.ts';
 import { resourceServerOperations } from './resource-servers.ts';
 import { tenantSettingsOperations } from './tenant-settings.ts';
@@ -37,6 +44,8 @@ export interface ManagementDeps {
   /** The key material as this process uses it now. */
   keys: () => KeyMaterial;
   stores: Stores;
+  directory: ApplicationDirectory;
+  documents: ClientMetadataDocuments;
   /** The sign-in lockout that user blocks read and lift. */
   lockout: LoginLockout;
   /** Requests per second one calling application may make (Auth0 limits the Management API per tenant and client). */
@@ -49,11 +58,14 @@ export interface ManagementDeps {
   accounts: AccountService;
 }
 
-/** Per calling application, shared through Redis when configured; answered like Auth0 (429 and X-RateLimit-*). */
+/**
+ * Per caller (an application, or an operator through the console), shared through Redis when configured; answered
+ * like Auth0 (429 and X-RateLimit-*).
+ */
 function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (req: Request) => string): RequestHandler {
   const limiter = createLimiter(stores.redis, 'mgmt', perSecond, 1);
   return async (req, res, next) => {
-    const result = await limiter(req.management?.clientId ?? clientAddress(req));
+    const result = await limiter(req.management ? `${req.management.actor.type}:${req.management.actor.id}` : clientAddress(req));
     res.set({
       'X-RateLimit-Limit': String(result.limit), 'X-RateLimit-Remaining': String(result.remaining),
       'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + result.resetSeconds),
@@ -66,8 +78,10 @@ function managementRateLimit(stores: Stores, perSecond: number, clientAddress: (
   };
 }
 
-export const managementOperations = (stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, accounts: AccountService, issuer: string): Operation[] => [
-  ...clientOperations(stores),
+export const managementOperations = (
+  stores: Stores, lockout: LoginLockout, aclSignals: SignalAvailability, accounts: AccountService, documents: ClientMetadataDocuments,
+): Operation[] => [
+  ...clientOperations(stores, documents),
   ...resourceServerOperations(stores),
   ...clientGrantOperations(stores),
   ...connectionOperations(stores, accounts.issuer),
@@ -77,9 +91,10 @@ export const managementOperations = (stores: Stores, lockout: LoginLockout, aclS
   ...grantOperations(stores),
   ...tenantSettingsOperations(stores),
   ...networkAclOperations(stores, aclSignals),
-  ...logOperations(stores, issuer),
+  ...logOperations(stores, accounts.issuer),
   ...logStreamOperations(stores),
   ...clientActivityOperations(stores),
+  ...operatorOperations(stores, accounts.issuer),
 ];
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -109,7 +124,9 @@ function route(operation: Operation): RequestHandler[] {
   const handle: RequestHandler = async (req, res) => {
     const query = validateQuery(req.query as Record<string, unknown>);
     const body = validateBody?.(req.body ?? {});
-    const result = await operation.handle({ params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body });
+    const result = await operation.handle({
+      params: { id: typeof req.params.id === 'string' ? req.params.id : '' }, query, body, scopes: req.management?.scopes ?? new Set(), actor: req.management!.actor,
+    });
     if (result.headers) res.set(result.headers);
     if (result.secret) res.set(NO_STORE);
     if (result.body === undefined) res.status(result.status).end();
@@ -128,14 +145,28 @@ function route(operation: Operation): RequestHandler[] {
  * the operation's scope. Errors have Auth0's shape.
  */
 export function managementRouter(deps: ManagementDeps): Router {
-  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.accounts, deps.issuer);
+  const operations = managementOperations(deps.stores, deps.lockout, deps.aclSignals, deps.accounts, deps.documents);
   const document = openApiDocument(operations, deps.issuer);
   const router = Router();
   router.get('/openapi.json', (_req, res) => void res.json(document));
   router.use(auditWrites);
-  router.use(managementAuthentication(deps.issuer, deps.keys, managementAccess(deps.stores.durable)), managementRateLimit(deps.stores, deps.rateLimitPerSecond, deps.clientAddress));
+  router.use(managementAuthentication(deps.issuer, deps.keys, managementAccess(deps.stores.durable, deps.directory)), managementRateLimit(deps.stores, deps.rateLimitPerSecond, deps.clientAddress));
   for (const operation of operations) router[operation.method](operation.path, ...route(operation));
   router.use((req, res) => sendApiError(res, 404, 'not_found', `No Management API endpoint for ${req.method} ${req.baseUrl}${req.path}`));
   router.use(apiErrorHandler);
   return router;
+}
+
+/**
+ * The operations as the OpenAPI document describes them, built without a running Gatehouse: their services are wired
+ * to `stores` but never called (the types generator, scripts/openapi-types.ts, and the generated API checks use it).
+ */
+export function describedManagementOperations(stores: Stores, config: Pick<GatehouseConfig, 'issuer' | 'login' | 'registration'>): Operation[] {
+  const lockout = createLoginLockout(undefined, config.login);
+  const accounts = accountService({ stores, issuer: config.issuer, mailer: { send: () => Promise.reject(new Error('never sent')) }, templatesDir: '.', lockout });
+  const documents = clientMetadataDocuments({
+    store: stores.durable, lookup: storeLookup(stores.durable), budgets: selfRegistrationBudgets(undefined, config.registration),
+    exemptions: outboundExemptions([]), logger: pino({ level: 'silent' }),
+  });
+  return managementOperations(stores, lockout, { missing: () => undefined }, accounts, documents);
 }

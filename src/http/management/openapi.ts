@@ -43,7 +43,7 @@ function describe(operation: Operation) {
       },
       ...Object.fromEntries([400, 401, 403, 429, ...operation.errors].map((status) => [status, errorRef(status)])),
     },
-    security: [{ managementApi: [operation.scope] }],
+    security: [operation.scope].flat().map((scope) => ({ managementApi: [scope] })),
   };
 }
 
@@ -59,7 +59,7 @@ export function openApiDocument(operations: readonly Operation[], issuer: string
     info: {
       title: 'Gatehouse Management API',
       version: '2',
-      description: `Auth0-compatible Management API. Call it with an access token for the audience ${managementAudience(issuer)}; each operation needs one scope.`,
+      description: `Auth0-compatible Management API. Call it with an access token for the audience ${managementAudience(issuer)}; each operation needs one scope (or one of those it lists).`,
     },
     servers: [{ url: issuer }],
     paths,
@@ -68,7 +68,7 @@ export function openApiDocument(operations: readonly Operation[], issuer: string
       securitySchemes: {
         managementApi: {
           type: 'oauth2',
-          description: `Client credentials for the audience ${managementAudience(issuer)}.`,
+          description: `Client credentials for the audience ${managementAudience(issuer)}; operators get theirs, bounded by their role, through the console (/console).`,
           flows: { clientCredentials: { tokenUrl: issuerUrl(issuer, 'oauth/token'), scopes: Object.fromEntries(MANAGEMENT_API_SCOPES.map((scope) => [scope, scope])) } },
         },
       },

@@ -1,12 +1,17 @@
 import type { SchemaObject } from 'ajv';
 import type { ManagementScope } from '../../domain/system-api.ts';
 import type { Page } from '../../services/entities.ts';
+import type { Actor } from '../../domain/model.ts';
 
 export interface OperationInput<Query, Body> {
   /** Every path parameter of the Management API is an `:id`. */
   params: { id: string };
   query: Query;
   body: Body;
+  /** The caller's Management API scopes, for operations whose outcome needs more than the scope they start with. */
+  scopes: ReadonlySet<string>;
+  /** Who asks (src/http/guard.ts). */
+  actor: Actor;
 }
 
 export interface Reply {
@@ -25,7 +30,8 @@ export interface Operation<Query = unknown, Body = unknown> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express syntax, relative to /api/v2. */
   path: string;
-  scope: ManagementScope;
+  /** The scope the caller needs; a list means any one of them. */
+  scope: ManagementScope | readonly ManagementScope[];
   tag: string;
   summary: string;
   query?: SchemaObject;

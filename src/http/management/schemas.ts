@@ -3,12 +3,15 @@ import { GRANT_TYPES } from '../../domain/application-rules.ts';
 import { HEX_COLOUR_PATTERN } from '../../domain/branding.ts';
 import { LOG_CATEGORIES } from '../../domain/log-events.ts';
 import { LOG_SEARCH_FIELDS } from '../../domain/log-query.ts';
-import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type ApiSigningAlg, type AppType, type TokenDialect } from '../../domain/model.ts';
+import {
+  CONFIGURABLE_AUTH_METHODS, SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, type AccessPolicy, type ApiSigningAlg, type AppType, type TokenDialect, type Trust,
+} from '../../domain/model.ts';
 import { MAX_TOKEN_LIFETIME, MIN_SIGNING_SECRET_LENGTH } from '../../domain/resource-server-rules.ts';
 import { DEFAULT_TOKEN_DIALECT } from '../../domain/tokens.ts';
 import { PASSWORD_POLICY_LEVELS } from '../../domain/password-policy.ts';
 import { CONNECTION_STRATEGIES } from '../../domain/connection-rules.ts';
 import { PASSWORD_LENGTH } from '../../domain/user-rules.ts';
+import { OPERATOR_ROLES } from '../../domain/operators.ts';
 
 /**
  * The JSON schemas of the Management API: requests are validated against them (additional properties refused) and
@@ -39,9 +42,9 @@ const urlList = (description: string) => arrayOf(string({ minLength: 1, maxLengt
 const displayName = (maxLength: number, description: string) => string({ minLength: 1, maxLength, pattern: '^[^<>]+$', description });
 
 const APP_TYPES = ['regular_web', 'spa', 'native', 'non_interactive'] as const satisfies readonly AppType[];
-const API_SIGNING_ALGS = [...SIGNING_ALGS, 'HS256'] as const satisfies readonly ApiSigningAlg[];
+export const API_SIGNING_ALGS = [...SIGNING_ALGS, 'HS256'] as const satisfies readonly ApiSigningAlg[];
 const USER_POLICIES = ['allow_all', 'require_client_grant', 'deny_all'] as const satisfies readonly AccessPolicy[];
-const TOKEN_DIALECTS = ['access_token', 'access_token_authz', 'rfc9068_profile', 'rfc9068_profile_authz'] as const satisfies readonly TokenDialect[];
+export const TOKEN_DIALECTS = ['access_token', 'access_token_authz', 'rfc9068_profile', 'rfc9068_profile_authz'] as const satisfies readonly TokenDialect[];
 const SECURITY_MODES = ['strict', 'permissive'] as const;
 const REFRESH_TOKEN_LIFETIME_MAX = 31557600;
 
@@ -103,7 +106,7 @@ const clientSettings: Record<string, SchemaObject> = {
   web_origins: urlList('Origins allowed for web message responses.'),
   allowed_logout_urls: urlList('Not available for strict third-party applications.'),
   grant_types: arrayOf(oneOf(GRANT_TYPES), { uniqueItems: true, description: 'Strict third-party: authorization_code, refresh_token, client_credentials (confidential only).' }),
-  token_endpoint_auth_method: oneOf(TOKEN_ENDPOINT_AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
+  token_endpoint_auth_method: oneOf(CONFIGURABLE_AUTH_METHODS, { description: 'Defaults to none for spa and native applications, client_secret_post otherwise.' }),
   jwt_configuration: object({
     alg: oneOf(SIGNING_ALGS, { description: 'ID token signing algorithm; RS256 only for strict third-party applications.' }),
     lifetime_in_seconds: integer(1, MAX_TOKEN_LIFETIME),
@@ -125,17 +128,60 @@ const clientSettings: Record<string, SchemaObject> = {
 
 export const clientCreateBody = object(clientSettings, ['name']);
 export const clientPatchBody = patchOf(clientSettings);
-export const clientListQuery = listQuery({ is_first_party: boolean(), app_type: oneOf(APP_TYPES) });
+const TRUST = ['trusted', 'pending', 'blocked'] as const satisfies readonly Trust[];
+const trust = oneOf(TRUST, { description: 'Self-registered applications: trusted ones get tokens, pending ones await an administrator, blocked ones are refused.' });
+export const clientListQuery = listQuery({ is_first_party: boolean(), app_type: oneOf(APP_TYPES), trust });
+
+const credential = object({ credential_type: oneOf(['public_key']), kid: string(), alg: string() }, ['credential_type', 'kid']);
+const clientAuthenticationMethods = object({ private_key_jwt: object({ credentials: arrayOf(credential) }, ['credentials']) }, [], {
+  description: 'private_key_jwt applications: the keys their client assertions are checked with (from their jwks_uri).',
+});
 
 export const clientResponse = object({
   client_id: string(),
   client_secret: string({ description: 'Returned only when the application is created and when its secret is rotated.' }),
   ...clientSettings,
+  token_endpoint_auth_method: oneOf(TOKEN_ENDPOINT_AUTH_METHODS, { description: 'private_key_jwt: applications described by a metadata document, with keys from their jwks_uri.' }),
   registration_type: oneOf(['management_api', 'dynamic', 'system']),
   registration_metadata: { type: 'object' },
   last_used_at: string({ format: 'date-time', description: 'When a token was last issued to the application (recorded at most daily).' }),
+  external_client_id: string({ description: 'Its client metadata document URL: its client_id in protocol requests and tokens.' }),
+  external_metadata_type: oneOf(['cimd']),
+  external_metadata_created_by: oneOf(['client', 'admin'], { description: 'client: created on first use of its URL; admin: imported through the Management API.' }),
+  jwks_uri: string(),
+  token_endpoint_auth_signing_alg: string(),
+  client_authentication_methods: clientAuthenticationMethods,
+  trust,
   ...timestamps,
 }, ['client_id', 'name', 'app_type', 'is_first_party', 'grant_types', 'token_endpoint_auth_method']);
+
+export const clientTrustBody = object({ trust }, ['trust']);
+
+// Client ID Metadata Documents (Auth0's /clients/cimd/preview and /clients/cimd/register).
+
+export const cimdBody = object({
+  external_client_id: string({ minLength: 1, maxLength: 2000, description: 'The https URL of the client metadata document (its client_id).' }),
+}, ['external_client_id']);
+const cimdValidation = object({ valid: boolean(), violations: arrayOf(string()), warnings: arrayOf(string()) }, ['valid', 'violations', 'warnings']);
+const cimdMappedFields = object({
+  external_client_id: string(),
+  name: string(),
+  app_type: oneOf(['regular_web', 'native']),
+  callbacks: arrayOf(string()),
+  logo_uri: string(),
+  description: string(),
+  grant_types: arrayOf(string()),
+  token_endpoint_auth_method: oneOf(['none', 'private_key_jwt']),
+  jwks_uri: string(),
+  client_authentication_methods: clientAuthenticationMethods,
+}, ['external_client_id', 'name', 'app_type', 'callbacks', 'grant_types', 'token_endpoint_auth_method']);
+export const cimdPreviewResponse = object({
+  client_id: string({ description: 'The application already registered with this external_client_id, if any.' }),
+  errors: arrayOf(string(), { description: 'Why the document could not be fetched; validation is then omitted.' }),
+  validation: cimdValidation,
+  mapped_fields: cimdMappedFields,
+});
+export const cimdRegisterResponse = object({ client_id: string(), mapped_fields: cimdMappedFields, validation: cimdValidation }, ['client_id', 'mapped_fields', 'validation']);
 
 // APIs (resource servers).
 
@@ -431,6 +477,20 @@ const tenantSettings: Record<string, SchemaObject> = {
   default_audience: string({ maxLength: 600, description: 'Identifier of the API used when a request names none ("" for none).' }),
   flags: object({ enable_dynamic_client_registration: boolean('Open dynamic client registration at /oidc/register.') }),
   dynamic_client_registration_security_mode: oneOf(SECURITY_MODES, { description: 'Security mode of dynamically registered applications; permissive only where the tenant allows it.' }),
+  client_id_metadata_document_supported: boolean('Client ID Metadata Documents: clients may use the https URL of their metadata document as client_id (advertised in discovery). Default false.'),
+  self_registered_clients: object({
+    initial_trust: object({
+      dynamic_registration: oneOf(['trusted', 'pending'], { description: 'What a client registered at /oidc/register starts as (default trusted).' }),
+      client_id_metadata_document: oneOf(['trusted', 'pending'], { description: 'What a client first seen by its metadata document URL starts as (default trusted).' }),
+    }),
+    trust_rules: arrayOf(object({
+      cimd_url: string({ maxLength: 2000, description: 'An exact client id URL.' }),
+      cimd_url_prefix: string({ maxLength: 2000, description: 'Client id URLs starting with this.' }),
+      redirect_host: string({ minLength: 1, maxLength: 253, description: 'The host of a redirect URI: blocks when any redirect URI has it, trusts when all of them have trusted hosts.' }),
+      trust: oneOf(['trusted', 'blocked']),
+    }, ['trust']), { maxItems: 100, description: 'Decide new clients ahead of time; an exact URL rule wins, then blocking rules, then trusting ones. Replaced whole.' }),
+    over_budget: oneOf(['refuse', 'admit_as_pending'], { description: 'A registration over its budget is refused (429, default) or admitted as pending.' }),
+  }, [], { description: 'The trust ladder of self-registered applications (dynamic registration and metadata documents).' }),
   branding: object({
     primary_color: colour('Buttons and links. Refused unless white text on it, and it on white and on page_background, reach 4.5:1 (WCAG 2.2 AA).'),
     page_background: colour('Behind the page card. Refused unless the grey page text and primary_color on it reach 4.5:1 (WCAG 2.2 AA).'),
@@ -475,3 +535,28 @@ export const networkAclResponse = object({ id: string(), ...aclSettings, ...time
 export const errorResponse = object({
   statusCode: { type: 'integer' }, error: string(), message: string(), errorCode: string(),
 }, ['statusCode', 'error', 'message']);
+
+// Operators (Gatehouse's own: the people who run the tenant through the console).
+
+const operatorRole = oneOf(OPERATOR_ROLES, { description: 'admin: every Management API scope; viewer: the read: scopes.' });
+export const operatorResponse = object({
+  user_id: string(),
+  email: string(),
+  name: string(),
+  role: operatorRole,
+  blocked: boolean(),
+  logins_count: { type: 'integer' },
+  last_login: string({ format: 'date-time' }),
+  ...timestamps,
+}, ['user_id', 'email', 'role']);
+export const operatorPatchBody = object({ role: operatorRole }, ['role']);
+export const invitationCreateBody = object({ email: email('Who is invited; they choose their password when they accept.'), role: operatorRole }, ['email', 'role']);
+export const invitationResponse = object({
+  id: string(),
+  email: string({ description: 'Absent on the first-start link, whose holder chooses it.' }),
+  role: operatorRole,
+  invited_by: string({ description: 'The operator (user id) or application (client id) that invited; "gatehouse" for the first-start link.' }),
+  expires_at: string({ format: 'date-time' }),
+  created_at: string({ format: 'date-time' }),
+  invitation_url: string({ description: 'The single-use link to hand to the person invited. Returned only when the invitation is made.' }),
+}, ['id', 'role', 'invited_by', 'expires_at', 'created_at']);

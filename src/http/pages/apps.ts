@@ -6,6 +6,7 @@ import { isThirdParty } from '../../domain/applications.ts';
 import type { Application, ResourceServer, UserGrant } from '../../domain/model.ts';
 import { findApiByIdentifier } from '../../services/access.ts';
 import { lastUse } from '../../domain/connection-activity.ts';
+import type { ApplicationDirectory } from '../../services/application-directory.ts';
 import { ACCOUNT_APPLICATION_ID, accountCallback } from '../../services/bootstrap.ts';
 import { activityOfGrants } from '../../services/connection-activity.ts';
 import { revokeUserGrant } from '../../services/grants.ts';
@@ -18,6 +19,7 @@ import { issuerBasePath } from '../../domain/issuer.ts';
 export interface AppsPageDeps {
   provider: Provider;
   stores: Stores;
+  directory: ApplicationDirectory;
   issuer: string;
   csrfKey: string;
   logger: Logger;
@@ -68,7 +70,7 @@ export function appsRouter(deps: AppsPageDeps): Router {
     for (const grant of await durable.userGrants.find({ user_id: userId })) byClient.set(grant.clientID, [...(byClient.get(grant.clientID) ?? []), grant]);
     const result: AppAccess[] = [];
     for (const [clientId, grants] of byClient) {
-      const app = await durable.applications.get(clientId);
+      const app = await deps.directory.byId(clientId);
       if (app) result.push({ app, grants });
     }
     return result.sort((a, b) => a.app.name.localeCompare(b.app.name));
@@ -108,7 +110,7 @@ export function appsRouter(deps: AppsPageDeps): Router {
   async function removedAppName(req: Request, sessionUid: string): Promise<string | undefined> {
     const { removed, proof } = req.query;
     if (typeof removed !== 'string' || !csrfValid(csrfKey, 'removed', `${sessionUid}:${removed}`, proof)) return undefined;
-    return (await durable.applications.get(removed))?.name;
+    return (await deps.directory.byId(removed))?.name;
   }
 
   router.get('/apps', async (req, res) => {
@@ -138,7 +140,7 @@ export function appsRouter(deps: AppsPageDeps): Router {
     const clientId = String(req.body?.client_id ?? '');
     const grants = await durable.userGrants.find({ user_id: signedIn.user.user_id, clientID: clientId });
     for (const grant of grants) await revokeUserGrant(stores, grant);
-    const app = await durable.applications.get(clientId);
+    const app = await deps.directory.byId(clientId);
     const confirmation = grants.length && app ? `?${new URLSearchParams({ removed: app.client_id, proof: removalProof(signedIn.session.uid, app.client_id) })}` : '';
     return res.redirect(303, `${base}/u/apps${confirmation}`);
   });

@@ -1,12 +1,15 @@
 import express, { Router, type Request, type Response } from 'express';
 import Provider, { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { isThirdParty } from '../../domain/applications.ts';
+import { isLoopbackRedirect, isThirdParty } from '../../domain/applications.ts';
+import { clientIdentity, type KnownAgent } from '../../domain/known-agents.ts';
+import { isSelfRegistered } from '../../domain/trust.ts';
 import { authorizationRequest } from '../../domain/authorization.ts';
 import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, Connection, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../../services/access.ts';
+import type { ApplicationDirectory } from '../../services/application-directory.ts';
 import { recordEvent } from '../../services/audit.ts';
 import { linkConsent, recordConsent, saveProtocolGrant } from '../../services/consent.ts';
 import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/host-users.ts';
@@ -39,6 +42,9 @@ export interface HostAuthentication {
 export interface InteractionDeps {
   provider: Provider;
   stores: Stores;
+  directory: ApplicationDirectory;
+  /** Agents whose client id URLs are known (consent says "Verified" for those alone). */
+  knownAgents: readonly KnownAgent[];
   issuer: string;
   /** Signs CSRF tokens (the first cookie key). */
   csrfKey: string;
@@ -63,13 +69,22 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 /** How the consent page names what each identity scope releases (`openid` alone releases nothing worth naming). */
 const IDENTITY_WORDS: Record<string, string> = { profile: 'name', email: 'email address' };
 
-/** What a page says about who owns an application (registered itself = dynamic client registration). */
-function ownerLine(app: Application): string {
+/**
+ * What a page says about who owns an application (registered itself = dynamic client registration or its own document,
+ * unless its document is a known agent's: then consent says whose).
+ */
+function ownerLine(app: Application, verified = false): string {
   if (!isThirdParty(app)) return `An application of this service`;
-  return app.registration_type === 'dynamic'
+  return isSelfRegistered(app) && !verified
     ? 'A third-party application that registered itself. It is not made or checked by this service.'
     : 'A third-party application, not made by this service.';
 }
+
+/** Where the person goes after consent: a host, or their own computer for a native application's loopback callback. */
+const destination = (redirectUri: string) => {
+  const host = URL.canParse(redirectUri) ? new URL(redirectUri).host || redirectUri : redirectUri;
+  return isLoopbackRedirect(redirectUri) ? `${host}, an application on this computer` : host;
+};
 
 export function interactionRouter(deps: InteractionDeps): Router {
   const { provider, stores, issuer, csrfKey } = deps;
@@ -81,9 +96,9 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
   const page = async (): Promise<PageContext> => ({ base, tenant: await readTenantSettings(durable) });
   const applicationFor = async (details: Details) => {
-    const app = await durable.applications.get(String(details.params.client_id));
-    if (!app) throw new errors.InvalidClient('the application no longer exists');
-    return app;
+    const entry = await deps.directory.resolve(String(details.params.client_id));
+    if (!entry) throw new errors.InvalidClient('the application no longer exists');
+    return entry.application;
   };
 
   router.get('/theme.css', async (_req, res) => {
@@ -311,7 +326,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     for (const identifier of await targetApis(durable, details.params)) {
       const api = await findApiByIdentifier(durable, identifier);
       if (!api) continue;
-      const decision = await decideAccess(durable, app, api, 'user');
+      const decision = await decideAccess(durable, app, api, 'user', details.session?.accountId);
       if (!decision.allowed) continue;
       apis.push(api);
       allowed.set(identifier, new Set(decision.maxScopes));
@@ -327,8 +342,12 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const user = details.session?.accountId ? await durable.users.get(details.session.accountId) : undefined;
     const redirectUri = String(details.params.redirect_uri ?? '');
     const offline = mayIssueRefreshToken(app, new Set(request.oidcScopes), apis);
+    const identity = clientIdentity(app, deps.knownAgents);
     return renderPage(res, await page(), 'consent', `Allow ${app.name}?`, {
-      app: { name: app.name, logo: httpsUrlOrUndefined(app.logo_uri), initial: app.name.trim().charAt(0).toUpperCase() || '?', owner: ownerLine(app) },
+      app: { name: app.name, logo: httpsUrlOrUndefined(app.logo_uri), initial: app.name.trim().charAt(0).toUpperCase() || '?', owner: ownerLine(app, Boolean(identity.verified)) },
+      verifiedVendor: identity.verified?.vendor,
+      imitates: identity.imitates,
+      documentHost: identity.documentHost,
       user: user?.email ?? 'you',
       apis: apis.map((api) => ({
         name: api.name,
@@ -336,7 +355,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
       })).filter((api) => api.scopes.length),
       identity: request.oidcScopes.map((s) => IDENTITY_WORDS[s]).filter(Boolean),
       offline,
-      redirectHost: URL.canParse(redirectUri) ? new URL(redirectUri).host || redirectUri : redirectUri,
+      redirectHost: destination(redirectUri),
       csrf: csrfToken(csrfKey, 'consent', details.uid),
       action: `${base}/u/consent?state=${encodeURIComponent(details.uid)}`,
     });
@@ -349,7 +368,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     }
     const app = await applicationFor(details);
     const accountId = details.session?.accountId as string;
-    const subject = { userId: accountId, clientId: app.client_id };
+    const subject = { userId: accountId, application: app };
     const { request } = await consentRequest(details, app);
     if (req.body?.action !== 'accept') {
       recordConsent('consent_denied', issuer, subject, request);

@@ -5,7 +5,7 @@ import { isConfidential } from '../../domain/applications.ts';
 import type { Application, TenantSettings } from '../../domain/model.ts';
 import { RegistrationError, type RegistrationRequest } from '../../domain/registration.ts';
 import { thirdPartyCatalogue, type CatalogueEntry } from '../../services/api-catalogue.ts';
-import type { RegistrationService } from '../../services/registration.ts';
+import type { Refusal, RegistrationService } from '../../services/registration.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { Stores } from '../../store/index.ts';
 import { blockedByNetworkAcl, REGISTRATION_BLOCKED } from '../network-guard.ts';
@@ -162,18 +162,22 @@ export function portalRouter(deps: PortalDeps): Router {
       return showForm(res, form, newVisitor(res), { message: 'This form has expired or was already sent. Check the fields and send it again.' }, 403);
     }
     if (blockedByNetworkAcl(res)) return showForm(res, form, visitor, { message: REGISTRATION_BLOCKED }, 403);
-    const { refusal } = await registration.admit({ ip: clientAddress(req) });
-    if (refusal?.reason === 'rate_limited') res.set('Retry-After', String(refusal.limit.resetSeconds));
-    if (refusal) return showForm(res, form, visitor, { message: refusal.reason === 'disabled' ? 'Registration has just been closed.' : refusal.description }, refusal.status);
+    const refused = (refusal: Refusal) => {
+      if (refusal.reason === 'rate_limited') res.set('Retry-After', String(refusal.limit.resetSeconds));
+      return showForm(res, form, visitor, { message: refusal.reason === 'disabled' ? 'Registration has just been closed.' : refusal.description }, refusal.status);
+    };
+    const admission = await registration.admit({ ip: clientAddress(req) });
+    if (admission.refusal) return refused(admission.refusal);
 
     const request = registrationRequest(form);
     if (!form.client_name) return showForm(res, form, visitor, { field: 'client_name', message: 'Give your application a name: people see it when it asks for their consent.' }, 400);
     if (!validateRequest(request)) return showForm(res, form, visitor, fieldError(describeRequestProblem(validateRequest.errors?.[0]).description), 400);
     try {
-      const { application, secret } = await registration.register(request, { ip: clientAddress(req) });
+      const outcome = await registration.register(request, { ip: clientAddress(req) }, admission);
+      if ('refusal' in outcome) return refused(outcome.refusal);
       newVisitor(res); // sending the form again (a reload) must not register a second application
       res.set('Pragma', 'no-cache');
-      return showCredentials(res, application, secret);
+      return showCredentials(res, outcome.application, outcome.secret);
     } catch (err) {
       if (err instanceof RegistrationError) return showForm(res, form, visitor, fieldError(err.message), 400);
       throw err;

@@ -2,7 +2,8 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ProviderPages } from '../../oidc/provider.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import type { DurableStore } from '../../store/ports.ts';
-import { errorPageData, renderView } from './render.ts';
+import { ApplicationNotTrusted, MetadataDocumentUnusable } from '../../oidc/application-errors.ts';
+import { errorPageData, renderView, unusableDocumentPageData, untrustedApplicationPageData } from './render.ts';
 import { issuerBasePath } from '../../domain/issuer.ts';
 
 const xsrfOf = (ctx: KoaContextWithOIDC) => String((ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '');
@@ -32,9 +33,11 @@ export function providerPages(store: DurableStore, issuer: string): ProviderPage
     ctx.body = renderView({ base, tenant: await readTenantSettings(store) }, view, title, data);
   };
   return {
-    async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }) {
+    async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error) {
       if (ctx.status < 400) ctx.status = 400; // an error page never answers as a redirect
-      const data = errorPageData(out.error, out.error_description);
+      const data = error instanceof ApplicationNotTrusted ? untrustedApplicationPageData(error.application.name, error.trust, out.error_description ?? '')
+        : error instanceof MetadataDocumentUnusable ? unusableDocumentPageData(error.document.host, error.document.kind, error.document.problems)
+          : errorPageData(out.error, out.error_description);
       await render(ctx, 'error', String(data.heading), data);
     },
     /** `form` is oidc-provider's own markup (its action and anti-CSRF field); the buttons submit it. */

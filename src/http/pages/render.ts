@@ -121,6 +121,45 @@ export const EXPIRED_SIGN_IN: ErrorWords & { code: string } = {
   next: ['sign_in', 'home'], code: 'session_not_found',
 };
 
+/** A self-registered application the administrator has not approved yet, or has blocked: not the person's doing. */
+export function untrustedApplicationPageData(name: string, trust: 'pending' | 'blocked', description: string): Record<string, unknown> {
+  const words: ErrorWords = trust === 'pending'
+    ? {
+      heading: `${name} is waiting for approval`,
+      message: `The administrator of this service has not approved ${name} yet, so it cannot use your account. Nothing was shared with it.`,
+      advice: 'Try again later, or ask the administrator of this service to approve it.', next: ['home'],
+    }
+    : {
+      heading: `${name} has been blocked`,
+      message: `The administrator of this service has blocked ${name}: it cannot use your account. Nothing was shared with it.`,
+      advice: 'If you expected to use it, ask the administrator of this service.', next: ['home'],
+    };
+  return { ...words, code: 'unauthorized_client', description };
+}
+
+/**
+ * An application identified by its metadata document (CIMD) that cannot be used now: the person learns where the
+ * description lives (its host) and whether waiting helps; the details go to the application's developer.
+ */
+export function unusableDocumentPageData(host: string, kind: 'unavailable' | 'invalid' | 'refused', problems: readonly string[]): Record<string, unknown> {
+  const identifies = `The application that sent you here is described by a document published at ${host}`;
+  const words: Record<typeof kind, ErrorWords> = {
+    unavailable: {
+      heading: 'This application could not be checked', message: `${identifies}, which could not be read just now, so we stopped here. Nothing was shared with it.`,
+      advice: 'Try again in a few minutes. If it keeps happening, tell the application\'s developer the error details below.', next: ['home'],
+    },
+    invalid: {
+      heading: 'This application\'s description cannot be used', message: `${identifies}, which does not meet this service's rules, so we stopped here. Nothing was shared with it.`,
+      advice: FROM_THE_APPLICATION, next: ['home'],
+    },
+    refused: {
+      heading: 'This service is not accepting this application right now', message: `${identifies}. Too many new applications have come from there recently. Nothing was shared with it.`,
+      advice: 'Try again later.', next: ['home'],
+    },
+  };
+  return { ...words[kind], code: 'invalid_client', description: problems.join('; ') };
+}
+
 export function errorPageData(error: string, description?: string): Record<string, unknown> {
   const words = error === 'access_denied' && description === DENIED_BY_USER ? DENIED : ERROR_WORDS[error] ?? INVALID_REQUEST;
   return { ...words, code: error, ...(description ? { description } : {}) };

@@ -14,6 +14,7 @@ import { signInUpstreamUser, type UpstreamSignInRefusal } from '../../services/u
 import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
 import { csrfValid, EXPIRED_SIGN_IN, renderPage, type NextLink, type NextStep, type PageContext } from './render.ts';
+import type { ApplicationDirectory } from '../../services/application-directory.ts';
 
 /** The cookie that binds a sign-in at a provider to the browser that started it (the state's HMAC). */
 export const UPSTREAM_COOKIE = 'gatehouse_upstream';
@@ -78,6 +79,8 @@ const REFUSALS: Record<UpstreamSignInRefusal, (name: string) => Omit<FailureWord
 export interface UpstreamCallbackDeps {
   provider: Provider;
   stores: Stores;
+  /** Where the application of the interaction is found (by the client id it used: its CIMD URL, when it has one). */
+  directory: ApplicationDirectory;
   issuer: string;
   csrfKey: string;
   logger: Logger;
@@ -114,7 +117,7 @@ export function upstreamCallbackRouter(deps: UpstreamCallbackDeps): Router {
   async function finish(res: Response, transaction: UpstreamTransaction, connection: Connection, profile: UpstreamProfile) {
     const interaction = await provider.Interaction.find(transaction.interaction);
     if (!interaction) return expired(res, 'the sign-in this answer belongs to has expired');
-    const app = await durable.applications.get(String(interaction.params.client_id));
+    const app = (await deps.directory.resolve(String(interaction.params.client_id)))?.application;
     if (!app) return expired(res, 'the application of this sign-in no longer exists');
     if (!connectionUsableBy(app, connection)) {
       return problem(res, {

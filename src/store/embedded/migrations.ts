@@ -59,6 +59,12 @@ export const DURABLE_MIGRATIONS: readonly (readonly string[])[] = [
     table('logStreams'), index('logStreams', 'status'),
     table('connectionActivity'), index('connectionActivity', 'user_id'), index('connectionActivity', 'client_id'),
   ],
+  // Applications described by a metadata document (CIMD), the trust ladder, idempotent registration (issue 14).
+  [
+    unique('applications', ['external_client_id']), unique('applications', ['registration_fingerprint']), index('applications', 'trust'),
+  ],
+  // Operators' invitations (issue 16): found by the digest of the link's secret.
+  [table('operatorInvitations'), unique('operatorInvitations', ['token_hash'])],
 ];
 
 export const ARTIFACT_MIGRATIONS: readonly (readonly string[])[] = [OIDC_TABLE];
