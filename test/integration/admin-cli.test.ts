@@ -88,9 +88,8 @@ describe('the admin CLI against a running Gatehouse', () => {
   }, 60_000);
 
   it('shows and deletes connections, and turns registration on and off', async () => {
-    const [connection] = await json<{ id: string; name: string }[]>('list-connections');
-    expect(connection).toMatchObject({ name: 'Username-Password-Authentication' });
-    const id = (connection as { id: string }).id;
+    const connection = (await json<{ id: string; name: string }[]>('list-connections')).find(({ name }) => name === 'Username-Password-Authentication');
+    const id = connection?.id as string;
     expect((await admin('list-connections')).out).toMatch(new RegExp(`^${id} +Username-Password-Authentication +auth0 +yes$`, 'm'));
     expect(await json('show-connection', id)).toMatchObject({ is_domain_connection: true });
 
@@ -104,7 +103,7 @@ describe('the admin CLI against a running Gatehouse', () => {
     expect(await json('show-settings')).toMatchObject({ flags: { enable_dynamic_client_registration: false } });
 
     expect((await admin('delete-connection', id)).out).toBe(`Deleted connection ${id}.\n`);
-    expect((await admin('list-connections')).out).toBe('None.\n');
+    expect((await admin('list-connections')).out).not.toContain('Username-Password-Authentication');
   }, 60_000);
 
   it('prints a Management API token for curl', async () => {

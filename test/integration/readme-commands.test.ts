@@ -49,6 +49,7 @@ const RUN_ELSEWHERE: Record<string, string> = {
   'npm run bench': 'it takes minutes: test/bench/bench-smoke.test.ts runs the benchmark',
   'npm run bench -- --quick': 'it takes a minute: test/bench/bench-smoke.test.ts runs the benchmark',
   'npm run example:host-app': 'a second server: test/e2e/host-app.e2e.test.ts starts it and follows its output in Chromium',
+  'npm run openapi:types': 'a developer\'s command that rewrites src/http/console/management-api.ts: test/unit/management-api-types.test.ts checks that it writes what is committed',
 };
 
 /** Examples that reach a service outside this machine (tests only talk to loopback), and where the same is proven. */
