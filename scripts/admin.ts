@@ -71,17 +71,26 @@ const joined = (value: unknown) => (Array.isArray(value) ? value.map((v) => (typ
 const tenantFlag = (enabled: boolean): ManagementRequest[] => [{ method: 'PATCH', path: '/tenants/settings', body: { flags: { enable_dynamic_client_registration: enabled } } }];
 const registrationDone = (enabled: boolean) => () => `Dynamic client registration is ${enabled ? 'on' : 'off'}.`;
 
+/** `show-…`: one entity by its id (or an API's identifier), one field a line. */
+const showCommand = (group: string, arg: string, summary: string, collection: string): Command => ({
+  group, args: [arg], summary,
+  requests: ([key]) => [{ method: 'GET', path: `${collection}/${id(key as string)}` }],
+  present: { fields: true },
+});
+/** `delete-…`: one entity by its id; the Management API answers 204. */
+const deleteCommand = (group: string, arg: string, summary: string, collection: string, noun: string): Command => ({
+  group, args: [arg], summary,
+  requests: ([key]) => [{ method: 'DELETE', path: `${collection}/${id(key as string)}` }],
+  present: { done: ([key]) => `Deleted ${noun} ${key}.` },
+});
+
 export const COMMANDS: Record<string, Command> = {
   'list-apps': {
     group: 'Applications', args: [], summary: 'List applications', options: limitOption,
     requests: (_, values) => list('/clients', values),
     present: { table: { client_id: (r) => r.client_id, name: (r) => r.name, type: (r) => r.app_type, party: (r) => (r.is_first_party ? 'first' : 'third') } },
   },
-  'show-app': {
-    group: 'Applications', args: ['<client_id>'], summary: 'Show an application',
-    requests: ([clientId]) => [{ method: 'GET', path: `/clients/${id(clientId as string)}` }],
-    present: { fields: true },
-  },
+  'show-app': showCommand('Applications', '<client_id>', 'Show an application', '/clients'),
   'create-app': {
     group: 'Applications', args: ['<name>'], summary: 'Create a strict third-party application (its secret is shown this once)',
     options: {
@@ -94,11 +103,7 @@ export const COMMANDS: Record<string, Command> = {
     }],
     present: { fields: true },
   },
-  'delete-app': {
-    group: 'Applications', args: ['<client_id>'], summary: 'Delete an application, its client grants, consents and tokens',
-    requests: ([clientId]) => [{ method: 'DELETE', path: `/clients/${id(clientId as string)}` }],
-    present: { done: ([clientId]) => `Deleted application ${clientId}.` },
-  },
+  'delete-app': deleteCommand('Applications', '<client_id>', 'Delete an application, its client grants, consents and tokens', '/clients', 'application'),
   'rotate-secret': {
     group: 'Applications', args: ['<client_id>'], summary: 'Give an application a new secret (shown this once; the old one stops working)',
     requests: ([clientId]) => [{ method: 'POST', path: `/clients/${id(clientId as string)}/rotate-secret` }],
@@ -110,11 +115,7 @@ export const COMMANDS: Record<string, Command> = {
     requests: (_, values) => list('/resource-servers', values),
     present: { table: { id: (r) => r.id, identifier: (r) => r.identifier, name: (r) => r.name, scopes: (r) => joined(r.scopes) } },
   },
-  'show-api': {
-    group: 'APIs', args: ['<id|identifier>'], summary: 'Show an API',
-    requests: ([api]) => [{ method: 'GET', path: `/resource-servers/${id(api as string)}` }],
-    present: { fields: true },
-  },
+  'show-api': showCommand('APIs', '<id|identifier>', 'Show an API', '/resource-servers'),
   'create-api': {
     group: 'APIs', args: ['<identifier>'], summary: 'Create an API',
     options: {
@@ -133,11 +134,7 @@ export const COMMANDS: Record<string, Command> = {
     }],
     present: { fields: true },
   },
-  'delete-api': {
-    group: 'APIs', args: ['<id|identifier>'], summary: 'Delete an API and its client grants',
-    requests: ([api]) => [{ method: 'DELETE', path: `/resource-servers/${id(api as string)}` }],
-    present: { done: ([api]) => `Deleted API ${api}.` },
-  },
+  'delete-api': deleteCommand('APIs', '<id|identifier>', 'Delete an API and its client grants', '/resource-servers', 'API'),
 
   'list-grants': {
     group: 'Client grants', args: [], summary: 'List client grants (what applications may ask of APIs)',
@@ -149,11 +146,7 @@ export const COMMANDS: Record<string, Command> = {
     requests: (_, values) => list('/client-grants', values, { client_id: values.client as string | undefined, audience: values.audience as string | undefined }),
     present: { table: { id: (r) => r.id, for: (r) => r.client_id ?? `default: ${String(r.default_for)}`, audience: (r) => r.audience, scope: (r) => joined(r.scope), subject: (r) => r.subject_type } },
   },
-  'show-grant': {
-    group: 'Client grants', args: ['<id>'], summary: 'Show a client grant',
-    requests: ([grant]) => [{ method: 'GET', path: `/client-grants/${id(grant as string)}` }],
-    present: { fields: true },
-  },
+  'show-grant': showCommand('Client grants', '<id>', 'Show a client grant', '/client-grants'),
   grant: {
     group: 'Client grants', args: ['<client_id>', '<audience>'], summary: 'Let an application (or, with --default, every third-party one) use an API',
     arity: (values) => (values.default ? 1 : 2),
@@ -168,27 +161,15 @@ export const COMMANDS: Record<string, Command> = {
     },
     present: { fields: true },
   },
-  'delete-grant': {
-    group: 'Client grants', args: ['<id>'], summary: 'Delete a client grant',
-    requests: ([grant]) => [{ method: 'DELETE', path: `/client-grants/${id(grant as string)}` }],
-    present: { done: ([grant]) => `Deleted client grant ${grant}.` },
-  },
+  'delete-grant': deleteCommand('Client grants', '<id>', 'Delete a client grant', '/client-grants', 'client grant'),
 
   'list-connections': {
     group: 'Connections', args: [], summary: 'List connections', options: limitOption,
     requests: (_, values) => list('/connections', values),
     present: { table: { id: (r) => r.id, name: (r) => r.name, strategy: (r) => r.strategy, domain: (r) => (r.is_domain_connection ? 'yes' : 'no') } },
   },
-  'show-connection': {
-    group: 'Connections', args: ['<id>'], summary: 'Show a connection',
-    requests: ([connection]) => [{ method: 'GET', path: `/connections/${id(connection as string)}` }],
-    present: { fields: true },
-  },
-  'delete-connection': {
-    group: 'Connections', args: ['<id>'], summary: 'Delete a connection and its users',
-    requests: ([connection]) => [{ method: 'DELETE', path: `/connections/${id(connection as string)}` }],
-    present: { done: ([connection]) => `Deleted connection ${connection}.` },
-  },
+  'show-connection': showCommand('Connections', '<id>', 'Show a connection', '/connections'),
+  'delete-connection': deleteCommand('Connections', '<id>', 'Delete a connection and its users', '/connections', 'connection'),
 
   'list-users': {
     group: 'Users', args: [], summary: 'List users',
@@ -196,16 +177,8 @@ export const COMMANDS: Record<string, Command> = {
     requests: (_, values) => list('/users', values, { q: values.email === undefined ? undefined : `email:"${String(values.email)}"` }),
     present: { table: { user_id: (r) => r.user_id, email: (r) => r.email, connection: (r) => r.connection, blocked: (r) => (r.blocked ? 'yes' : 'no') } },
   },
-  'show-user': {
-    group: 'Users', args: ['<user_id>'], summary: 'Show a user',
-    requests: ([user]) => [{ method: 'GET', path: `/users/${id(user as string)}` }],
-    present: { fields: true },
-  },
-  'delete-user': {
-    group: 'Users', args: ['<user_id>'], summary: 'Delete a user, their consents and tokens',
-    requests: ([user]) => [{ method: 'DELETE', path: `/users/${id(user as string)}` }],
-    present: { done: ([user]) => `Deleted user ${user}.` },
-  },
+  'show-user': showCommand('Users', '<user_id>', 'Show a user', '/users'),
+  'delete-user': deleteCommand('Users', '<user_id>', 'Delete a user, their consents and tokens', '/users', 'user'),
   block: {
     group: 'Users', args: ['<user_id>'], summary: 'Block a user from signing in',
     requests: ([user]) => [{ method: 'PATCH', path: `/users/${id(user as string)}`, body: { blocked: true } }],

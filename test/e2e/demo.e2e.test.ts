@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { tempDir } from '../support/backends.ts';
 import { chromiumMissing, launchChromium, phonePage, screenshot } from '../support/browser.ts';
-import { freePort } from '../support/global-setup.ts';
-import { freshEnv, printedAdminCredentials, run, startGatehouseProcess, type GatehouseProcess } from '../support/process.ts';
+import { freshEnv, run, startFreshGatehouse, type GatehouseProcess } from '../support/process.ts';
 import { authorizeAsPerson } from '../support/sign-in.ts';
 
 const suite = chromiumMissing ? describe.skip : describe;
@@ -22,9 +19,7 @@ suite(`npm run demo${chromiumMissing ? ` — SKIPPED: ${chromiumMissing}` : ''}`
   let browser: Browser;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
-    const port = await freePort();
-    gatehouse = await startGatehouseProcess(['src/main.ts'], { env: freshEnv({ PORT: String(port), DATA_DIR: path.join(tempDir(), 'data') }) });
-    env = freshEnv({ GATEHOUSE_URL: `http://localhost:${port}`, ...printedAdminCredentials(gatehouse.output()) });
+    ({ gatehouse, env } = await startFreshGatehouse());
     browser = await launchChromium();
   });
   afterAll(async () => {

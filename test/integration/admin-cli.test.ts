@@ -1,19 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { COMMANDS } from '../../scripts/admin.ts';
-import { tempDir } from '../support/backends.ts';
-import { freePort } from '../support/global-setup.ts';
-import { freshEnv, NODE, printedAdminCredentials, run, startGatehouseProcess, type GatehouseProcess } from '../support/process.ts';
+import { freshEnv, NODE, run, startFreshGatehouse, type GatehouseProcess } from '../support/process.ts';
 
 /** The admin CLI as an operator runs it, against a Gatehouse process started on a fresh data folder. */
 describe('the admin CLI against a running Gatehouse', () => {
   let gatehouse: GatehouseProcess;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
-    const port = await freePort();
-    gatehouse = await startGatehouseProcess(['src/main.ts'], { env: freshEnv({ PORT: String(port), DATA_DIR: path.join(tempDir(), 'data') }) });
-    env = freshEnv({ GATEHOUSE_URL: `http://localhost:${port}`, ...printedAdminCredentials(gatehouse.output()) });
+    ({ gatehouse, env } = await startFreshGatehouse());
   });
   afterAll(async () => {
     await gatehouse?.stop();

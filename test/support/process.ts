@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { tempDir } from './backends.ts';
+import { freePort } from './global-setup.ts';
 
 /** Node 24: npm scripts (and so the tests) run on the `node` dev dependency. */
 export const NODE = process.execPath;
@@ -91,4 +93,14 @@ export function printedAdminCredentials(output: string): { GATEHOUSE_ADMIN_CLIEN
   const secret = /GATEHOUSE_ADMIN_CLIENT_SECRET=(\S+)/.exec(output)?.[1];
   if (!id || !secret) throw new Error(`no admin credentials printed:\n${output}`);
   return { GATEHOUSE_ADMIN_CLIENT_ID: id, GATEHOUSE_ADMIN_CLIENT_SECRET: secret };
+}
+
+/**
+ * `npm start`'s process (src/main.ts, development) on a fresh data folder and a free port, and the environment an
+ * operator's commands get: GATEHOUSE_URL and the admin credentials it printed.
+ */
+export async function startFreshGatehouse(): Promise<{ gatehouse: GatehouseProcess; env: NodeJS.ProcessEnv }> {
+  const port = await freePort();
+  const gatehouse = await startGatehouseProcess(['src/main.ts'], { env: freshEnv({ PORT: String(port), DATA_DIR: path.join(tempDir(), 'data') }) });
+  return { gatehouse, env: freshEnv({ GATEHOUSE_URL: `http://localhost:${port}`, ...printedAdminCredentials(gatehouse.output()) }) };
 }
