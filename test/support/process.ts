@@ -25,9 +25,12 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts a command (`node …` or `npm …`) whose output the test reads. */
+/**
+ * Starts a command (`node …`, `npm …`, `sh -c …`) whose output the test reads, in a process group of its own: `npm run`
+ * starts the script through a shell, and a signal must reach the script itself, not only npm.
+ */
 export function run(command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): RunningProcess {
-  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const listeners = new Set<() => void>();
   const onOutput = (chunk: Buffer) => {
@@ -67,7 +70,7 @@ export function run(command: string, args: string[], options: { cwd?: string; en
       check();
     }),
     async stop(signal = 'SIGTERM') {
-      if (!hasExited) child.kill(signal);
+      if (!hasExited) process.kill(-(child.pid as number), signal);
       return exited;
     },
   };
