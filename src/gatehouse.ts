@@ -20,6 +20,8 @@ import { networkGuard as createNetworkGuard } from './http/network-guard.ts';
 import { portalRouter } from './http/pages/portal.ts';
 import { providerPages } from './http/pages/provider-pages.ts';
 import { registrationRouter } from './http/registration.ts';
+import { revocationFeedRouter } from './http/revocation-feed.ts';
+import { followRevocations, type RevocationWatch, type RevocationWatchOptions } from './http/revocation-watch.ts';
 import { openRequestSignals } from './http/request-signals.ts';
 import { gatehouseRouter } from './http/router.ts';
 import { rootWellKnownRouter } from './http/well-known.ts';
@@ -37,6 +39,7 @@ import { bootstrapAdminApplication, ensureAccountApplication, ensureConsole, reg
 import { bootstrapOperators, type OperatorBootstrap } from './services/operators.ts';
 import { ensureHostConnection, HOST_CONNECTION } from './services/host-users.ts';
 import { registrationService } from './services/registration.ts';
+import { readRevocationFeed } from './services/revocations.ts';
 import { selfRegistrationBudgets } from './services/self-registration.ts';
 import { createLoginLockout, passwordSignIn } from './services/sign-in.ts';
 import { accountService } from './services/accounts.ts';
@@ -92,6 +95,11 @@ export interface Gatehouse {
   readonly metricsRouter: Router | undefined;
   /** The console's first operator, made at this start, or the single-use sign-up link to print (development). */
   readonly operatorBootstrap: OperatorBootstrap;
+  /**
+   * Middleware mode: the revocations of one of your APIs, read from Gatehouse's store, for `requireAccessToken`'s
+   * `revocations` (another process uses `watchRevocations` with the issuer URL instead). Stopped by `close()`.
+   */
+  watchRevocations(audience: string, options?: RevocationWatchOptions): RevocationWatch;
   /** Shutdown begins: /readyz answers 503 from now on, so that a balancer stops routing here while requests finish. */
   drain(): void;
   /** Stops answering readiness (as drain() does), writes what the log and the activity hold, then closes the stores it opened. */
@@ -197,6 +205,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
         ['/login', upstreamCallbackRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, upstream })],
         ['/u', appsRouter({ provider, stores, directory, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger })],
         ['/oidc/register', registrationRouter({ registration, clientAddress })],
+        ['/oauth/revocations', revocationFeedRouter(durable)],
         ['/v2/logout', auth0LogoutRouter({ directory, issuer: config.issuer })],
         ['/developers', portalRouter({ registration, stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, idleCleanupDays: config.registration.idle_cleanup_days, clientAddress })],
         ['/', homeRouter(durable, config.issuer)],
@@ -204,11 +213,17 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       notFoundPage: notFoundPage(durable, config.issuer),
     });
     const cleanup = scheduleIdleRegistrationCleanup(stores, config.registration.idle_cleanup_days, logger);
+    const watches = new Set<RevocationWatch>();
     return {
       config, router, wellKnown: rootWellKnownRouter(provider, config.issuer, networkGuard), provider, stores, directory, logger, adminCredentials,
       operatorBootstrap, audit, activity, logStreams, metricsRouter,
       get keys() {
         return liveKeys.material;
+      },
+      watchRevocations(audience, watchOptions) {
+        const watch = followRevocations(audience, (after) => readRevocationFeed(durable, audience, after), watchOptions);
+        watches.add(watch);
+        return watch;
       },
       drain() {
         shuttingDown = true;
@@ -216,6 +231,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       async close() {
         shuttingDown = true;
         clearInterval(cleanup);
+        for (const watch of watches) watch.close();
         liveKeys.stop();
         for (const work of background) await work.close();
         if (ownsStores) await stores.close();

@@ -10,4 +10,7 @@ export {
   protectedResourceMetadata, requireAccessToken, resourceMetadataUrlFor,
   type ProtectedResourceMetadataOptions, type RequireAccessTokenOptions, type VerifiedAccessToken,
 } from './http/resource-server.ts';
+export {
+  watchRevocations, type RemoteRevocationOptions, type RevocationWatch, type RevocationWatchOptions,
+} from './http/revocation-watch.ts';
 export { openStores, type Stores, type StoreSettings } from './store/index.ts';

@@ -89,10 +89,12 @@ export async function startHostApp(options: { port?: number; stores?: Stores; da
   // The protected API.
   const notes: string[] = ['Buy milk'];
   const issuer = gatehouse.config.issuer;
-  app.get('/api/notes', requireAccessToken({ issuer, audience: notesApi, scopes: ['read:notes'] }), (req, res) => {
+  // Tokens whose consent, user or application is revoked are refused within seconds (read from Gatehouse's store).
+  const revocations = gatehouse.watchRevocations(notesApi);
+  app.get('/api/notes', requireAccessToken({ issuer, audience: notesApi, scopes: ['read:notes'], revocations }), (req, res) => {
     res.json({ notes, for: req.auth?.subject });
   });
-  app.post('/api/notes', requireAccessToken({ issuer, audience: notesApi, scopes: ['write:notes'] }), express.json(), (req, res) => {
+  app.post('/api/notes', requireAccessToken({ issuer, audience: notesApi, scopes: ['write:notes'], revocations }), express.json(), (req, res) => {
     notes.push(String(req.body?.text ?? ''));
     res.status(201).json({ notes });
   });

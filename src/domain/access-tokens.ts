@@ -1,5 +1,5 @@
 import { isThirdParty, protocolClientId } from './applications.ts';
-import type { Application, User } from './model.ts';
+import type { Application, SubjectType, User } from './model.ts';
 import { mayGetTokens } from './trust.ts';
 
 /**
@@ -10,6 +10,9 @@ export const DPOP_PROOF_ALGORITHMS = ['ES256', 'Ed25519', 'EdDSA'] as const;
 
 /** The claim naming the protocol grant a user's JWT access token was issued under (as in OAuth Grant Management). */
 export const GRANT_ID_CLAIM = 'grant_id';
+
+/** Whom an access token speaks for: the application itself (client credentials: its `sub` is its `client_id`) or a user. */
+export const tokenSubjectType = (sub: unknown, clientId: unknown): SubjectType => (sub === clientId ? 'client' : 'user');
 
 /**
  * A first-party application's access token for an API also serves /userinfo when its grant holds `openid` (Auth0 gives

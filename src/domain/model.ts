@@ -438,3 +438,21 @@ export interface ConnectionActivity {
   last_used_at: string;
   tokens_issued: number;
 }
+
+/**
+ * Access tokens that resource servers must refuse from now on (src/domain/revocations.ts). What was revoked is named
+ * only by a digest, which a resource server computes from the claims of the tokens it receives. Kept only while a
+ * token it refuses could still be alive.
+ */
+export interface Revocation {
+  /** Time-ordered (`newTimeOrderedId`): the feed of revocations reads them in this order. */
+  id: string;
+  /** Digest of what was revoked: a protocol grant, a user, an application, or an application's or anyone's access to an API. */
+  key: string;
+  /** The API whose tokens it concerns, when only one API's are (resource servers read the revocations of their own API). */
+  audience?: string;
+  /** Tokens issued before this time (epoch seconds, their `iat`) are refused. */
+  issued_before: number;
+  /** No token it refuses is valid after this time (epoch seconds): it can be forgotten then. */
+  expires_at: number;
+}

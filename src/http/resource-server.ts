@@ -5,9 +5,10 @@ import {
   calculateJwkThumbprint, createLocalJWKSet, createRemoteJWKSet, EmbeddedJWK, errors as joseErrors, jwtVerify,
   type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey,
 } from 'jose';
-import { DPOP_PROOF_ALGORITHMS } from '../domain/access-tokens.ts';
+import { DPOP_PROOF_ALGORITHMS, GRANT_ID_CLAIM } from '../domain/access-tokens.ts';
 import { issuerUrl } from '../domain/issuer.ts';
 import { SIGNING_ALGS } from '../domain/model.ts';
+import type { RevocationWatch } from './revocation-watch.ts';
 import { authChallenge } from './www-authenticate.ts';
 
 /** What `requireAccessToken` puts on the request once a token is verified. */
@@ -47,6 +48,13 @@ export interface RequireAccessTokenOptions {
    * of them. Without it each process remembers the proofs it saw.
    */
   redis?: Pick<Redis, 'set'>;
+  /**
+   * The API's revocations, followed from Gatehouse: `watchRevocations({ issuer, audience, clientId, clientSecret })` in
+   * any process, `gatehouse.watchRevocations(audience)` in middleware mode. A token whose consent, grant, user,
+   * application or client grant was revoked is then refused within seconds. Without it a token is accepted until it
+   * expires, whatever is revoked.
+   */
+  revocations?: RevocationWatch;
   /** DPoP (RFC 9449): tokens bound to a key (`cnf.jkt`) are accepted only as `Authorization: DPoP` with a proof. */
   dpop?: {
     /** Require a nonce of this API's in every proof (RFC 9449 §9); the same secret in every process of the API. */
@@ -62,6 +70,8 @@ const DPOP_ALGS = DPOP_ALGORITHMS.join(' ');
 /** `Bearer <token>` or `DPoP <token>` (RFC 6750 b64token); the scheme decides which group holds the token. */
 const AUTHORIZATION = /^(?:Bearer ([A-Za-z0-9_.~+/-]+=*)|DPoP ([A-Za-z0-9_.~+/-]+=*))$/i;
 const NONCE_STEP_SECONDS = 60;
+
+const stringClaim = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
 /** RFC 9728 §3.1: the metadata of a resource lives at /.well-known/oauth-protected-resource + the resource's path. */
 export function resourceMetadataUrlFor(resource: string): string {
@@ -158,11 +168,16 @@ function proofUri(htu: unknown): string | undefined {
 /**
  * Express middleware that accepts only Gatehouse JWT access tokens (RFC 9068) for this API: signature (keys fetched
  * from the JWKS, cached, refetched when a new key id appears after a rotation; or the API's HS256 secret), issuer,
- * audience, expiry and scopes. Tokens bound to a DPoP key need `Authorization: DPoP` and a valid proof (RFC 9449 §7);
- * unbound tokens are Bearer tokens. 401 and 403 answers carry RFC 6750 / RFC 9449 challenges with the RFC 9728
+ * audience, expiry and scopes; with `revocations`, whether what it was issued under was revoked since (lookups in
+ * memory: src/http/revocation-watch.ts). Tokens bound to a DPoP key need `Authorization: DPoP` and a valid proof
+ * (RFC 9449 §7); unbound tokens are Bearer tokens. 401 and 403 answers carry RFC 6750 / RFC 9449 challenges with the RFC 9728
  * `resource_metadata` URL, so that MCP clients and agents find the authorization server and ask for the missing scope.
  */
 export function requireAccessToken(options: RequireAccessTokenOptions): RequestHandler {
+  const { revocations } = options;
+  if (revocations && revocations.audience !== options.audience) {
+    throw new Error(`requireAccessToken: the revocations followed are those of ${revocations.audience}, not of ${options.audience}`);
+  }
   const keys = options.jwks
     ? createLocalJWKSet(options.jwks)
     : createRemoteJWKSet(new URL(options.jwksUri ?? issuerUrl(options.issuer, '.well-known/jwks.json')), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
@@ -226,6 +241,17 @@ export function requireAccessToken(options: RequireAccessTokenOptions): RequestH
     } catch (err) {
       const description = err instanceof joseErrors.JWTExpired ? 'the access token expired' : 'the access token is not valid for this API';
       return challenge(res, metadataUrl, { status: 401, scheme, code: 'invalid_token', description });
+    }
+    if (revocations) {
+      const answer = revocations.verdict({
+        clientId: stringClaim(claims.client_id), subject: stringClaim(claims.sub), grantId: stringClaim(claims[GRANT_ID_CLAIM]), issuedAt: claims.iat,
+      });
+      const verdict = typeof answer === 'string' ? answer : await answer; // waits only for the first read of the feed
+      if (verdict === 'revoked') return challenge(res, metadataUrl, { status: 401, scheme, code: 'invalid_token', description: 'the access token was revoked' });
+      if (verdict === 'unavailable') {
+        return void res.status(503).set('Retry-After', String(revocations.retryAfterSeconds))
+          .json({ error: 'temporarily_unavailable', error_description: 'revoked tokens cannot be told apart right now: try again shortly' });
+      }
     }
     const jkt = claims.cnf?.jkt;
     if (scheme === 'Bearer' && jkt !== undefined) {

@@ -1,6 +1,6 @@
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import { apiTokenServesUserinfo, GRANT_ID_CLAIM } from '../domain/access-tokens.ts';
+import { apiTokenServesUserinfo, GRANT_ID_CLAIM, tokenSubjectType } from '../domain/access-tokens.ts';
 import { IDENTITY_SCOPES } from '../domain/authorization.ts';
 import type { KeyMaterial } from '../domain/model.ts';
 import { findApiByIdentifier } from '../services/access.ts';
@@ -47,7 +47,7 @@ export function jwtAccessTokens(stores: Stores, directory: ApplicationDirectory,
       const claims = payload as IssuedAccessToken['claims'];
       const audience = firstAudience(claims.aud);
       if (typeof claims.client_id !== 'string' || typeof claims.sub !== 'string' || typeof audience !== 'string') return undefined;
-      const user = claims.sub !== claims.client_id;
+      const user = tokenSubjectType(claims.sub, claims.client_id) === 'user';
       return {
         claims,
         subject: { clientId: claims.client_id, audience, ...(user ? { userId: claims.sub, grantId: claims[GRANT_ID_CLAIM] } : {}) },

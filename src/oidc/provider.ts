@@ -11,6 +11,7 @@ import type { ApplicationDirectory } from '../services/application-directory.ts'
 import { MetadataDocumentError, type Freshness } from '../services/client-metadata-documents.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { SignIn } from '../services/sign-in.ts';
+import { recordRevocations } from '../services/revocations.ts';
 import { recordUse } from '../services/usage.ts';
 import { mapAdapterErrors, StoreUnavailableError, type Stores } from '../store/index.ts';
 import { jwtAccessTokens } from './access-tokens.ts';
@@ -368,6 +369,11 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.on('backchannel.error', (_ctx: KoaContextWithOIDC, err: Error, client: { clientId: string }) => logger.warn({ client_id: client.clientId, reason: err.message }, 'back-channel logout failed'));
   provider.on('device_authorization.success', (ctx: KoaContextWithOIDC) => logger.info({ client_id: ctx.oidc.client?.clientId }, 'device authorization started'));
   recordProtocolEvents(provider, issuer);
+  // oidc-provider revoked a grant itself (a refresh token revoked at /oauth/revoke or replayed, a code replayed, a logout):
+  // its JWT access tokens end at resource servers too. It tells only once the grant is gone, so a failure is logged.
+  provider.on('grant.revoked', (_ctx: KoaContextWithOIDC, grantId: string) => {
+    recordRevocations(stores.durable, [{ kind: 'grant', grantId }]).catch((err) => logger.error({ err }, 'could not record a revoked grant for resource servers'));
+  });
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const app = ctx.oidc.client && loadedApplication(ctx, ctx.oidc.client.clientId);
     if (app) recordUse(stores.durable, app).catch((err) => logger.warn({ err, client_id: app.client_id }, 'could not record application use'));

@@ -17,6 +17,7 @@ import { recordEvent } from './audit.ts';
 import { accountKey, type LoginLockout } from './sign-in.ts';
 import { readTenantSettings } from './tenant.ts';
 import { revokeOidcGrants } from './grants.ts';
+import { recordRevocations } from './revocations.ts';
 import { findUser } from './users.ts';
 
 /**
@@ -253,6 +254,8 @@ export function accountService(deps: AccountDeps) {
       const used = await useTicket('password_change', secret);
       if (!used.ok) return used;
       const { ticket, user } = used;
+      // Its access tokens end too, at resource servers that follow revocations.
+      await recordRevocations(durable, [{ kind: 'user', userId: user.user_id, gone: false }]);
       const at = now();
       const changed = await durable.users.update(user.user_id, {
         set: { password_hash: await hashPassword(password), last_password_reset: at, updated_at: at, ...(ticket.mark_email_as_verified && user.email === ticket.email ? { email_verified: true } : {}) },

@@ -5,9 +5,11 @@ import { isStrictThirdParty, usesClientSecret } from '../domain/applications.ts'
 import { hashSecret, newClientId, newClientSecret } from '../domain/ids.ts';
 import { withCurrentFingerprint } from '../domain/registration.ts';
 import type { Application } from '../domain/model.ts';
+import { accessOfApplication } from '../domain/revocations.ts';
 import type { DurableStore, Stores } from '../store/index.ts';
 import { editEntity, findPage, getOrThrow, missing, now, type Page, type PageRequest } from './entities.ts';
 import { revokeOidcGrants } from './grants.ts';
+import { recordRevocations } from './revocations.ts';
 import { readTenantSettings } from './tenant.ts';
 
 /** An application with the clear secret, which exists only in the response to create and rotate-secret. */
@@ -61,7 +63,9 @@ export async function rotateApplicationSecret(store: DurableStore, clientId: str
  */
 export async function deleteApplication(stores: Stores, clientId: string): Promise<void> {
   const { durable } = stores;
-  checkChangeable(await findApplication(durable, clientId));
+  const application = await findApplication(durable, clientId);
+  checkChangeable(application);
+  await recordRevocations(durable, [accessOfApplication(application, true)]);
   const consents = await durable.userGrants.find({ clientID: clientId });
   await durable.transaction((tx) => {
     tx.clientGrants.deleteMany({ client_id: clientId });

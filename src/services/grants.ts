@@ -2,13 +2,16 @@ import { GRANTABLE_OIDC_MODELS } from '../store/collections.ts';
 import type { UserGrant } from '../domain/model.ts';
 import type { Stores } from '../store/index.ts';
 import { recordEvent } from './audit.ts';
+import { recordRevocations } from './revocations.ts';
 
 /**
- * Revokes oidc-provider grants: every stored token, code and refresh token issued under them, then the grants.
- * JWT access tokens are not stored and stay valid until they expire (keep API token lifetimes short).
+ * Revokes oidc-provider grants: their JWT access tokens at resource servers (which are never stored), then every
+ * stored token, code and refresh token issued under them, then the grants.
  */
 export async function revokeOidcGrants(stores: Stores, grantIds: Iterable<string>): Promise<void> {
-  for (const grantId of grantIds) {
+  const revoked = [...grantIds];
+  await recordRevocations(stores.durable, revoked.map((grantId) => ({ kind: 'grant', grantId })));
+  for (const grantId of revoked) {
     for (const model of GRANTABLE_OIDC_MODELS) await stores.oidcAdapter(model).revokeByGrantId(grantId);
     await stores.oidcAdapter('Grant').destroy(grantId);
   }

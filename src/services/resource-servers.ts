@@ -1,5 +1,6 @@
 import { newHexId, newSigningSecret } from '../domain/ids.ts';
 import type { ResourceServer } from '../domain/model.ts';
+import { accessPoliciesTightened, everyAccessTo } from '../domain/revocations.ts';
 import {
   checkNotSystem, draftResourceServer, patchResourceServer, type ResourceServerCreate, type ResourceServerPatch,
 } from '../domain/resource-server-rules.ts';
@@ -7,6 +8,7 @@ import type { DurableStore, Stores } from '../store/index.ts';
 import { editEntity, findPage, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 import { revokeOidcGrants } from './grants.ts';
 import { findApiByIdentifier } from './access.ts';
+import { recordRevocations } from './revocations.ts';
 
 const noSuchApi = (idOrIdentifier: string) => missing('inexistent_resource_server', `The resource server ${idOrIdentifier} does not exist`);
 
@@ -35,7 +37,13 @@ export async function listResourceServers(store: DurableStore, identifiers: stri
 
 export async function updateResourceServer(store: DurableStore, idOrIdentifier: string, patch: ResourceServerPatch): Promise<ResourceServer> {
   const { id } = await findResourceServer(store, idOrIdentifier);
-  return editEntity(store.resourceServers, id, noSuchApi(idOrIdentifier), (existing) => patchResourceServer(existing, patch, now(), newSigningSecret));
+  return editEntity(store.resourceServers, id, noSuchApi(idOrIdentifier), async (existing) => {
+    const next = patchResourceServer(existing, patch, now(), newSigningSecret);
+    // A stricter access policy ends the tokens issued under the old one, for that subject type.
+    const tightened = accessPoliciesTightened(existing, next);
+    await recordRevocations(store, tightened.map((subjectType) => ({ kind: 'api', audience: existing.identifier, subjectType })));
+    return next;
+  });
 }
 
 /** Grants for a deleted API would never apply again; consents to it go too (one transaction), then their tokens. */
@@ -43,6 +51,7 @@ export async function deleteResourceServer(stores: Stores, idOrIdentifier: strin
   const { durable } = stores;
   const api = await findResourceServer(durable, idOrIdentifier);
   checkNotSystem(api);
+  await recordRevocations(durable, everyAccessTo(api.identifier));
   const consents = await durable.userGrants.find({ audience: api.identifier });
   await durable.transaction((tx) => {
     tx.clientGrants.deleteMany({ audience: api.identifier });

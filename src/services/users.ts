@@ -10,6 +10,7 @@ import { recordEvent } from './audit.ts';
 import { editEntity, findPage, getOrThrow, missing, now, writeUnique, type Page, type PageRequest } from './entities.ts';
 import { revokeOidcGrants } from './grants.ts';
 import { hashPassword } from './passwords.ts';
+import { recordRevocations } from './revocations.ts';
 
 /** Auth0's answer to a second user with the same email in one connection. */
 const USER_EXISTS = ['The user already exists.', 'auth0_idp_error'] as const;
@@ -49,9 +50,12 @@ export const findUsersByEmail = (store: DurableStore, email: string) => store.us
 export async function updateUser(store: DurableStore, userId: string, patch: UserPatch): Promise<User> {
   if (patch.password !== undefined) await checkPasswordFor(store, userId, patch.password);
   const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
-  const user = await writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), (existing) => {
+  const user = await writeUnique(() => editEntity(store.users, userId, noSuchUser(userId), async (existing) => {
     checkNotOperatorAccount(existing.connection);
-    return patchUser(existing, patch, passwordHash, now());
+    const next = patchUser(existing, patch, passwordHash, now());
+    // Blocking ends the user's tokens; unblocked later, they sign in again.
+    if (next.blocked && !existing.blocked) await recordRevocations(store, [{ kind: 'user', userId, gone: false }]);
+    return next;
   }), ...USER_EXISTS);
   if (passwordHash) recordEvent('scp', { user_id: user.user_id, user_name: user.email, connection: user.connection, description: 'Password changed by an administrator' });
   return user;
@@ -65,6 +69,7 @@ export async function deleteUser(stores: Stores, userId: string): Promise<void> 
 /** The user and their consents in one transaction, then every token issued under them (useless without the user). */
 export async function deleteUserRecords(stores: Stores, userIds: readonly string[]): Promise<void> {
   const { durable } = stores;
+  await recordRevocations(durable, userIds.map((userId) => ({ kind: 'user', userId, gone: true })));
   const consents = (await Promise.all(userIds.map((userId) => durable.userGrants.find({ user_id: userId })))).flat();
   await durable.transaction((tx) => {
     for (const userId of userIds) {

@@ -49,6 +49,8 @@ export const COLLECTIONS: Specs = {
   logStreams: { name: 'log_streams', key: 'id', unique: [], indexed: ['status'], arrays: [], sealed: ['http_authorization', 'http_custom_headers'] },
   connectionActivity: { name: 'connection_activity', key: 'id', unique: [], indexed: ['user_id', 'client_id'], arrays: [], sealed: [] },
   operatorInvitations: { name: 'operator_invitations', key: 'id', unique: [['token_hash']], indexed: ['token_hash'], arrays: [], sealed: [] },
+  /** Read in key order only (time-ordered ids), and emptied by `deleteBefore`. */
+  revocations: { name: 'revocations', key: 'id', unique: [], indexed: [], arrays: [], sealed: [] },
 };
 
 export const COLLECTION_NAMES = Object.keys(COLLECTIONS) as (keyof DurableEntities)[];

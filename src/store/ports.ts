@@ -1,7 +1,7 @@
 import type { Adapter } from 'oidc-provider';
 import type {
-  Application, ClientGrant, Connection, ConnectionActivity, KeyMaterial, LogEvent, LogStream, NetworkAcl, OperatorInvitation, ResourceServer, TenantSettings, User,
-  UserGrant,
+  Application, ClientGrant, Connection, ConnectionActivity, KeyMaterial, LogEvent, LogStream, NetworkAcl, OperatorInvitation, ResourceServer, Revocation,
+  TenantSettings, User, UserGrant,
 } from '../domain/model.ts';
 
 /** Equality on fields; on an array field, "contains". */
@@ -95,6 +95,7 @@ export interface DurableEntities {
   logStreams: LogStream;
   connectionActivity: ConnectionActivity;
   operatorInvitations: OperatorInvitation;
+  revocations: Revocation;
 }
 
 /** Writes recorded in a transaction; they run when the transaction's function returns, all or none. */

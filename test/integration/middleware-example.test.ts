@@ -110,5 +110,18 @@ describe('the example host app (Gatehouse as middleware)', () => {
     const forged = await fetch(`${origin}/api/notes`, { headers: { authorization: `Bearer ${tokens.access_token.slice(0, -4)}AAAA` } });
     expect(forged.status).toBe(401);
     expect(forged.headers.get('www-authenticate')).toContain('error="invalid_token"');
+
+    // The administrator revokes the consent: the host's API refuses the token within seconds.
+    const grants = await (await fetch(`${origin}/auth/api/v2/grants?client_id=${client_id}`, { headers: { authorization: `Bearer ${adminToken}` } })).json() as { id: string }[];
+    expect(grants).toHaveLength(1);
+    expect((await fetch(`${origin}/auth/api/v2/grants/${grants[0]?.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminToken}` } })).status).toBe(204);
+    const deadline = Date.now() + 5000;
+    let afterRevocation = await fetch(`${origin}/api/notes`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    while (afterRevocation.status === 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      afterRevocation = await fetch(`${origin}/api/notes`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    }
+    expect(afterRevocation.status).toBe(401);
+    expect(afterRevocation.headers.get('www-authenticate')).toContain('error_description="the access token was revoked"');
   });
 });

@@ -6,12 +6,13 @@ import { loadConfig } from '../../../src/config/load.ts';
 import { createGatehouse } from '../../../src/gatehouse.ts';
 import { draftApplication, type ApplicationCreate } from '../../../src/domain/application-rules.ts';
 import { draftClientGrant } from '../../../src/domain/client-grant-rules.ts';
-import { newClientId, newId } from '../../../src/domain/ids.ts';
+import { newClientId, newHexId, newId } from '../../../src/domain/ids.ts';
 import type { Application } from '../../../src/domain/model.ts';
 import { findApiByIdentifier } from '../../../src/services/access.ts';
 import { createApplication } from '../../../src/services/applications.ts';
 import { createClientGrant } from '../../../src/services/client-grants.ts';
 import { createResourceServer } from '../../../src/services/resource-servers.ts';
+import { recordRevocations } from '../../../src/services/revocations.ts';
 import { updateTenantSettings } from '../../../src/services/tenant.ts';
 import { createUser } from '../../../src/services/users.ts';
 import { openStores, type DurableStore } from '../../../src/store/index.ts';
@@ -107,6 +108,8 @@ async function main(): Promise<void> {
   runChild(ready, {
     writes: () => counter.snapshot(),
     populate: ({ total }: { total: number }) => populate(durable, total),
+    // Revoked grants no benchmark token belongs to: resource servers then look each token up among them.
+    revoke: ({ count }: { count: number }) => recordRevocations(durable, Array.from({ length: count }, () => ({ kind: 'grant', grantId: newHexId() }))),
   }, async () => {
     listener.server.closeAllConnections();
     await gatehouse.close();

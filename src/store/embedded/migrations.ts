@@ -65,6 +65,7 @@ export const DURABLE_MIGRATIONS: readonly (readonly string[])[] = [
   ],
   // Operators' invitations (issue 16): found by the digest of the link's secret.
   [table('operatorInvitations'), unique('operatorInvitations', ['token_hash'])],
+  [table('revocations')],
 ];
 
 export const ARTIFACT_MIGRATIONS: readonly (readonly string[])[] = [OIDC_TABLE];
