@@ -180,6 +180,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       ? fixedKeys(keys)
       : watchKeys({ keys: durable.keys, provider, initial: keys, refreshSeconds: config.keys.refresh_seconds, logger });
     let shuttingDown = false;
+    const agents = knownAgents(config.cimd.known_agents);
     const management = managementRouter({
       issuer: config.issuer, keys: () => liveKeys.material, stores, directory, documents, lockout, rateLimitPerSecond: config.management.rate_limit_per_second,
       aclSignals, clientAddress, accounts,
@@ -196,9 +197,11 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
         ['/api/v2', management],
-        ['/console', consoleRouter({ provider, stores, issuer: config.issuer, management, csrfKey: cookieKeys[0] as string, logger, idleTimeoutMinutes: config.console.idle_timeout_minutes })],
+        ['/console', consoleRouter({
+          provider, stores, issuer: config.issuer, management, csrfKey: cookieKeys[0] as string, logger, idleTimeoutMinutes: config.console.idle_timeout_minutes, knownAgents: agents,
+        })],
         ['/u', interactionRouter({
-          provider, stores, directory, knownAgents: knownAgents(config.cimd.known_agents), issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn,
+          provider, stores, directory, knownAgents: agents, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, signIn,
           clientAddress, accounts, lockout, upstream, ...(options.authenticate ? { authenticate: options.authenticate } : {}),
         })],
         ['/u', accountLinksRouter({ stores, issuer: config.issuer, csrfKey: cookieKeys[0] as string, logger, accounts })],

@@ -124,6 +124,11 @@ export function isLoopbackRedirect(value: string): boolean {
   return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
 }
 
+/** Where a redirect URI sends a person: its host, and whether that is their own computer (a native application's loopback callback). */
+export function redirectDestination(value: string): { host: string; loopback: boolean } {
+  return { host: URL.parse(value)?.host || value, loopback: isLoopbackRedirect(value) };
+}
+
 /** A URL with user credentials (`https://user:pw@host/`): never a callback or an origin, registered or matched. */
 export const carriesCredentials = (url: URL) => Boolean(url.username || url.password);
 

@@ -92,9 +92,9 @@ export const LOG_EVENT_TYPES = {
   cimd_fetch_failed: own('Client ID Metadata Document fetch failed', 'other', APP),
   cimd_client_registered: own('Application created or updated from its Client ID Metadata Document', 'other', APP),
   trust_level_changed: own('Trust level of a self-registered application changed', 'other', APP),
-  // The Management API: every write, naming the application that made it.
-  sapi: auth0('Success API Operation', 'management.success', APP),
-  fapi: auth0('Failed API Operation', 'management.fail', APP),
+  // The Management API: every write, naming the application that made it, and the operator for the console's.
+  sapi: auth0('Success API Operation', 'management.success', LOGIN),
+  fapi: auth0('Failed API Operation', 'management.fail', LOGIN),
   // Protection.
   api_limit: auth0('Rate Limit on the Authentication or Management APIs', 'system.notification', APP),
   acls_summary: auth0('Network ACLs Summary', 'other', []),

@@ -25,13 +25,23 @@ export async function searchLogs(store: DurableStore, search: LogSearch, scope: 
   return { items: project ? events.map(project) : events, start, limit: search.per_page, ...(total === undefined ? {} : { total }) };
 }
 
+/** How a checkpoint read may be narrowed (Gatehouse's addition): Auth0 ignores `q` and `sort` there. */
+export interface CheckpointSearch {
+  q?: string;
+  sort?: string;
+}
+
 /**
  * Auth0's checkpoints: the events written after `from` (or the oldest kept, without it), in the order they were written,
- * `take` at most. Their last log_id is the next checkpoint.
+ * `take` at most. Their last log_id is the next checkpoint. Gatehouse's addition: `q` narrows them, and `sort=date:-1`
+ * reads backwards (the events written before `from`, newest first; the newest ones without it), so that a search can be
+ * paged through to its end.
  */
-export async function logsAfter(store: DurableStore, from: string | undefined, take: number): Promise<LogEvent[]> {
+export async function logsAfter(store: DurableStore, from: string | undefined, take: number, search: CheckpointSearch = {}): Promise<LogEvent[]> {
   if (from !== undefined) checkCheckpoint(from);
-  return store.logs.find({}, { order: 'asc', limit: take, ...(from ? { after: from } : {}) });
+  const filter = parseLogQuery(search.q) as Filter<LogEvent>;
+  const order = search.sort === undefined ? 'asc' : sortOrder(search.sort);
+  return store.logs.find(filter, { order, limit: take, ...(from ? { after: from } : {}) });
 }
 
 export async function findLog(store: DurableStore, id: string): Promise<LogEvent> {

@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { authorizeQuery } from '../support/fixtures.ts';
 import { codeFlowTokens } from '../support/flow.ts';
 import { checkPage, chromiumMissing, launchChromium, phonePage, startLiveGatehouse, type LiveGatehouse } from '../support/browser.ts';
+import { consoleDriver } from '../support/console-driver.ts';
 
 const suite = chromiumMissing ? describe.skip : describe;
 if (chromiumMissing) process.stdout.write(`[e2e] console skipped: ${chromiumMissing}\n`);
@@ -22,40 +23,17 @@ suite(`console in Chromium${chromiumMissing ? ` — SKIPPED: ${chromiumMissing}`
   let live: LiveGatehouse;
   let browser: Browser;
   let admin: Page;
-  let adminToken: string;
   const state: { partner?: string; partnerSecret?: string; itemsApi?: string; sync?: string; syncSecret?: string; userId?: string } = {};
-
-  /** The Management API as an administrator's script would call it. */
-  async function mgmt(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${live.origin}/api/v2${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...init.headers } });
-    return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
-  }
-
-  const go = (page: Page, path: string) => page.goto(`${live.origin}/console${path}`);
-  const submit = async (page: Page, selector = 'main form.form button[type=submit]') => {
-    await Promise.all([page.waitForLoadState('load'), page.click(selector)]);
-  };
+  const { mgmt, go, submit, signIn } = consoleDriver(() => live);
 
   beforeAll(async () => {
     live = await startLiveGatehouse({ tenant: { friendly_name: 'Acme', default_audience: '', allow_permissive_third_party_clients: false } });
-    const { client_id, client_secret } = live.gatehouse.adminCredentials;
-    const token = await fetch(`${live.origin}/oauth/token`, {
-      method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret: client_secret as string, audience: `${live.origin}/api/v2/` }),
-    });
-    adminToken = (await token.json() as { access_token: string }).access_token;
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await live?.close();
   });
-
-  async function signIn(page: Page, who: { email: string; password: string }) {
-    await page.waitForURL(/\/u\/login/);
-    await page.fill('#email', who.email);
-    await page.fill('#password', who.password);
-    await Promise.all([page.waitForURL(/\/console\//), page.click('button[type=submit]')]);
-  }
 
   it('the first-start link makes the first operator, who signs in to the console', async () => {
     const link = live.gatehouse.operatorBootstrap.signUpUrl as string;

@@ -1,8 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -13,49 +11,13 @@ import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { combineStores, openStores, type Stores } from '../../src/store/index.ts';
 import { openRedisStore, type RedisStore } from '../../src/store/redis/index.ts';
 import { tempDir } from '../support/backends.ts';
+import { LogReceiver } from '../support/log-receiver.ts';
 import { createApi, createGrant } from '../support/fixtures.ts';
 import { clientCredentialsToken, insertApplication, manualLogDelivery, startGatehouse, type TestGatehouse } from '../support/harness.ts';
 import { expectApiError, expectConforms, managementCaller, type ManagementCaller } from '../support/management.ts';
 
 /** Delivery driven by the tests (`deliverNow`), retries after 400 ms then 800 ms, suspension after 3 failures in a row. */
 const logsConfig = manualLogDelivery;
-
-interface Delivery {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A log receiver on loopback: it records every request and answers with the status `respond` gives. */
-class Receiver {
-  readonly deliveries: Delivery[] = [];
-  respond: () => number = () => 200;
-  private server!: Server;
-  url = '';
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        this.deliveries.push({ headers: req.headers, body });
-        res.writeHead(this.respond()).end();
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/logs`;
-    return this;
-  }
-  /** Every delivered event, in order, from JSON arrays, JSON lines or JSON objects alike. */
-  events(): { log_id: string; data: LogEvent }[] {
-    return this.deliveries.flatMap(({ body }) => {
-      const text = body.trim();
-      if (text.startsWith('[')) return JSON.parse(text);
-      return text.split('\n').map((line) => JSON.parse(line));
-    });
-  }
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** An application that gets client-credentials tokens for an API: each request is a `seccft` event. */
 async function machineApplication(test: TestGatehouse) {
@@ -69,7 +31,7 @@ describe('log streams', () => {
   let test: TestGatehouse;
   let api: ManagementCaller;
   let machine: { client_id: string; secret: string; audience: string };
-  const receiver = new Receiver();
+  const receiver = new LogReceiver();
 
   beforeAll(async () => {
     await receiver.start();
@@ -199,7 +161,7 @@ describe('log streams', () => {
   });
 
   it('says when a receiver cannot be reached, naming no query string', async () => {
-    const gone = await new Receiver().start();
+    const gone = await new LogReceiver().start();
     await gone.close();
     const { body: stream } = await api('post', '/log-streams', { name: 'Gone', type: 'http', sink: { httpEndpoint: `${gone.url}?key=hidden` } }).expect(201);
     await tokenEvent();
@@ -225,7 +187,7 @@ describe('log streams across two processes sharing Redis and one durable store',
   let durable: ReturnType<typeof openEmbeddedStore>;
   const redisStores: RedisStore[] = [];
   const instances: TestGatehouse[] = [];
-  const receiver = new Receiver();
+  const receiver = new LogReceiver();
 
   beforeAll(async () => {
     await receiver.start();

@@ -279,6 +279,27 @@ describe('the tenant log (/api/v2/logs)', () => {
       expect([...seen].sort()).toEqual(seen);
     });
 
+    it('pages a search through checkpoints, newest first, to its end (q and sort=date:-1 with from/take: Gatehouse\'s addition)', async () => {
+      await test.gatehouse.audit.flush();
+      const q = `client_id:${partner.client_id}`;
+      const seen: LogEvent[] = [];
+      let next = `/logs?take=3&sort=date:-1&q=${encodeURIComponent(q)}`;
+      for (;;) {
+        const res = await api('get', next).expect(200);
+        if (!res.body.length) break;
+        seen.push(...res.body);
+        const link = new URL(/<([^>]+)>/.exec(res.headers.link as string)?.[1] as string);
+        expect(Object.fromEntries(link.searchParams)).toEqual({ from: res.body.at(-1).log_id, take: '3', sort: 'date:-1', q });
+        next = `/logs?${link.searchParams}`;
+      }
+      const stored = (await test.gatehouse.stores.durable.logs.find({ client_id: partner.client_id }, { order: 'desc' })).map((event) => event.log_id);
+      expect(stored.length).toBeGreaterThan(3);
+      expect(seen.map((event) => event.log_id)).toEqual(stored);
+      // Without sort, a narrowed checkpoint read goes forward from `from`, as Auth0's does.
+      const forward = await api('get', `/logs?from=${stored.at(-1)}&take=100&q=${encodeURIComponent(q)}`).expect(200);
+      expect(forward.body.map((event: LogEvent) => event.log_id)).toEqual(stored.slice(0, -1).reverse());
+    });
+
     it.each([
       ['type:s OR type:f', /OR is not supported/],
       ['NOT type:s', /join field:value terms with AND/],

@@ -67,6 +67,14 @@ describe('operators: user tokens for the Management API, bounded by role', () =>
     expect(created.body.invitation_url).toMatch(`${ISSUER}/console/join?invitation=`);
     expect(created.body).not.toHaveProperty('token_hash');
     await as(token)('delete', `/operators/invitations/${created.body.id}`).expect(204);
+    // The tenant log names the operator beside the console (its user_id searches an operator's changes).
+    await test.gatehouse.audit.flush();
+    const { sub } = decodeJwt(token);
+    const writes = (await admin('get', `/logs?q=${encodeURIComponent(`type:sapi AND user_id:"${sub}"`)}&sort=date:1`).expect(200)).body;
+    expect(writes).toEqual([
+      expect.objectContaining({ client_id: CONSOLE_APPLICATION_ID, user_id: sub, user_name: ADMIN.email, details: expect.objectContaining({ request: expect.objectContaining({ method: 'POST', path: '/api/v2/operators/invitations' }) }) }),
+      expect.objectContaining({ client_id: CONSOLE_APPLICATION_ID, user_id: sub, user_name: ADMIN.email, details: expect.objectContaining({ request: expect.objectContaining({ method: 'DELETE' }) }) }),
+    ]);
   });
 
   it('gives a viewer a token with the read: scopes only: reading works, changing is refused', async () => {

@@ -41,7 +41,7 @@ describe('the event vocabulary', () => {
 
   it('builds an event with the fields of its type only, the request\'s facts, and no credential anywhere in its details', () => {
     const event = buildLogEvent('sapi', {
-      client_id: 'app1', user_id: 'not a field of sapi', audience: 'nor this',
+      client_id: 'app1', scope: 'not a field of sapi', audience: 'nor this',
       details: { request: { body: { name: 'x', client_secret: 's', password: 'p', nested: { refresh_token: 'r', access_token: 'a', code: 'c' } } }, token_endpoint_auth_method: 'none' },
     }, { ip: '192.0.2.1', user_agent: 'x'.repeat(600), hostname: 'id.example.com' }, now);
     expect(event).toEqual({

@@ -2,6 +2,8 @@ import type { Request, Response, Router } from 'express';
 import { GRANT_TYPES, STRICT_THIRD_PARTY_PROPERTIES, type ApplicationSettings } from '../../domain/application-rules.ts';
 import { isStrictThirdParty, permittedGrantTypes } from '../../domain/applications.ts';
 import type { Application, AppType } from '../../domain/model.ts';
+import { trustOf, isSelfRegistered } from '../../domain/trust.ts';
+import { selfRegistration } from './approvals.ts';
 import { can, checked, contextOf, everyItem, formErrors, integerField, lines, renderConsole, type ConsoleKit } from './kit.ts';
 import { ok } from './management-client.ts';
 
@@ -15,6 +17,20 @@ export const APP_TYPES: { value: AppType; label: string; hint: string }[] = [
 export const appTypeLabel = (type: string) => APP_TYPES.find((t) => t.value === type)?.label ?? type;
 
 type App = Omit<Application, 'client_secret_hash'> & { client_secret?: string };
+
+/** An application and its use, as `/api/v2/client-activity` lists it. */
+interface ApplicationUsage {
+  client_id: string;
+  name: string;
+  app_type: AppType;
+  registration_type: Application['registration_type'];
+  created_at: string;
+  last_used_at?: string;
+  connections: number;
+}
+
+/** What "unused lately" means when the operator has not said. */
+const UNUSED_DAYS_DEFAULT = 30;
 
 /** The settings form's fields, named as the Management API names them (errors name them too). */
 const SETTINGS_FIELDS = [
@@ -68,10 +84,29 @@ export function applicationPages(router: Router, kit: ConsoleKit): void {
     await renderConsole(kit, req, res, 'applications', 'Applications', 'applications', {
       apps: apps.sort((a, b) => a.name.localeCompare(b.name)).map((app) => ({
         ...app, typeLabel: appTypeLabel(app.app_type), party: app.is_first_party ? 'First-party' : `Third-party${app.third_party_security_mode ? ` (${app.third_party_security_mode})` : ''}`,
+        trust: isSelfRegistered(app) ? trustOf(app) : undefined,
       })),
       filters: { q, type, party },
       types: APP_TYPES,
     });
+  });
+
+  router.get('/applications/unused', async (req, res) => {
+    const days = String(req.query.unused_for_days ?? UNUSED_DAYS_DEFAULT).trim();
+    const page = Math.max(0, Number.parseInt(String(req.query.page ?? '0'), 10) || 0);
+    let result: { total: number; clients: ApplicationUsage[] } = { total: 0, clients: [] };
+    let errors: Record<string, string> = {};
+    try {
+      result = await ok(contextOf(req).api.GET('/api/v2/client-activity', {
+        params: { query: { unused_for_days: integerField(days) as number, page, per_page: 50, include_totals: true } },
+      })) as typeof result;
+    } catch (err) {
+      errors = formErrors(err, ['unused_for_days']);
+    }
+    await renderConsole(kit, req, res, 'applications-unused', 'Applications nobody used lately', 'applications', {
+      days, apps: result.clients, list: { page, pages: Math.max(1, Math.ceil(result.total / 50)), total: result.total }, errors,
+      revocable: can(req, 'delete:grants'),
+    }, Object.keys(errors).length ? 400 : 200);
   });
 
   const showCreate = (req: Request, res: Response, form: Record<string, unknown>, errors: Record<string, string> = {}) =>
@@ -94,7 +129,7 @@ export function applicationPages(router: Router, kit: ConsoleKit): void {
 
   const findApp = (req: Request) => ok(contextOf(req).api.GET('/api/v2/clients/{id}', { params: { path: { id: String(req.params.id) } } })) as Promise<App>;
 
-  async function showSettings(req: Request, res: Response, app: App, options: { errors?: Record<string, string>; form?: App; saved?: boolean; secret?: string } = {}) {
+  async function showSettings(req: Request, res: Response, app: App, options: { errors?: Record<string, string>; form?: App; saved?: boolean; trustChanged?: boolean; secret?: string } = {}) {
     const shown = options.form ?? app;
     const permitted = permittedGrantTypes(app);
     await renderConsole(kit, req, res, 'application', app.name, 'applications', {
@@ -107,14 +142,18 @@ export function applicationPages(router: Router, kit: ConsoleKit): void {
       rotatable: can(req, 'update:client_keys') && app.registration_type !== 'system' && app.token_endpoint_auth_method !== 'none',
       deletable: can(req, 'delete:clients') && app.registration_type !== 'system',
       offersLogoutUrls: offers(app, 'allowed_logout_urls'),
+      registration: selfRegistration(app, kit.knownAgents),
+      decidable: can(req, 'update:clients'),
+      revocable: can(req, 'delete:grants') && app.registration_type !== 'system',
       grantTypes: GRANT_TYPES.filter((grant) => permitted.has(grant)).map((value) => ({ value, checked: shown.grant_types.includes(value) })),
       errors: options.errors ?? {},
       saved: options.saved,
+      trustChanged: options.trustChanged,
       secret: options.secret,
     }, options.errors && Object.keys(options.errors).length ? 400 : 200);
   }
 
-  router.get('/applications/:id', async (req, res) => showSettings(req, res, await findApp(req), { saved: req.query.saved === '1' }));
+  router.get('/applications/:id', async (req, res) => showSettings(req, res, await findApp(req), { saved: req.query.saved === '1', trustChanged: req.query.saved === 'trust' }));
 
   router.post('/applications/:id', async (req, res) => {
     const app = await findApp(req);

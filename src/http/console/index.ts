@@ -5,6 +5,7 @@ import type { DispatchFunc } from 'light-my-request';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { issuerBasePath } from '../../domain/issuer.ts';
+import type { KnownAgent } from '../../domain/known-agents.ts';
 import type { OperatorRole } from '../../domain/model.ts';
 import { CONSOLE_APPLICATION_ID } from '../../domain/operators.ts';
 import { MANAGEMENT_API_SCOPES, managementAudience } from '../../domain/system-api.ts';
@@ -14,8 +15,10 @@ import type { Stores } from '../../store/index.ts';
 import { csrfToken, csrfValid, renderPage } from '../pages/render.ts';
 import { apiPages } from './apis.ts';
 import { applicationPages } from './applications.ts';
+import { approvalPages } from './approvals.ts';
 import { connectionPages } from './connections.ts';
 import { joinPages } from './join.ts';
+import { logPages } from './logs.ts';
 import { contextOf, type ConsoleKit } from './kit.ts';
 import { inProcessFetch, inProcessTokenEndpoint, managementClient, ManagementError, ok } from './management-client.ts';
 import { networkAclPages } from './network-acls.ts';
@@ -34,6 +37,8 @@ export interface ConsoleDeps {
   csrfKey: string;
   logger: Logger;
   idleTimeoutMinutes: number;
+  /** The known agents (config/known-agents.json and the operator's own), for what the console calls verified. */
+  knownAgents: readonly KnownAgent[];
 }
 
 /** Where a page may send an operator back to after signing in: a console path of this issuer, nothing else. */
@@ -53,7 +58,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   const root = `${base}/console`;
   const sessions = new ConsoleSessions(stores, { cookiePath: root, secure: new URL(issuer).protocol === 'https:', idleTimeoutMinutes: deps.idleTimeoutMinutes });
   const callManagement = inProcessFetch(deps.management);
-  const kit: ConsoleKit = { base, root, tenant: () => readTenantSettings(stores.durable) };
+  const kit: ConsoleKit = { base, root, tenant: () => readTenantSettings(stores.durable), knownAgents: deps.knownAgents };
   const tokenEndpoint = inProcessTokenEndpoint(provider.callback() as DispatchFunc);
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 400 }));
@@ -143,10 +148,12 @@ export function consoleRouter(deps: ConsoleDeps): Router {
 
   router.get(['/', ''], (_req, res) => res.redirect(303, `${root}/applications`));
   applicationPages(router, kit);
+  approvalPages(router, kit);
   apiPages(router, kit, issuer, tokenEndpoint);
   connectionPages(router, kit);
   userPages(router, kit);
   consentPages(router, kit);
+  logPages(router, kit);
   settingsPages(router, kit, issuer);
   networkAclPages(router, kit);
   operatorPages(router, kit);

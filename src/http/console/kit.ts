@@ -1,8 +1,9 @@
 import type { Request, Response } from 'express';
+import type { KnownAgent } from '../../domain/known-agents.ts';
 import type { TenantSettings } from '../../domain/model.ts';
 import type { ManagementScope } from '../../domain/system-api.ts';
 import { renderPage } from '../pages/render.ts';
-import { ManagementError, type ManagementClient } from './management-client.ts';
+import { ManagementError, ok, type ManagementClient } from './management-client.ts';
 import type { OperatorSession } from './session.ts';
 
 /** What every console page has: the signed-in operator, their Management API client, and the form token. */
@@ -21,10 +22,12 @@ declare module 'express-serve-static-core' {
 /** The sections of the console's navigation, in order; each page names the one it belongs to. */
 export const SECTIONS = [
   { id: 'applications', label: 'Applications', path: '/applications' },
+  { id: 'pending', label: 'Waiting for approval', path: '/pending' },
   { id: 'apis', label: 'APIs', path: '/apis' },
   { id: 'connections', label: 'Connections', path: '/connections' },
   { id: 'users', label: 'Users', path: '/users' },
   { id: 'consents', label: 'Consents', path: '/consents' },
+  { id: 'logs', label: 'Logs', path: '/logs' },
   { id: 'network-acls', label: 'Network ACLs', path: '/network-acls' },
   { id: 'settings', label: 'Settings', path: '/settings' },
   { id: 'operators', label: 'Operators', path: '/operators' },
@@ -37,6 +40,8 @@ export interface ConsoleKit {
   /** Where the console lives: `<base>/console`. */
   root: string;
   tenant(): Promise<TenantSettings>;
+  /** The agents whose client id URLs are known (shipped and the operator's own): what "verified" means. */
+  knownAgents: readonly KnownAgent[];
 }
 
 export const contextOf = (req: Request): ConsoleContext => {
@@ -47,14 +52,22 @@ export const contextOf = (req: Request): ConsoleContext => {
 /** Whether the operator's token carries a scope: pages offer only what the role allows (the Management API decides). */
 export const can = (req: Request, scope: ManagementScope) => contextOf(req).operator.scopes.includes(scope);
 
+/** How many self-registered applications wait for an operator's decision (shown on the navigation). */
+async function pendingCount(req: Request): Promise<number | undefined> {
+  if (!can(req, 'read:clients')) return undefined;
+  const query = { trust: 'pending', per_page: 1, include_totals: true } as const;
+  return (await ok(contextOf(req).api.GET('/api/v2/clients', { params: { query } })) as { total: number }).total;
+}
+
 /** Renders a console page inside the console's layout (navigation, who is signed in, sign-out). */
 export async function renderConsole(kit: ConsoleKit, req: Request, res: Response, view: string, title: string, section: Section, data: Record<string, unknown>, status = 200) {
   const { operator, csrf } = contextOf(req);
-  renderPage(res, { base: kit.base, tenant: await kit.tenant() }, `console-${view}`, title, {
+  const [tenant, pending] = await Promise.all([kit.tenant(), pendingCount(req)]);
+  renderPage(res, { base: kit.base, tenant }, `console-${view}`, title, {
     ...data,
     wide: 'console',
     console: {
-      root: kit.root, section, csrf, sections: SECTIONS,
+      root: kit.root, section, csrf, sections: SECTIONS, pending,
       operator: { email: operator.email, role: operator.role },
       can: (scope: ManagementScope) => operator.scopes.includes(scope),
     },

@@ -15,7 +15,8 @@ interface PublicUser {
   last_login?: string;
   created_at: string;
 }
-type Consent = Omit<UserGrant, 'oidc_grant_ids'>;
+/** A consent, with how the application used it (absent until it got a token). */
+type Consent = Omit<UserGrant, 'oidc_grant_ids'> & { activity?: { last_used_at: string; tokens_issued: number } };
 interface Paged<T> { items: T[]; page: number; pages: number; total: number }
 
 const PER_PAGE = 50;

@@ -101,13 +101,15 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Every write (POST, PUT, PATCH, DELETE), once answered, is a tenant log event: `sapi`, or `fapi` with the error,
- * naming the application that called. Neither body is recorded (they may carry secrets and passwords).
+ * naming the application that called and, for an operator's token (the console's), the operator. Neither body is
+ * recorded (they may carry secrets and passwords).
  */
 const auditWrites: RequestHandler = (req, res, next) => {
   if (READS.has(req.method)) return next();
   const inRequest = AsyncLocalStorage.snapshot(); // 'finish' fires outside the request's context
   res.once('finish', () => inRequest(() => recordEvent(res.statusCode < 400 ? 'sapi' : 'fapi', {
     client_id: req.management?.clientId,
+    user_id: req.management?.actor.type === 'user' ? req.management.actor.id : undefined,
     description: res.locals.operation ?? `${req.method} ${req.originalUrl.split('?')[0]}`,
     details: {
       request: { method: req.method, path: req.originalUrl.split('?')[0], query: req.query },

@@ -9,10 +9,12 @@ const tag = 'Logs';
 
 type LogQuery = LogSearch & { from?: string; take?: number };
 
-/** The Link of the next checkpoint read: after the last event returned (the same URL when there was none). */
-function nextCheckpoint(issuer: string, from: string | undefined, take: number, events: readonly LogEvent[]): string {
-  const after = events.at(-1)?.log_id ?? from;
-  const next = new URLSearchParams({ ...(after ? { from: after } : {}), take: String(take) });
+/** The Link of the next checkpoint read: after the last event returned (the same URL when there was none), same search. */
+function nextCheckpoint(issuer: string, query: LogQuery, take: number, events: readonly LogEvent[]): string {
+  const after = events.at(-1)?.log_id ?? query.from;
+  const next = new URLSearchParams({
+    ...(after ? { from: after } : {}), take: String(take), ...(query.q ? { q: query.q } : {}), ...(query.sort ? { sort: query.sort } : {}),
+  });
   return `<${issuer}/api/v2/logs?${next}>; rel="next"`;
 }
 
@@ -26,8 +28,8 @@ export function logOperations(stores: Stores, issuer: string): Operation[] {
       handle: async ({ query }) => {
         if (query.from !== undefined || query.take !== undefined) {
           const take = query.take ?? 50;
-          const events = await logsAfter(durable, query.from, take);
-          return { ...reply(events), headers: { Link: nextCheckpoint(issuer, query.from, take, events) } };
+          const events = await logsAfter(durable, query.from, take, query);
+          return { ...reply(events), headers: { Link: nextCheckpoint(issuer, query, take, events) } };
         }
         return listReply('logs', await searchLogs(durable, query), (event) => event);
       },

@@ -406,7 +406,9 @@ export const logListQuery = listQuery({
   fields: string({ maxLength: 500, description: 'Comma-separated fields to include (or exclude, with include_fields=false).' }),
   include_fields: { type: 'boolean', default: true, description: 'Whether fields lists the fields to include (true) or to exclude (false).' },
   from: logId,
-  take: integer(1, 100, { description: 'Checkpoint reading: how many events after from (every other parameter is then ignored).' }),
+  take: integer(1, 100, {
+    description: 'Checkpoint reading: how many events after from, oldest first. Gatehouse\'s addition: q narrows them, and sort=date:-1 reads the events before from, newest first (Auth0 ignores both there); page, per_page and fields are ignored.',
+  }),
 });
 export const userLogListQuery = listQuery({
   sort: logListQuery.properties.sort,

@@ -1,7 +1,7 @@
 import express, { Router, type Request, type Response } from 'express';
 import Provider, { errors } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { isLoopbackRedirect, isThirdParty } from '../../domain/applications.ts';
+import { isThirdParty, redirectDestination } from '../../domain/applications.ts';
 import { clientIdentity, type KnownAgent } from '../../domain/known-agents.ts';
 import { isSelfRegistered } from '../../domain/trust.ts';
 import { authorizationRequest } from '../../domain/authorization.ts';
@@ -82,8 +82,8 @@ function ownerLine(app: Application, verified = false): string {
 
 /** Where the person goes after consent: a host, or their own computer for a native application's loopback callback. */
 const destination = (redirectUri: string) => {
-  const host = URL.canParse(redirectUri) ? new URL(redirectUri).host || redirectUri : redirectUri;
-  return isLoopbackRedirect(redirectUri) ? `${host}, an application on this computer` : host;
+  const { host, loopback } = redirectDestination(redirectUri);
+  return loopback ? `${host}, an application on this computer` : host;
 };
 
 export function interactionRouter(deps: InteractionDeps): Router {
