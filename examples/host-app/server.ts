@@ -1,7 +1,7 @@
 /**
  * An Express app with its own users that mounts Gatehouse at /auth and serves an API protected by Gatehouse tokens.
- * Run it with `node examples/host-app/server.ts` (Node 24) and open http://localhost:4000.
- * Users: ada@example.com / ada-password (see README, "Use as middleware").
+ * Run it with `npm run example:host-app` (Node 24; PORT and DATA_DIR change its port, 4000, and its data folder,
+ * data/host-app): it prints what to do next. Users: ada@example.com / ada-password (see README, "Use as middleware").
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -32,7 +32,7 @@ export interface HostApp {
   close(): Promise<void>;
 }
 
-export async function startHostApp(options: { port?: number; stores?: Stores } = {}): Promise<HostApp> {
+export async function startHostApp(options: { port?: number; stores?: Stores; dataDir?: string } = {}): Promise<HostApp> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(options.port ?? 4000, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -43,7 +43,7 @@ export async function startHostApp(options: { port?: number; stores?: Stores } =
     config: {
       issuer: `${origin}/auth`,
       logLevel: 'warn',
-      dataDir: 'data/host-app',
+      dataDir: options.dataDir ?? 'data/host-app',
       tenant: { friendly_name: 'Notes Inc.', default_audience: '', allow_permissive_third_party_clients: false },
       seed: {
         resource_servers: [{
@@ -111,7 +111,32 @@ export async function startHostApp(options: { port?: number; stores?: Stores } =
   };
 }
 
+/** What to do next: a third-party application (npm run demo) registers, asks Ada through consent, reads her notes. */
+export function nextSteps(host: HostApp): string {
+  const { client_id, client_secret } = host.gatehouse.adminCredentials;
+  const credentials = client_secret
+    ? `GATEHOUSE_ADMIN_CLIENT_ID=${client_id} GATEHOUSE_ADMIN_CLIENT_SECRET=${client_secret}`
+    : `GATEHOUSE_ADMIN_CLIENT_ID=${client_id} GATEHOUSE_ADMIN_CLIENT_SECRET=<the secret printed at this example's first start>`;
+  return [
+    `Notes Inc. is running at ${host.origin}, with Gatehouse mounted at ${host.origin}/auth.`,
+    `Its user signs in on its own page (${host.origin}/login): ada@example.com / ada-password.`,
+    '',
+    client_secret
+      ? 'Gatehouse created a Management API application for this example; its secret is shown this once, save it.'
+      : `The example's Management API application is ${client_id} (delete ${host.gatehouse.config.dataDir} to start afresh).`,
+    '',
+    'Next, in another terminal, act as a third-party application that reads Ada\'s notes: it registers itself, sends you',
+    'through Ada\'s sign-in and Gatehouse\'s consent page, and calls the Notes API with the token it gets:',
+    '',
+    `  ${credentials} npm run demo -- --api ${host.origin}/api/notes`,
+    '',
+  ].join('\n');
+}
+
 if (import.meta.main) {
-  const host = await startHostApp();
-  process.stdout.write(`Notes Inc. at ${host.origin} (Gatehouse at ${host.origin}/auth)\n`);
+  const host = await startHostApp({ port: Number(process.env.PORT ?? 4000), ...(process.env.DATA_DIR ? { dataDir: process.env.DATA_DIR } : {}) });
+  process.stdout.write(nextSteps(host));
+  const stop = () => void host.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }

@@ -23,6 +23,20 @@ interface ProtocolError {
 /** oidc-provider (pinned version) says this when a rotated refresh token is used again: it has revoked the whole grant. */
 const REUSE_DETECTED = 'refresh token already used';
 
+/**
+ * The application's id as every event names it: its stored id (a `tpc_` id for a metadata-document client, whose
+ * protocol client id is its URL), so that `q=client_id:` finds all of one application's events; the URL goes in
+ * `details.external_client_id`.
+ */
+function clientOf(ctx: KoaContextWithOIDC, fallback?: unknown): { client_id?: string; details: Record<string, unknown> } {
+  const protocolId = ctx.oidc?.client?.clientId ?? (typeof fallback === 'string' ? fallback : undefined);
+  const app = protocolId ? loadedApplication(ctx, protocolId) : undefined;
+  return {
+    ...(app?.client_id ?? protocolId ? { client_id: app?.client_id ?? protocolId } : {}),
+    details: { ...(app ? { application_kind: applicationKind(app) } : {}), ...(app?.external_client_id ? { external_client_id: app.external_client_id } : {}) },
+  };
+}
+
 const grantTypeOf = (ctx: KoaContextWithOIDC) => {
   const grantType = ctx.oidc?.params?.grant_type;
   return typeof grantType === 'string' ? grantType : undefined;
@@ -38,33 +52,33 @@ export function recordProtocolEvents(provider: Provider, issuer: string): void {
     const grantType = grantTypeOf(ctx);
     const entities = ctx.oidc.entities as { AccessToken?: IssuedToken; ClientCredentials?: IssuedToken };
     const token = entities.AccessToken ?? entities.ClientCredentials;
-    const clientId = ctx.oidc.client?.clientId;
-    const app = clientId ? loadedApplication(ctx, clientId) : undefined;
+    const client = clientOf(ctx);
     recordEvent(tokenExchangeType(grantType, true), {
-      client_id: clientId,
+      ...client,
       user_id: token?.accountId,
       // A token for no API (identity scopes only) is for the userinfo endpoint, as Auth0 logs it.
       audience: token?.resourceServer?.identifier() ?? (token?.accountId ? userinfoAudience(issuer) : undefined),
       scope: token?.scope,
-      details: { grant_type: grantType, ...(app ? { application_kind: applicationKind(app) } : {}) },
+      details: { grant_type: grantType, ...client.details },
     });
   });
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: ProtocolError) => {
     const grantType = grantTypeOf(ctx);
     const reuse = grantType === 'refresh_token' && err.error_detail === REUSE_DETECTED;
     const refreshToken = (ctx.oidc?.entities as { RefreshToken?: IssuedToken } | undefined)?.RefreshToken;
-    const requested = ctx.oidc?.params?.client_id;
+    const client = clientOf(ctx, ctx.oidc?.params?.client_id);
     recordEvent(reuse ? 'ferrt' : tokenExchangeType(grantType, false), {
-      client_id: ctx.oidc?.client?.clientId ?? (typeof requested === 'string' ? requested : undefined),
+      ...client,
       user_id: refreshToken?.accountId,
       description: err.error_description ?? err.message,
-      details: { grant_type: grantType, error: err.error },
+      details: { grant_type: grantType, error: err.error, ...client.details },
     });
   });
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
-    recordEvent('slo', { client_id: ctx.oidc.client?.clientId, user_id: ctx.oidc.session?.accountId });
+    recordEvent('slo', { ...clientOf(ctx), user_id: ctx.oidc.session?.accountId });
   });
   provider.on('end_session.error', (ctx: KoaContextWithOIDC, err: ProtocolError) => {
-    recordEvent('flo', { client_id: ctx.oidc?.client?.clientId, description: err.error_description ?? err.message, details: { error: err.error } });
+    const client = clientOf(ctx);
+    recordEvent('flo', { ...client, description: err.error_description ?? err.message, details: { error: err.error, ...client.details } });
   });
 }

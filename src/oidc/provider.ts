@@ -68,14 +68,17 @@ export interface RequestOrigin {
 /**
  * Koa's `proxy` flag would believe X-Forwarded-For, -Proto and -Host from anyone: it stays off, and every context the
  * provider creates (its routes, `interactionDetails`, its cookies) reads the address (`ctx.ip`, used by the password
- * grant), the scheme (`ctx.secure`, for Secure cookies) and the host from Gatehouse's own reading instead.
+ * grant) and the scheme (`ctx.secure`, for Secure cookies) from Gatehouse's own reading instead. The host is always the
+ * issuer's: oidc-provider builds its endpoints' URLs (discovery, redirects, client assertion audiences) from it, and a
+ * Host header chosen by a caller must never put another origin in an answer a cache could keep.
  */
-function readRequestOrigin(provider: Provider, origin: RequestOrigin): void {
+function readRequestOrigin(provider: Provider, origin: RequestOrigin, issuer: string): void {
   provider.proxy = false;
+  const { host } = new URL(issuer);
   Object.defineProperties(provider.request, {
     ip: { get(this: { req: IncomingMessage }) { return origin.address(this.req); } },
     protocol: { get(this: { req: IncomingMessage }) { return origin.protocol(this.req); } },
-    host: { get(this: { req: IncomingMessage }) { return origin.host(this.req) ?? ''; } },
+    host: { get() { return host; } },
   });
 }
 
@@ -341,7 +344,7 @@ export function createProvider(options: ProviderOptions): Provider {
   };
 
   const provider = new Provider(issuer, configuration);
-  readRequestOrigin(provider, options.requestOrigin);
+  readRequestOrigin(provider, options.requestOrigin, issuer);
   // Client secrets are stored as SHA-256 hashes: compare the hash of what the client presents.
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(this: { clientSecret?: string }, actual: string) {
     return Promise.resolve(Boolean(this.clientSecret) && secretMatches(actual, this.clientSecret as string));

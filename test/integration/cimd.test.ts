@@ -146,7 +146,9 @@ describe('Client ID Metadata Documents', () => {
       host.handle(path, (_req, res) => void res.writeHead(503).end());
       pageOf(await new Browser(test.app).open(authorizePath(url).path));
       host.serve(path, nativeDocument(url));
-      await authorize(url);
+      const { code, verifier, redirectUri } = await authorize(url);
+      await request(test.app).post('/oauth/token').type('form')
+        .send({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri, client_id: url }).expect(200);
       const app = await stores().durable.applications.find({ external_client_id: url });
       await test.gatehouse.audit.flush();
       const search = async (q: string) => (await management('get', `/logs?q=${encodeURIComponent(q)}`).expect(200)).body as { type: string; details: Record<string, unknown> }[];
@@ -155,6 +157,10 @@ describe('Client ID Metadata Documents', () => {
       expect((await search('type:cimd_fetch_succeeded')).filter((event) => event.details.external_client_id === url).length).toBeGreaterThanOrEqual(1);
       expect(await search(`type:cimd_client_registered AND client_id:${app[0]?.client_id}`)).toEqual([
         expect.objectContaining({ details: { external_client_id: url, created_by: 'client', trust: 'trusted' } }),
+      ]);
+      // Token events name it by its stored id too (its tokens carry the URL), so that one filter finds all of its events.
+      expect(await search(`type:seacft AND client_id:${app[0]?.client_id}`)).toEqual([
+        expect.objectContaining({ details: expect.objectContaining({ external_client_id: url, application_kind: 'cimd' }) }),
       ]);
     });
 

@@ -24,6 +24,15 @@ describe('discovery advertises what applications can use', () => {
     await test.close();
   });
 
+  it('builds every endpoint under the issuer, whatever Host header a request sends (no cache poisoning)', async () => {
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+      const forged = (await request(test.app).get(path).set('Host', 'evil.example').expect(200)).body as Record<string, unknown>;
+      const urls = Object.entries(forged).filter(([key, value]) => key.endsWith('_endpoint') || key === 'jwks_uri' ? typeof value === 'string' : false);
+      expect(urls.length).toBeGreaterThan(5);
+      for (const [key, url] of urls) expect([key, String(url).startsWith(`${ISSUER}/`)]).toEqual([key, true]);
+    }
+  });
+
   /** A machine-to-machine application with this authentication method, allowed to reach the API. */
   async function machine(method: 'client_secret_basic' | 'client_secret_post') {
     const { app, secret } = await insertApplication(stores(), { app_type: 'non_interactive', grant_types: ['client_credentials'], callbacks: [], token_endpoint_auth_method: method });

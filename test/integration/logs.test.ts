@@ -111,7 +111,7 @@ describe('the tenant log (/api/v2/logs)', () => {
       }).expect(400);
 
       expect(await search(`type:sertft AND client_id:${partner.client_id}`)).toEqual([expect.objectContaining({ user_id: user.user_id, audience: apiIdentifier })]);
-      expect(await search(`type:ferrt AND client_id:${partner.client_id}`)).toEqual([expect.objectContaining({ details: { grant_type: 'refresh_token', error: 'invalid_grant' } })]);
+      expect(await search(`type:ferrt AND client_id:${partner.client_id}`)).toEqual([expect.objectContaining({ details: { grant_type: 'refresh_token', error: 'invalid_grant', application_kind: 'third_party' } })]);
       expect(await search(`type:feacft AND client_id:${partner.client_id}`)).toHaveLength(1);
     });
 

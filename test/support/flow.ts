@@ -37,7 +37,9 @@ export class Browser {
     const location = res.headers.location;
     if (res.status >= 300 && res.status < 400 && location) {
       // Gatehouse redirects to itself with relative paths, or absolute ones on its own routes; anything else is a callback.
-      const internal = location.startsWith('/') || /^http:\/\/127\.0\.0\.1:\d+\/(authorize|u\/|activate)/.test(location);
+      // oidc-provider's own redirects are absolute URLs under the issuer (the test issuer, or a live server on loopback).
+      const internal = location.startsWith('/') || /^http:\/\/127\.0\.0\.1:\d+\/(authorize|u\/|activate)/.test(location)
+        || /^http:\/\/gatehouse\.test\/authorize\//.test(location);
       if (!internal) return { callback: new URL(location) };
       return this.settle(await request(this.app).get(pathOf(location)).set(this.headers).set('Cookie', this.jar.header()));
     }
