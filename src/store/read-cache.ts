@@ -33,9 +33,15 @@ export interface ChangeFeed {
   close(): void;
 }
 
-/** Bounds of each collection's cache: documents by key, and query results (filters with their pages) by count and weight. */
-const MAX_DOCUMENTS = 10_000;
-const MAX_QUERIES = 10_000;
+/**
+ * Bounds of each collection's cache: documents by key, and query results (filters with their pages) by count and by
+ * the documents they hold. An application with its protocol client weighs a few KB: 2,000 of each collection keep the
+ * cache within tens of MiB however many are stored, and a miss costs an indexed read of a few microseconds.
+ */
+const MAX_DOCUMENTS = 2_000;
+const MAX_QUERIES = 2_000;
+/** A larger result (a listing page, a scan) is read again when asked for: requests ask for a few documents at a time. */
+const MAX_QUERY_RESULT = 100;
 /** With a feed that hears every change, an entry still lives at most this long (a message lost in transit). */
 const FEED_MAX_AGE_MS = 60_000;
 /** Without one (MongoDB shared without Redis), this long: the bound on a change made elsewhere taking effect. */
@@ -108,7 +114,9 @@ class CachedCollection<T extends object> implements Collection<T> {
     if (kept && kept.epoch >= validFrom) return kept.value;
     const epoch = this.epoch;
     const value = await read();
-    if (value !== undefined && epoch === this.epoch && this.writing === 0 && this.feed.live) cache.set(cacheKey, { epoch, value: deepFreeze(value) });
+    if (value !== undefined && epoch === this.epoch && this.writing === 0 && this.feed.live && !(Array.isArray(value) && value.length > MAX_QUERY_RESULT)) {
+      cache.set(cacheKey, { epoch, value: deepFreeze(value) });
+    }
     return value;
   }
 

@@ -85,6 +85,7 @@ const FIGURE_LABELS: Record<string, string> = {
   rss_idle_mib: 'RSS idle MiB',
   rss_applications_mib: 'RSS with apps MiB',
   rss_stored_mib: 'RSS with apps stored, none read MiB',
+  heap_held_mib: 'JS heap held after reading them MiB',
   rss_sessions_mib: 'RSS with apps + sessions MiB',
   bytes_per_application: 'B per app',
   bytes_per_session: 'B per session (process)',
