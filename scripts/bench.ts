@@ -7,23 +7,26 @@
  *   npm run bench -- --only 1,4b     some scenarios only (ids as in SCENARIOS)
  *   npm run bench -- --out FILE      write the JSON elsewhere
  *   npm run bench -- --write-docs    also replace the latest table in docs/PERFORMANCE.md
+ *   npm run bench -- --profile DIR   V8 CPU profiles of every server child in DIR (read them with scripts/bench/profile.ts)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, startRedis } from './bench/lib/processes.ts';
+import { profileServersInto, REPO_ROOT, startRedis } from './bench/lib/processes.ts';
 import { describeMachine, machineLine, markdownTable, SCENARIOS, type Report, type ScenarioId } from './bench/lib/report.ts';
 import { measureCeiling } from './bench/scenarios/ceiling.ts';
 import { timed, type BenchContext, type Settings } from './bench/scenarios/context.ts';
 import { memoryScenario } from './bench/scenarios/memory.ts';
 import { inMemoryScenarios, redisScenarios } from './bench/scenarios/protocol.ts';
+import { previousStoreScenario } from './bench/scenarios/storage.ts';
 
 const FULL: Settings = {
   quick: false,
   timing: { warmupSeconds: 3, seconds: 10, connections: 50 },
   flowTiming: { warmupSeconds: 2, seconds: 10, connections: 8 },
-  growthSizes: [100, 10_000, 100_000],
+  growthSizes: [100, 10_000, 100_000, 1_000_000],
   memoryItems: 10_000,
+  storedApplications: 100_000,
 };
 
 /**
@@ -36,6 +39,7 @@ const QUICK: Settings = {
   flowTiming: { warmupSeconds: 0, seconds: 0.6, connections: 4, amount: 8 },
   growthSizes: [100, 1_000, 3_000],
   memoryItems: 100,
+  storedApplications: 1_000,
 };
 
 const METHOD = 'autocannon, keep-alive, no pipelining, no TLS, loopback; load generator and servers share the machine\'s cores. '
@@ -51,6 +55,7 @@ const GROUPS: { ids: ScenarioId[]; run: (context: BenchContext) => Promise<void>
   { ids: ['1', '1l', '3', '4b', '4', '5', '2'], run: inMemoryScenarios },
   { ids: ['4b'], run: redisScenarios },
   { ids: ['6'], run: (context) => timed('6', () => memoryScenario(context)) },
+  { ids: ['12'], run: (context) => timed('12', () => previousStoreScenario(context)) },
 ];
 
 function updateDocs(report: Report, table: string): void {
@@ -73,8 +78,9 @@ function updateDocs(report: Report, table: string): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string' }, 'write-docs': { type: 'boolean' } },
+    options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string' }, 'write-docs': { type: 'boolean' }, profile: { type: 'string' } },
   });
+  if (values.profile) profileServersInto(path.resolve(values.profile));
   const settings = values.quick ? QUICK : FULL;
   const only = values.only ? new Set(values.only.split(',')) : undefined;
   for (const id of only ?? []) if (!(id in SCENARIOS)) throw new Error(`unknown scenario ${id}: one of ${Object.keys(SCENARIOS).join(', ')}`);

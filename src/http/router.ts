@@ -1,4 +1,4 @@
-import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
@@ -36,14 +36,18 @@ export interface RouterParts {
   metrics?: { requests: RequestHandler; router?: Router };
 }
 
-export function gatehouseRouter(parts: RouterParts): Router {
-  const router = Router();
-  const providerCallback = parts.provider.callback();
-  router.use(parts.auditContext);
-  if (parts.metrics) router.use(parts.metrics.requests);
-  router.use(requestLogging(parts.logger));
-  const https = new URL(parts.issuer).protocol === 'https:';
-  router.use(helmet({
+/** JSON endpoints that applications call: their answers are never a page a browser renders. */
+const API_PATHS = ['/oauth/token', '/oauth/introspect', '/oauth/revoke', '/oauth/par', '/oauth/device/code', '/userinfo', '/oidc/register', '/.well-known/'];
+
+/** Of helmet's headers, those that matter to a JSON answer (OWASP's REST list); the others are about pages. */
+const API_HEADERS = new Set(['content-security-policy', 'x-content-type-options', 'x-frame-options', 'strict-transport-security', 'cross-origin-resource-policy', 'referrer-policy']);
+
+/**
+ * helmet's headers on every answer; on the API endpoints only those that matter to JSON, set from values helmet
+ * computed once (they never vary by request), so the token endpoint does not run a dozen middlewares for page headers.
+ */
+function securityHeaders(https: boolean): RequestHandler {
+  const pages = helmet({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"], imgSrc: ["'self'", 'https:'], frameAncestors: ["'none'"],
@@ -59,7 +63,24 @@ export function gatehouseRouter(parts: RouterParts): Router {
     crossOriginResourcePolicy: { policy: 'cross-origin' },
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: https,
-  }));
+  });
+  const computed = new Map<string, string>();
+  pages({} as Request, { setHeader: (name: string, value: string) => computed.set(name.toLowerCase(), value), removeHeader() {} } as unknown as Response, () => {});
+  const api = [...computed].filter(([name]) => API_HEADERS.has(name));
+  return (req, res, next) => {
+    if (!API_PATHS.some((prefix) => req.path.startsWith(prefix))) return pages(req, res, next);
+    for (const [name, value] of api) res.setHeader(name, value);
+    return next();
+  };
+}
+
+export function gatehouseRouter(parts: RouterParts): Router {
+  const router = Router();
+  const providerCallback = parts.provider.callback();
+  router.use(parts.auditContext);
+  if (parts.metrics) router.use(parts.metrics.requests);
+  router.use(requestLogging(parts.logger));
+  router.use(securityHeaders(new URL(parts.issuer).protocol === 'https:'));
   router.use(operationsRouter(parts.stores, parts.isShuttingDown));
   if (parts.metrics?.router) router.use(parts.metrics.router);
   router.use(parts.networkGuard);

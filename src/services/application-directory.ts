@@ -47,7 +47,16 @@ export interface DirectoryOptions {
  * the interaction pages, the connected-apps page and the Management API's access check all ask it.
  */
 export function applicationDirectory({ lookup, documents }: DirectoryOptions): ApplicationDirectory {
-  const entry = (application: Application): DirectoryEntry => ({ application, client: toOidcClientMetadata(application) });
+  /**
+   * The store's read cache (src/store/read-cache.ts) hands out the same frozen application until it changes: its
+   * protocol client is built once, and forgotten with it.
+   */
+  const built = new WeakMap<Application, DirectoryEntry>();
+  const entry = (application: Application): DirectoryEntry => {
+    let found = built.get(application);
+    if (!found) built.set(application, (found = Object.freeze({ application, client: toOidcClientMetadata(application) })));
+    return found;
+  };
 
   return {
     async resolve(clientId, request = { freshness: 'stored' }) {

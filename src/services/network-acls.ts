@@ -44,7 +44,8 @@ export async function deleteNetworkAcl(store: DurableStore, id: string): Promise
 
 /**
  * The one place that decides whether the network ACLs let a request reach a surface, for every surface. The rules are
- * read once per request and never cached, so that a change applies at once in every process.
+ * read once per request through the store's read cache, which every process drops as soon as an ACL changes anywhere
+ * (src/store/read-cache.ts), so that a change applies at once here and within a second everywhere.
  */
 export async function checkNetworkAccess(store: DurableStore, surface: AclSurface, request: RequestSignals): Promise<NetworkAccessDecision> {
   return evaluateNetworkAcls(await store.networkAcls.find(), surface, request);

@@ -9,6 +9,7 @@ import { lockDataDir } from './embedded/lock.ts';
 import { openMongoStore } from './mongo/index.ts';
 import { StoreError, type DurableStore, type EphemeralStore } from './ports.ts';
 import { openRedisStore } from './redis/index.ts';
+import { cacheDurableReads, changeFeedFor } from './read-cache.ts';
 import { resealAtRest, sealAtRest } from './sealed-at-rest.ts';
 import { decodeKey } from '../domain/ids.ts';
 import { createSealer, type Sealer } from './sealing.ts';
@@ -40,8 +41,12 @@ export interface StoreSettings {
   logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
-/** Every backend's oidc-provider artifacts, with ids hashed and payloads sealed (src/store/artifacts.ts). */
-export function combineStores(durable: DurableStore, ephemeral: EphemeralStore, redis?: Redis, onClose?: () => void): Stores {
+/**
+ * Every backend's oidc-provider artifacts, with ids hashed and payloads sealed (src/store/artifacts.ts); the durable
+ * entities that requests read, through the read cache (src/store/read-cache.ts), told of changes by Redis when shared.
+ */
+export function combineStores(stored: DurableStore, ephemeral: EphemeralStore, redis?: Redis, onClose?: () => void): Stores {
+  const durable = cacheDurableReads(stored, changeFeedFor(stored, redis));
   const sealer = artifactSealer(durable.secrets);
   const adapters = new Map<string, Adapter>();
   return {
@@ -58,7 +63,7 @@ export function combineStores(durable: DurableStore, ephemeral: EphemeralStore, 
       await Promise.all([durable.ping(), ephemeral.ping()]);
     },
     async close() {
-      await Promise.all([...new Set<DurableStore | EphemeralStore>([durable, ephemeral])].map((store) => store.close()));
+      await Promise.all([durable.close(), ...((ephemeral as object) === stored ? [] : [ephemeral.close()])]);
       onClose?.();
     },
   };
@@ -108,7 +113,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
     const durable = await openSealed(settings.mongodbUri ? await openMongoStore(settings.mongodbUri) : embedded!, settings);
     const stores = combineStores(durable, redis ?? embedded!, redis?.client, release);
     if (embeddedDir) {
-      await importJournal(embeddedDir, durable, (model) => stores.oidcAdapter(model)).catch(async (err: unknown) => {
+      await importJournal(embeddedDir, stores.durable, (model) => stores.oidcAdapter(model)).catch(async (err: unknown) => {
         await stores.close();
         throw err;
       });

@@ -120,6 +120,11 @@ export type DurableStore = { [K in keyof DurableEntities]: Collection<DurableEnt
   transaction(record: (tx: Transaction) => void): Promise<void>;
   /** oidc-provider models kept durably (the Grant model). */
   oidcAdapter(model: string): Adapter;
+  /**
+   * A number that moves when another connection to the same database commits (embedded: SQLite's data_version), so that
+   * the read cache (src/store/read-cache.ts) hears of changes made beside this process.
+   */
+  dataVersion?(): number;
   ping(): Promise<void>;
   close(): Promise<void>;
 };

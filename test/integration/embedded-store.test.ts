@@ -65,6 +65,34 @@ describe('the embedded store (SQLite)', () => {
     expect(readdirSync(dir).filter((file) => file.endsWith('.db')).sort()).toEqual(['gatehouse-sessions.db', 'gatehouse.db']);
   });
 
+  it('commits the writes of one turn together, answers each once it is in the file, and a failing one undoes only itself', async () => {
+    const dir = tempDir();
+    const store = openEmbeddedStore({ dataDir: dir, graceSeconds: 0 });
+    const beside = new DatabaseSync(path.join(dir, 'gatehouse.db'), { readOnly: true });
+    const committed = () => (beside.prepare('SELECT key FROM connections ORDER BY key').all() as { key: string }[]).map((row) => row.key);
+    try {
+      await store.connections.insert(connection('con_0', 'zero'));
+      const writes = [
+        store.connections.insert(connection('con_1', 'one')),
+        store.connections.insert(connection('con_2', 'zero')), // the name is taken: this write alone fails
+        store.transaction((tx) => {
+          tx.connections.insert(connection('con_3', 'three'));
+          tx.connections.insert(connection('con_4', 'one')); // taken within the same batch: the whole transaction is undone
+        }),
+        store.connections.update('con_0', { set: { name: 'zero-renamed' } }),
+      ];
+      // The writes ran (they were checked against the constraints), yet nothing is in the file before the turn ends.
+      expect(committed()).toEqual(['con_0']);
+      const outcomes = await Promise.allSettled(writes);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      expect(committed()).toEqual(['con_0', 'con_1']);
+      expect((await store.connections.get('con_0'))?.name).toBe('zero-renamed');
+    } finally {
+      beside.close();
+      await store.close();
+    }
+  });
+
   it('refuses a damaged database, naming the file and what to do', () => {
     const dir = tempDir();
     openEmbeddedStore({ dataDir: dir }).close();

@@ -26,6 +26,12 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/** Where server children write V8 CPU profiles (`--profile DIR`), if anywhere. */
+let profileDir: string | undefined;
+export function profileServersInto(dir: string): void {
+  profileDir = dir;
+}
+
 /** Messages a server child answers: a request carries an id, the reply echoes it. */
 interface Reply {
   id: number;
@@ -58,11 +64,18 @@ export class ServerProcess<Ready> {
     });
   }
 
-  /** Starts `script` (a file under scripts/bench/servers/) and waits for its first message, which says it is listening. */
-  static async start<Ready>(name: string, script: string, options: { args?: unknown; env?: NodeJS.ProcessEnv; exposeGc?: boolean; timeoutMs?: number } = {}): Promise<ServerProcess<Ready>> {
-    const child = fork(fileURLToPath(new URL(`../servers/${script}`, import.meta.url)), [JSON.stringify(options.args ?? {})], {
+  /**
+   * Starts `script` (a file under scripts/bench/servers/, of this checkout or of the one at `root`) and waits for its
+   * first message, which says it is listening.
+   */
+  static async start<Ready>(name: string, script: string, options: { args?: unknown; env?: NodeJS.ProcessEnv; exposeGc?: boolean; timeoutMs?: number; root?: string } = {}): Promise<ServerProcess<Ready>> {
+    const file = options.root ? path.join(options.root, 'scripts/bench/servers', script) : fileURLToPath(new URL(`../servers/${script}`, import.meta.url));
+    const child = fork(file, [JSON.stringify(options.args ?? {})], {
       execPath: NODE_BINARY,
-      execArgv: ['--disable-warning=ExperimentalWarning', ...(options.exposeGc ? ['--expose-gc'] : [])],
+      execArgv: [
+        '--disable-warning=ExperimentalWarning', ...(options.exposeGc ? ['--expose-gc'] : []),
+        ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${script.replace(/\.ts$/, '')}-${Date.now()}.cpuprofile`] : []),
+      ],
       env: { ...process.env, NODE_ENV: 'test', ...options.env },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

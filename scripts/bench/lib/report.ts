@@ -15,6 +15,7 @@ export const SCENARIOS = {
   '4': 'Access-token verification',
   '5': 'Cost growth',
   '6': 'Memory',
+  '12': 'Storage: SQLite store against the JSON-lines journal',
   ceiling: 'Ceiling on one core',
 } as const;
 export type ScenarioId = keyof typeof SCENARIOS;
@@ -83,9 +84,12 @@ const FIGURE_LABELS: Record<string, string> = {
   writes_per_refresh: 'storage writes per refresh',
   rss_idle_mib: 'RSS idle MiB',
   rss_applications_mib: 'RSS with apps MiB',
+  rss_stored_mib: 'RSS with apps stored, none read MiB',
+  heap_held_mib: 'JS heap held after reading them MiB',
   rss_sessions_mib: 'RSS with apps + sessions MiB',
   bytes_per_application: 'B per app',
   bytes_per_session: 'B per session (process)',
+  bytes_per_session_heap: 'B per session (JS heap)',
   redis_bytes_per_session: 'B per session (Redis)',
   per_cpu_s: 'ops per CPU-s',
   fraction_of_ceiling: 'token endpoint as fraction of it',

@@ -13,6 +13,8 @@ export interface Settings {
   growthSizes: number[];
   /** Applications registered and sessions opened in the memory scenario. */
   memoryItems: number;
+  /** Applications (with client grants) stored for the memory bound of the embedded store. */
+  storedApplications: number;
 }
 
 export interface Ceiling {

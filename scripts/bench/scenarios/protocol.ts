@@ -48,15 +48,18 @@ async function tenantLogCost(context: BenchContext, gatehouse: ProtocolServer): 
   }
 }
 
+/** An open registration (RFC 7591) of a web application. */
+export const REGISTRATION_REQUEST: LoadRequest = {
+  path: '/oidc/register', expectStatus: 201,
+  json: {
+    redirect_uris: [CALLBACK], client_name: 'Registered by the benchmark', token_endpoint_auth_method: 'client_secret_post',
+    grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+  },
+};
+
 /** 2. Open dynamic registration (RFC 7591), rate limits raised for the run. */
 async function registration(context: BenchContext, gatehouse: ProtocolServer, bare: ProtocolServer): Promise<void> {
-  const request: LoadRequest = {
-    path: '/oidc/register', expectStatus: 201,
-    json: {
-      redirect_uris: [CALLBACK], client_name: 'Registered by the benchmark', token_endpoint_auth_method: 'client_secret_post',
-      grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
-    },
-  };
+  const request = REGISTRATION_REQUEST;
   addComparison(context, '2', 'open registration', { server: 'Gatehouse', measurement: await measureServer(context, gatehouse, request) },
     { server: 'bare oidc-provider', measurement: await measureServer(context, bare, request), note: 'in-memory adapter keeps its newest 1,000 entries only' });
 }
@@ -103,7 +106,8 @@ async function refreshTokenPool(server: ProtocolServerReady, size: number): Prom
   }
 }
 
-async function refreshRun(context: BenchContext, server: ProtocolServer): Promise<{ measurement: Measurement; writesPerRefresh: number }> {
+/** A measured run of refresh_token grants with rotation, and the storage writes each costs. */
+export async function refreshRun(context: BenchContext, server: ProtocolServer): Promise<{ measurement: Measurement; writesPerRefresh: number }> {
   const { connections } = context.settings.timing;
   // Requests in flight when a run stops are lost (their tokens were rotated unseen): enough for the warm-up and the run.
   const pool = await refreshTokenPool(server.ready, 3 * connections);

@@ -33,6 +33,8 @@ export interface ProtocolServerArgs {
   redisKeyPrefix?: string;
   /** Whether Gatehouse keeps its tenant log (`logs.enabled`, on by default). */
   tenantLog?: boolean;
+  /** A data folder to use and keep (a server started on it again finds its fixtures there); a new temporary one by default. */
+  dataDir?: string;
 }
 
 /** Counts storage writes by kind (`applications.replace`, `RefreshToken.upsert`…), for "writes per refresh". */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { loadConfig } from '../../../src/config/load.ts';
-import { createGatehouse } from '../../../src/gatehouse.ts';
+import { createGatehouse, type Gatehouse } from '../../../src/gatehouse.ts';
 import { draftApplication, type ApplicationCreate } from '../../../src/domain/application-rules.ts';
 import { draftClientGrant } from '../../../src/domain/client-grant-rules.ts';
 import { newClientId, newHexId, newId } from '../../../src/domain/ids.ts';
@@ -63,9 +63,25 @@ async function populate(durable: DurableStore, total: number): Promise<number> {
   return count;
 }
 
+/**
+ * Resolves `count` stored applications through the application directory, as requests naming them would: the read
+ * cache then holds as many of them, with their protocol clients, as it keeps (the memory scenario's worst case).
+ */
+async function readApplications(gatehouse: Gatehouse, count: number): Promise<number> {
+  let read = 0;
+  let after: string | undefined;
+  while (read < count) {
+    const page = await gatehouse.stores.durable.applications.find({}, { limit: Math.min(1000, count - read), ...(after ? { after } : {}) });
+    if (!page.length) break;
+    for (const application of page) if (await gatehouse.directory.resolve(application.client_id)) read += 1;
+    after = page.at(-1)?.client_id;
+  }
+  return read;
+}
+
 async function main(): Promise<void> {
   const listener = await listenOnLoopback();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
+  const dataDir = args.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
   const counter = new WriteCounter();
   const stores = countingStores(await openStores({
     dataDir, mongodbUri: null, redisUrl: args.redisUrl ?? null, ...(args.redisKeyPrefix ? { redisKeyPrefix: args.redisKeyPrefix } : {}),
@@ -80,21 +96,27 @@ async function main(): Promise<void> {
   });
   const { durable } = stores;
 
-  await updateTenantSettings(durable, { flags: { enable_dynamic_client_registration: true } });
-  for (const alg of SIGNING_ALGS) {
-    await createResourceServer(durable, {
-      identifier: apiIdentifier(alg), name: `Bench ${alg}`, signing_alg: alg, token_lifetime: 600, allow_offline_access: true,
-      scopes: API_SCOPES.map((value) => ({ value, description: value })),
-    });
+  // A data folder of an earlier run keeps its fixtures (their secrets are gone: such a server only serves memory figures).
+  const reused = Boolean(await findApiByIdentifier(durable, apiIdentifier('ES256')));
+  const none: Credentials = { client_id: '', client_secret: '' };
+  let [machine, firstParty, thirdParty] = [none, none, none];
+  if (!reused) {
+    await updateTenantSettings(durable, { flags: { enable_dynamic_client_registration: true } });
+    for (const alg of SIGNING_ALGS) {
+      await createResourceServer(durable, {
+        identifier: apiIdentifier(alg), name: `Bench ${alg}`, signing_alg: alg, token_lifetime: 600, allow_offline_access: true,
+        scopes: API_SCOPES.map((value) => ({ value, description: value })),
+      });
+    }
+    machine = await credentialsOf(durable, { name: 'Bench machine', app_type: 'non_interactive' });
+    firstParty = await credentialsOf(durable, { name: 'Bench web app', callbacks: [CALLBACK], refresh_token: { rotation_type: 'rotating' } });
+    thirdParty = await credentialsOf(durable, { name: 'Bench partner', is_first_party: false, callbacks: [CALLBACK] });
+    for (const alg of SIGNING_ALGS) {
+      await createClientGrant(durable, { client_id: machine.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'client' });
+      await createClientGrant(durable, { client_id: thirdParty.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'user' });
+    }
+    await createUser(durable, { connection: 'Username-Password-Authentication', email: BENCH_USER.email, password: BENCH_USER.password, email_verified: true });
   }
-  const machine = await credentialsOf(durable, { name: 'Bench machine', app_type: 'non_interactive' });
-  const firstParty = await credentialsOf(durable, { name: 'Bench web app', callbacks: [CALLBACK], refresh_token: { rotation_type: 'rotating' } });
-  const thirdParty = await credentialsOf(durable, { name: 'Bench partner', is_first_party: false, callbacks: [CALLBACK] });
-  for (const alg of SIGNING_ALGS) {
-    await createClientGrant(durable, { client_id: machine.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'client' });
-    await createClientGrant(durable, { client_id: thirdParty.client_id, audience: apiIdentifier(alg), scope: API_SCOPES, subject_type: 'user' });
-  }
-  await createUser(durable, { connection: 'Username-Password-Authentication', email: BENCH_USER.email, password: BENCH_USER.password, email_verified: true });
 
   const app = express();
   app.disable('x-powered-by');
@@ -108,13 +130,14 @@ async function main(): Promise<void> {
   runChild(ready, {
     writes: () => counter.snapshot(),
     populate: ({ total }: { total: number }) => populate(durable, total),
+    readApplications: ({ count }: { count: number }) => readApplications(gatehouse, count),
     // Revoked grants no benchmark token belongs to: resource servers then look each token up among them.
     revoke: ({ count }: { count: number }) => recordRevocations(durable, Array.from({ length: count }, () => ({ kind: 'grant', grantId: newHexId() }))),
   }, async () => {
     listener.server.closeAllConnections();
     await gatehouse.close();
     await stores.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!args.dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 }
 

@@ -50,36 +50,35 @@ export class EmbeddedCollection<T> implements Collection<T> {
     return (this.database.statement(`SELECT count(*) AS n FROM ${this.table}${where.sql()}`).get(...where.values) as { n: number }).n;
   }
 
-  async insert(doc: T): Promise<void> {
-    this.writer.insert(doc);
+  insert(doc: T): Promise<void> {
+    return this.database.write(() => this.writer.insert(doc));
   }
 
-  async insertIfAbsent(doc: T): Promise<boolean> {
-    const { changes } = this.database.statement(`INSERT INTO ${this.table} (key, doc) VALUES (?, ?) ON CONFLICT DO NOTHING`).run(this.keyOf(doc), JSON.stringify(doc));
-    return changes > 0;
+  insertIfAbsent(doc: T): Promise<boolean> {
+    return this.database.write(() => this.database.statement(`INSERT INTO ${this.table} (key, doc) VALUES (?, ?) ON CONFLICT DO NOTHING`).run(this.keyOf(doc), JSON.stringify(doc)).changes > 0);
   }
 
-  async update(key: string, change: Change<T>, condition?: Filter<T>): Promise<T | undefined> {
-    return this.database.transaction(() => {
+  update(key: string, change: Change<T>, condition?: Filter<T>): Promise<T | undefined> {
+    return this.database.write(() => {
       const current = this.read(key);
       if (current === undefined || (condition && !matches(current as Doc, condition as Doc))) return undefined;
       return this.rewrite(key, current, change);
     });
   }
 
-  async delete(key: string): Promise<boolean> {
-    return this.database.statement(`DELETE FROM ${this.table} WHERE key = ?`).run(key).changes > 0;
+  delete(key: string): Promise<boolean> {
+    return this.database.write(() => this.database.statement(`DELETE FROM ${this.table} WHERE key = ?`).run(key).changes > 0);
   }
 
-  async deleteMany(filter: Filter<T>): Promise<number> {
-    return this.removeWhere(filter);
+  deleteMany(filter: Filter<T>): Promise<number> {
+    return this.database.write(() => this.removeWhere(filter));
   }
 
-  async deleteBefore(key: string): Promise<number> {
-    return Number(this.database.statement(`DELETE FROM ${this.table} WHERE key < ?`).run(key).changes);
+  deleteBefore(key: string): Promise<number> {
+    return this.database.write(() => Number(this.database.statement(`DELETE FROM ${this.table} WHERE key < ?`).run(key).changes));
   }
 
-  /** Synchronous writes, for transactions (src/store/embedded/index.ts runs them inside one). */
+  /** Synchronous writes, for transactions (src/store/embedded/index.ts runs them inside one write). */
   readonly writer: TransactionWriter<T> = {
     insert: (doc) => {
       this.write(() => this.database.statement(`INSERT INTO ${this.table} (key, doc) VALUES (?, ?)`).run(this.keyOf(doc), JSON.stringify(doc)));

@@ -19,12 +19,25 @@ export interface DatabaseSchema {
 
 const BUSY_TIMEOUT_MS = 2000;
 
-/** An open SQLite database with cached statements and nestable transactions. */
+/** The writes of one turn of the event loop, in one open transaction, and those waiting for it to commit. */
+interface Batch {
+  committed: Promise<void>;
+  commit(): void;
+  fail(err: unknown): void;
+}
+
+/**
+ * An open SQLite database with cached statements and group commit: every write made during one turn of the event loop
+ * goes into one transaction, committed (with `synchronous=FULL`, on disk) once before any of them is answered. A commit,
+ * its sync and its write-ahead-log pages are paid once per batch, not once per request, and a write is never answered
+ * before it is durable.
+ */
 export class EmbeddedDatabase {
   readonly db: DatabaseSync;
   /** The file, or null in memory. */
   readonly file: string | null;
   private readonly statements = new Map<string, StatementSync>();
+  private batch: Batch | null = null;
 
   constructor(db: DatabaseSync, file: string | null) {
     this.db = db;
@@ -38,11 +51,70 @@ export class EmbeddedDatabase {
   }
 
   /**
-   * Runs `work` in a write transaction, or inside the one already open. Statements are synchronous, so nothing else in
-   * this process runs in between; IMMEDIATE takes the write lock at once, for other processes (backup, key rotation).
+   * Runs `work` (synchronous statements) in this turn's batch, under a savepoint so that a failure undoes its own
+   * statements only; resolves with its result once the batch is committed, and rejects if the commit fails. Nothing
+   * else in this process runs during `work`; reads made meanwhile on this connection see the batch's writes.
    */
+  write<R>(work: () => R): Promise<R> {
+    let batch: Batch;
+    try {
+      batch = this.openBatch();
+      this.statement('SAVEPOINT write').run();
+    } catch (err) {
+      return Promise.reject(err); // the write lock stayed taken beyond the busy timeout
+    }
+    let result: R;
+    try {
+      result = work();
+      this.statement('RELEASE write').run();
+    } catch (err) {
+      if (this.db.isTransaction) {
+        this.statement('ROLLBACK TO write').run();
+        this.statement('RELEASE write').run();
+      } else {
+        batch.fail(err); // SQLite ended the whole transaction (I/O error, disk full): none of the batch is written
+      }
+      return Promise.reject(err);
+    }
+    return batch.committed.then(() => result);
+  }
+
+  /** The open batch, or a new one (IMMEDIATE takes the write lock at once, for other processes: backup, key rotation). */
+  private openBatch(): Batch {
+    if (this.batch) return this.batch;
+    this.db.exec('BEGIN IMMEDIATE');
+    let settle!: (err?: unknown) => void;
+    const committed = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err === undefined ? resolve() : reject(err));
+    });
+    const batch: Batch = {
+      committed,
+      commit: () => {
+        if (this.batch !== batch) return;
+        this.batch = null;
+        try {
+          this.db.exec('COMMIT');
+          settle();
+        } catch (err) {
+          if (this.db.isTransaction) this.db.exec('ROLLBACK');
+          settle(err);
+        }
+      },
+      fail: (err) => {
+        if (this.batch !== batch) return;
+        this.batch = null;
+        if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        settle(err);
+      },
+    };
+    this.batch = batch;
+    setImmediate(batch.commit);
+    return batch;
+  }
+
+  /** Runs `work` in a transaction of its own, at once (migrations, before anything is batched). */
   transaction<R>(work: () => R): R {
-    if (this.db.isTransaction) return work();
+    this.batch?.commit();
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const result = work();
@@ -57,6 +129,7 @@ export class EmbeddedDatabase {
   /** Folds the write-ahead log into the file (and empties it) before closing, when the file is usable. */
   close(): void {
     if (!this.db.isOpen) return;
+    this.batch?.commit();
     try {
       if (this.file) this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     } finally {

@@ -31,7 +31,8 @@ type Collections = { [K in keyof DurableEntities]: EmbeddedCollection<DurableEnt
 
 /**
  * The default store: SQLite through Node's built-in `node:sqlite` (no native build, no download), two files in the data
- * folder. Statements are synchronous and fast (an indexed read is a few microseconds); durable commits wait for the disk.
+ * folder. Statements are synchronous and fast (an indexed read is a few microseconds); the writes of one turn of the event
+ * loop are committed together, and answered once on disk (src/store/embedded/database.ts).
  */
 export function openEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStore {
   const file = (name: string) => (options.dataDir ? path.resolve(options.dataDir, name) : null);
@@ -57,8 +58,10 @@ export function openEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStore 
     ...collections,
     async transaction(record: (tx: Transaction) => void): Promise<void> {
       const tx = Object.fromEntries(COLLECTION_NAMES.map((name) => [name, collections[name].writer])) as Transaction;
-      durable.transaction(() => record(tx));
+      await durable.write(() => record(tx));
     },
+    // Only a file has other connections (an in-memory database is this connection's alone).
+    ...(options.dataDir ? { dataVersion: () => (durable.statement('PRAGMA data_version').get() as { data_version: number }).data_version } : {}),
     oidcAdapter(model: string): Adapter {
       let adapter = adapters.get(model);
       if (!adapter) adapters.set(model, (adapter = new EmbeddedOidcAdapter(DURABLE_OIDC_MODELS.has(model) ? durable : artifacts, model, graceSeconds)));

@@ -27,11 +27,11 @@ export class EmbeddedOidcAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const expiresAt = expiresIn ? Date.now() + (expiresIn + this.graceSeconds) * 1000 : null;
     const grantId = payload.grantId && GRANTABLE_OIDC_MODELS.has(this.model) ? payload.grantId : null;
-    this.database.statement(
+    await this.database.write(() => this.database.statement(
       'INSERT INTO oidc (model, id, payload, expires_at, consumed, uid, user_code, grant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) '
         + 'ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at, consumed = excluded.consumed, '
         + 'uid = excluded.uid, user_code = excluded.user_code, grant_id = excluded.grant_id',
-    ).run(this.model, id, JSON.stringify(payload), expiresAt, payload.consumed ?? null, payload.uid ?? null, payload.userCode ?? null, grantId);
+    ).run(this.model, id, JSON.stringify(payload), expiresAt, payload.consumed ?? null, payload.uid ?? null, payload.userCode ?? null, grantId));
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -49,17 +49,17 @@ export class EmbeddedOidcAdapter implements Adapter {
   /** Marks the payload consumed; a second consume throws, so that two racing redemptions never both succeed. */
   async consume(id: string): Promise<void> {
     const now = Date.now();
-    const { changes } = this.database.statement(`UPDATE oidc SET consumed = ? WHERE model = ? AND id = ? AND consumed IS NULL AND ${LIVE}`)
-      .run(Math.floor(now / 1000), this.model, id, now);
+    const { changes } = await this.database.write(() => this.database.statement(`UPDATE oidc SET consumed = ? WHERE model = ? AND id = ? AND consumed IS NULL AND ${LIVE}`)
+      .run(Math.floor(now / 1000), this.model, id, now));
     if (changes === 0 && (await this.find(id))) throw new errors.InvalidGrant(`${this.model} was already used`); // the loser of a race gets invalid_grant, not a 500
   }
 
   async destroy(id: string): Promise<void> {
-    this.database.statement('DELETE FROM oidc WHERE model = ? AND id = ?').run(this.model, id);
+    await this.database.write(() => this.database.statement('DELETE FROM oidc WHERE model = ? AND id = ?').run(this.model, id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    this.database.statement('DELETE FROM oidc WHERE model = ? AND grant_id = ?').run(this.model, grantId);
+    await this.database.write(() => this.database.statement('DELETE FROM oidc WHERE model = ? AND grant_id = ?').run(this.model, grantId));
   }
 
   private payloadOf(row: unknown): AdapterPayload | undefined {
@@ -76,9 +76,9 @@ const SWEEP_BATCH = 1000;
 export async function sweepExpired(database: EmbeddedDatabase, now = Date.now()): Promise<number> {
   let removed = 0;
   for (;;) {
-    const { changes } = database.statement(
+    const { changes } = await database.write(() => database.statement(
       'DELETE FROM oidc WHERE (model, id) IN (SELECT model, id FROM oidc WHERE expires_at <= ? LIMIT ?)',
-    ).run(now, SWEEP_BATCH);
+    ).run(now, SWEEP_BATCH));
     removed += Number(changes);
     if (Number(changes) < SWEEP_BATCH) return removed;
     await new Promise((resolve) => setImmediate(resolve));

@@ -1,0 +1,65 @@
+/**
+ * Instructions per request, counted by valgrind's callgrind (every thread of the server, JIT code included): a figure
+ * that a busy machine does not move, for A/B comparisons of small per-request costs that CPU-seconds cannot resolve.
+ *
+ *   node scripts/bench/instructions.ts [gatehouse|bare] [ES256|RS256|register] [requests] [--root DIR]
+ *
+ * The server (a benchmark server of this checkout, or of the one at DIR, e.g. an earlier commit's files) runs under
+ * callgrind with instrumentation off while it starts and serves a warm-up (so that the JIT has settled), on for the
+ * counted requests, sent four at a time.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { HttpClient } from './lib/browser.ts';
+import { NODE_BINARY, REPO_ROOT } from './lib/processes.ts';
+import { tokenRequest } from './scenarios/context.ts';
+import { REGISTRATION_REQUEST } from './scenarios/protocol.ts';
+import type { BenchAlg, ProtocolServerReady } from './servers/fixtures.ts';
+
+const WARM_UP = 200;
+const PARALLEL = 4;
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { root: { type: 'string' } } });
+const [server = 'gatehouse', what = 'ES256', count = '400'] = positionals;
+const root = values.root ? path.resolve(values.root) : REPO_ROOT;
+const out = mkdtempSync(path.join(tmpdir(), 'gatehouse-callgrind-'));
+const child = spawn('valgrind', [
+  '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}/callgrind.%p`,
+  NODE_BINARY, '--disable-warning=ExperimentalWarning', path.join(root, 'scripts/bench/servers', `${server}.ts`), '{}',
+], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, NODE_ENV: 'test', GATEHOUSE_PASSWORD_COST: 'low' } });
+try {
+  const [message] = await once(child, 'message') as [{ ready?: ProtocolServerReady; error?: string }];
+  if (!message.ready) throw new Error(message.error ?? 'the server did not start');
+  const ready = message.ready;
+  const request = what === 'register' ? REGISTRATION_REQUEST : tokenRequest(ready, what as BenchAlg);
+  const http = new HttpClient(ready.origin, PARALLEL);
+  const send = async (total: number) => {
+    await Promise.all(Array.from({ length: PARALLEL }, async () => {
+      for (let i = 0; i < total / PARALLEL; i += 1) {
+        const res = await http.send('POST', request.path, request.form
+          ? { form: request.form }
+          : { body: JSON.stringify(request.json), headers: { 'content-type': 'application/json' } });
+        if (res.status !== (request.expectStatus ?? 200)) throw new Error(`${request.path} answered ${res.status}: ${res.body.slice(0, 300)}`);
+      }
+    }));
+  };
+  const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
+  await send(WARM_UP);
+  control('--instr=on');
+  await send(Number(count));
+  control('--instr=off');
+  control('--dump');
+  http.close();
+} finally {
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+let instructions = 0;
+for (const file of readdirSync(out)) instructions += Number(/^totals: (\d+)/m.exec(readFileSync(path.join(out, file), 'utf8'))?.[1] ?? 0);
+rmSync(out, { recursive: true, force: true });
+process.stdout.write(`${server} ${what}: ${(instructions / Number(count) / 1e6).toFixed(3)} M instructions per request (${count} requests after ${WARM_UP} of warm-up)\n`);
