@@ -120,11 +120,18 @@ export function createAuditLog(options: AuditOptions): AuditLog {
     if (settings.to_stdout) for (const doc of docs) logger.info({ log_event: doc }, 'tenant log event');
   }
 
+  /**
+   * Writes the events queued when the flush starts, a batch at a time. Those that arrive meanwhile wait for the next flush
+   * (a full batch, or the interval): draining them at once would, under a steady stream of requests, commit a few events
+   * each turn of the event loop, one disk sync each.
+   */
   function flushQueue(): Promise<void> {
     writing = writing.then(async () => {
-      while (queue.length) {
-        const batch = queue.slice(0, settings.batch_size);
+      let due = queue.length;
+      while (due > 0 && queue.length) {
+        const batch = queue.slice(0, Math.min(settings.batch_size, due));
         queue = queue.slice(batch.length);
+        due -= batch.length;
         try {
           await write(batch);
           if (failing) logger.info('tenant log: events are written again');
