@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
 import express, { Router, type RequestHandler } from 'express';
 import type { Metrics } from '../services/metrics.ts';
+import { normalPath } from './paths.ts';
 
 /** Paths whose label is themselves; every other path gets a bounded label, so that no URL can add a time series. */
 const KNOWN_PATHS = new Set([
@@ -14,7 +15,7 @@ const KNOWN_PATHS = new Set([
 
 /** The route label of a path below the issuer: itself when known, its family otherwise (`/api/v2/clients`, `/u/assets`). */
 export function routeLabel(path: string): string {
-  const normal = path.toLowerCase().replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
+  const normal = normalPath(path);
   if (KNOWN_PATHS.has(normal)) return normal;
   const management = /^\/api\/v2\/([a-z-]+)(?:\/|$)/.exec(normal);
   if (management) return `/api/v2/${management[1]}`;

@@ -6,6 +6,7 @@ import { recordRefusedRegistration } from '../services/registration.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { sendApiError } from './errors.ts';
+import { isApplicationEndpoint, normalPath, startsWithAny } from './paths.ts';
 import { renderPage } from './pages/render.ts';
 import type { RequestSignalSource } from './request-signals.ts';
 import { issuerBasePath } from '../domain/issuer.ts';
@@ -16,19 +17,15 @@ const BLOCKED = 'Requests from your network are not allowed.';
 /** How a refusal is told: in the surface's own format; the portal's registration form shows it beside the form. */
 type Answer = 'management' | 'oauth' | 'page' | 'portal_form';
 
-/** Answered in JSON (RFC 6749 / 7591 errors): what applications call, never a person. */
-const OAUTH_PATHS = ['/oauth/', '/userinfo', '/.well-known/', '/oidc/register'];
 /** Static stylesheets of the pages: nothing to protect, and a refusal page needs them to be readable. */
 const NEVER_BLOCKED = ['/u/assets/', '/u/theme.css'];
-
-const startsWithAny = (path: string, prefixes: readonly string[]) => prefixes.some((prefix) => path === prefix.replace(/\/$/, '') || path.startsWith(prefix));
 
 /**
  * Which surface a request reaches and how a refusal is told, from its path below the issuer. Express matches routes
  * case-insensitively and with a trailing slash, so the path is compared in that form: `/OIDC/Register/` is registration.
  */
 function destinationOf(req: Request): { surface: AclSurface; answer: Answer } | undefined {
-  const path = req.path.toLowerCase().replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
+  const path = normalPath(req.path);
   if (startsWithAny(path, NEVER_BLOCKED)) return undefined;
   if (startsWithAny(path, ['/api/v2/'])) return { surface: 'management', answer: 'management' };
   // The console is the Management API's pages: a rule that keeps a network out of one keeps it out of the other.
@@ -36,7 +33,7 @@ function destinationOf(req: Request): { surface: AclSurface; answer: Answer } | 
   // The portal's form registers when it is sent; showing it is browsing the portal.
   if (path === '/developers/register' && req.method === 'POST') return { surface: 'registration', answer: 'portal_form' };
   const surface = path === '/oidc/register' ? 'registration' : 'authentication';
-  if (startsWithAny(path, OAUTH_PATHS)) return { surface, answer: 'oauth' };
+  if (isApplicationEndpoint(path)) return { surface, answer: 'oauth' };
   return { surface, answer: req.accepts(['html', 'json']) === 'json' ? 'oauth' : 'page' };
 }
 

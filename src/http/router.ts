@@ -8,6 +8,7 @@ import { deviceCodePolling } from './device-polling.ts';
 import { jsonTokenRequests } from './json-token-requests.ts';
 import { requestLogging } from './logging.ts';
 import { operationsRouter } from './ops.ts';
+import { isApplicationEndpoint } from './paths.ts';
 import { prefersPage } from './pages/home.ts';
 
 /** Paths oidc-provider answers (relative to the issuer); everything else is ours or a 404. */
@@ -35,9 +36,6 @@ export interface RouterParts {
   /** Request metrics, and GET /metrics behind a token (src/http/metrics.ts), when configured. */
   metrics?: { requests: RequestHandler; router?: Router };
 }
-
-/** JSON endpoints that applications call: their answers are never a page a browser renders. */
-const API_PATHS = ['/oauth/token', '/oauth/introspect', '/oauth/revoke', '/oauth/par', '/oauth/device/code', '/userinfo', '/oidc/register', '/.well-known/'];
 
 /** Of helmet's headers, those that matter to a JSON answer (OWASP's REST list); the others are about pages. */
 const API_HEADERS = new Set(['content-security-policy', 'x-content-type-options', 'x-frame-options', 'strict-transport-security', 'cross-origin-resource-policy', 'referrer-policy']);
@@ -68,7 +66,7 @@ function securityHeaders(https: boolean): RequestHandler {
   pages({} as Request, { setHeader: (name: string, value: string) => computed.set(name.toLowerCase(), value), removeHeader() {} } as unknown as Response, () => {});
   const api = [...computed].filter(([name]) => API_HEADERS.has(name));
   return (req, res, next) => {
-    if (!API_PATHS.some((prefix) => req.path.startsWith(prefix))) return pages(req, res, next);
+    if (!isApplicationEndpoint(req.path)) return pages(req, res, next);
     for (const [name, value] of api) res.setHeader(name, value);
     return next();
   };

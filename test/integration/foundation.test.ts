@@ -76,6 +76,17 @@ describe('the drop-in IdP', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 
+  it('gives the endpoints applications call the same protections, without the headers that only pages need', async () => {
+    for (const path of ['/oauth/token', '/OAUTH//Token/', '/.well-known/openid-configuration', '/oidc/register']) {
+      const res = await request(test.app).post(path).type('form').send({});
+      expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['x-dns-prefetch-control']).toBeUndefined();
+    }
+    expect((await request(test.app).get('/healthz')).headers['x-dns-prefetch-control']).toBe('off');
+  });
+
   it('gives the admin application a JWT for the system API with every Management API scope', async () => {
     const token = await adminToken(test);
     const claims = decodeJwt(token);
