@@ -1,20 +1,14 @@
 import express, { Router, type Request, type Response } from 'express';
-import type { Logger } from 'pino';
 import { issuerBasePath } from '../../domain/issuer.ts';
 import { TICKET_PAGES, type TicketKind } from '../../domain/links.ts';
 import { passwordPolicyOf, policyRequirements } from '../../domain/password-policy.ts';
 import type { AccountService, Ticket } from '../../services/accounts.ts';
 import { MailUnavailable } from '../../services/mail.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
-import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
-import { csrfToken, csrfValid, renderPage, type NextLink, type NextStep, type PageContext } from './render.ts';
+import { csrfToken, csrfValid, renderPage, type NextLink, type NextStep, type PageContext, type PageDeps } from './render.ts';
 
-export interface AccountLinkDeps {
-  stores: Stores;
-  issuer: string;
-  csrfKey: string;
-  logger: Logger;
+export interface AccountLinkDeps extends PageDeps {
   accounts: AccountService;
 }
 

@@ -1,29 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
-import type Provider from 'oidc-provider';
-import type { Logger } from 'pino';
 import { isThirdParty } from '../../domain/applications.ts';
 import type { Application, ResourceServer, UserGrant } from '../../domain/model.ts';
 import { findApiByIdentifier } from '../../services/access.ts';
 import { lastUse } from '../../domain/connection-activity.ts';
-import type { ApplicationDirectory } from '../../services/application-directory.ts';
 import { ACCOUNT_APPLICATION_ID, accountCallback } from '../../services/bootstrap.ts';
 import { activityOfGrants } from '../../services/connection-activity.ts';
 import { revokeUserGrant } from '../../services/grants.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
-import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
-import { csrfToken, csrfValid, errorPageData, httpsUrlOrUndefined, renderPage } from './render.ts';
+import { csrfToken, csrfValid, errorPageData, httpsUrlOrUndefined, renderPage, type ProtocolPageDeps } from './render.ts';
 import { issuerBasePath } from '../../domain/issuer.ts';
 
-export interface AppsPageDeps {
-  provider: Provider;
-  stores: Stores;
-  directory: ApplicationDirectory;
-  issuer: string;
-  csrfKey: string;
-  logger: Logger;
-}
+export type AppsPageDeps = ProtocolPageDeps;
 
 interface AppAccess {
   app: Application;

@@ -1,6 +1,5 @@
 import express, { Router, type Request, type Response } from 'express';
 import Provider, { errors } from 'oidc-provider';
-import type { Logger } from 'pino';
 import { isThirdParty, redirectDestination } from '../../domain/applications.ts';
 import { clientIdentity, type KnownAgent } from '../../domain/known-agents.ts';
 import { isSelfRegistered } from '../../domain/trust.ts';
@@ -9,7 +8,6 @@ import type { ConsentRequest } from '../../domain/consent.ts';
 import type { Application, Connection, ResourceServer } from '../../domain/model.ts';
 import { mayIssueRefreshToken } from '../../domain/tokens.ts';
 import { decideAccess, findApiByIdentifier, targetApis } from '../../services/access.ts';
-import type { ApplicationDirectory } from '../../services/application-directory.ts';
 import { recordEvent } from '../../services/audit.ts';
 import { linkConsent, recordConsent, saveProtocolGrant } from '../../services/consent.ts';
 import { HOST_CONNECTION, linkHostUser, type HostUser } from '../../services/host-users.ts';
@@ -24,9 +22,8 @@ import { passwordPolicyOf, policyRequirements } from '../../domain/password-poli
 import { connectionForEmail, isUpstream } from '../../domain/upstream.ts';
 import { renderUpstreamFailure, UPSTREAM_COOKIE, upstreamCookieOptions } from './upstream-callback.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
-import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
-import { csrfToken, csrfValid, DENIED_BY_USER, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext } from './render.ts';
+import { csrfToken, csrfValid, DENIED_BY_USER, httpsUrlOrUndefined, renderPage, themeCss, VIEWS_DIR, type PageContext, type ProtocolPageDeps } from './render.ts';
 import { issuerBasePath, issuerUrl } from '../../domain/issuer.ts';
 
 /** Middleware mode: the host application's own sign-in decides who the user is, instead of Gatehouse's login page. */
@@ -39,16 +36,9 @@ export interface HostAuthentication {
   connection?: string;
 }
 
-export interface InteractionDeps {
-  provider: Provider;
-  stores: Stores;
-  directory: ApplicationDirectory;
+export interface InteractionDeps extends ProtocolPageDeps {
   /** Agents whose client id URLs are known (consent says "Verified" for those alone). */
   knownAgents: readonly KnownAgent[];
-  issuer: string;
-  /** Signs CSRF tokens (the first cookie key). */
-  csrfKey: string;
-  logger: Logger;
   signIn: SignIn;
   /** The client's address (src/http/client-address.ts), which sign-in failure limits count by. */
   clientAddress: (req: Request) => string;

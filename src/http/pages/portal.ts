@@ -1,29 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
-import type { Logger } from 'pino';
 import { isConfidential } from '../../domain/applications.ts';
 import type { Application, TenantSettings } from '../../domain/model.ts';
 import { RegistrationError, type RegistrationRequest } from '../../domain/registration.ts';
 import { thirdPartyCatalogue, type CatalogueEntry } from '../../services/api-catalogue.ts';
 import type { Refusal, RegistrationService } from '../../services/registration.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
-import type { Stores } from '../../store/index.ts';
 import { blockedByNetworkAcl, REGISTRATION_BLOCKED } from '../network-guard.ts';
 import { describe as describeRequestProblem, validateRequest } from '../registration.ts';
 import { pageErrorHandler } from './errors.ts';
 import { firstSignInExample } from './portal-examples.ts';
-import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage, type PageContext } from './render.ts';
+import { csrfToken, csrfValid, httpsUrlOrUndefined, renderPage, type PageContext, type PageDeps } from './render.ts';
 import { issuerBasePath, issuerUrl } from '../../domain/issuer.ts';
 
-export interface PortalDeps {
+export interface PortalDeps extends PageDeps {
   registration: RegistrationService;
-  stores: Stores;
-  issuer: string;
-  /** Signs CSRF tokens (the first cookie key). */
-  csrfKey: string;
   /** Registrations nobody used for this many days are removed (0: never); developers are told up front. */
   idleCleanupDays: number;
-  logger: Logger;
   /** The client's address (src/http/client-address.ts), which registration limits count by. */
   clientAddress: (req: Request) => string;
 }

@@ -2,8 +2,28 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Response } from 'express';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
 import { PAGE_COLOURS, readableBranding } from '../../domain/branding.ts';
 import type { TenantSettings } from '../../domain/model.ts';
+import type { ApplicationDirectory } from '../../services/application-directory.ts';
+import type { Stores } from '../../store/index.ts';
+
+/** What every page's routes need: the store, the issuer their links are under, the key that signs CSRF tokens, the log. */
+export interface PageDeps {
+  stores: Stores;
+  issuer: string;
+  /** Signs CSRF tokens (the first cookie key). */
+  csrfKey: string;
+  logger: Logger;
+}
+
+/** Pages within a protocol flow also need the provider, and the directory that finds the flow's application. */
+export interface ProtocolPageDeps extends PageDeps {
+  provider: Provider;
+  /** Where the application is found by the client id it used (its CIMD URL, when it has one). */
+  directory: ApplicationDirectory;
+}
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../../views/', import.meta.url));
 

@@ -1,7 +1,5 @@
 import { parse as parseCookies } from 'cookie';
 import express, { Router, type Request, type Response } from 'express';
-import type Provider from 'oidc-provider';
-import type { Logger } from 'pino';
 import { connectionUsableBy } from '../../domain/connections.ts';
 import { issuerBasePath } from '../../domain/issuer.ts';
 import { upstreamCallbackUrl } from '../../domain/links.ts';
@@ -11,10 +9,8 @@ import { recordEvent } from '../../services/audit.ts';
 import { readTenantSettings } from '../../services/tenant.ts';
 import { UPSTREAM_LOGIN_TTL_SECONDS, UpstreamError, upstreamProfile, type UpstreamTransaction, type UpstreamTransactions } from '../../services/upstream.ts';
 import { signInUpstreamUser, type UpstreamSignInRefusal } from '../../services/upstream-users.ts';
-import type { Stores } from '../../store/index.ts';
 import { pageErrorHandler } from './errors.ts';
-import { csrfValid, EXPIRED_SIGN_IN, renderPage, type NextLink, type NextStep, type PageContext } from './render.ts';
-import type { ApplicationDirectory } from '../../services/application-directory.ts';
+import { csrfValid, EXPIRED_SIGN_IN, renderPage, type NextLink, type NextStep, type PageContext, type ProtocolPageDeps } from './render.ts';
 
 /** The cookie that binds a sign-in at a provider to the browser that started it (the state's HMAC). */
 export const UPSTREAM_COOKIE = 'gatehouse_upstream';
@@ -76,14 +72,7 @@ const REFUSALS: Record<UpstreamSignInRefusal, (name: string) => Omit<FailureWord
   }),
 };
 
-export interface UpstreamCallbackDeps {
-  provider: Provider;
-  stores: Stores;
-  /** Where the application of the interaction is found (by the client id it used: its CIMD URL, when it has one). */
-  directory: ApplicationDirectory;
-  issuer: string;
-  csrfKey: string;
-  logger: Logger;
+export interface UpstreamCallbackDeps extends ProtocolPageDeps {
   upstream: UpstreamTransactions;
 }
 
