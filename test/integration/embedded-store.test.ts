@@ -11,6 +11,7 @@ import { openEmbeddedStore } from '../../src/store/embedded/index.ts';
 import { lockDataDir } from '../../src/store/embedded/lock.ts';
 import { DURABLE_MIGRATIONS } from '../../src/store/embedded/migrations.ts';
 import { openDurableStore, openStores, StoreError, type Stores } from '../../src/store/index.ts';
+import { DuplicateKeyError } from '../../src/store/ports.ts';
 import { tempDir } from '../support/backends.ts';
 import { createApi, createGrant, thirdPartyApp, authorizeQuery } from '../support/fixtures.ts';
 import { Browser, callbackOf, createUser, pageOf } from '../support/flow.ts';
@@ -142,6 +143,34 @@ describe('the embedded store (SQLite)', () => {
       for (const fields of spec.unique) expect(indexes.some((index) => index.unique && index.fields.slice(0, fields.length).join() === fields.join()) ? fields : `${spec.name}: no unique index on ${fields}`).toEqual(fields);
     }
     void store.close();
+  });
+
+  it('rebuilds the tables of a database written WITHOUT ROWID as rowid tables, keeping their rows, keys and indexes', async () => {
+    const dir = tempDir();
+    // A database as the steps before the rebuild left it, with an application, a client grant and a session's artifact.
+    const before = DURABLE_MIGRATIONS.findIndex((steps) => steps.some((sql) => sql.startsWith('CREATE TABLE applications__rebuilt')));
+    expect(before).toBeGreaterThan(0);
+    const old = new DatabaseSync(path.join(dir, 'gatehouse.db'));
+    old.exec(`PRAGMA application_id = ${0x47617465}`); // Gatehouse's
+    for (const sql of DURABLE_MIGRATIONS.slice(0, before).flat()) old.exec(sql);
+    old.exec(`PRAGMA user_version = ${before}`);
+    const app = { client_id: 'app1', name: 'Kept', is_first_party: true, app_type: 'spa', created_at: now };
+    old.prepare('INSERT INTO applications (key, doc) VALUES (?, ?)').run(app.client_id, JSON.stringify(app));
+    old.prepare('INSERT INTO oidc (model, id, payload, grant_id) VALUES (?, ?, ?, ?)').run('Grant', 'g1', '{"sealed":"x"}', 'g1');
+    expect((old.prepare("SELECT sql FROM sqlite_master WHERE name = 'applications'").get() as { sql: string }).sql).toMatch(/WITHOUT ROWID$/);
+    old.close();
+
+    const store = openEmbeddedStore({ dataDir: dir });
+    const { db } = store.database;
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID%'").all()).toEqual([]);
+    expect(await store.applications.get('app1')).toEqual(app);
+    expect(await store.applications.find({ app_type: 'spa' })).toEqual([app]);
+    await expect(store.applications.insert({ ...app, name: 'Twin' } as never)).rejects.toThrow(DuplicateKeyError);
+    expect(db.prepare("SELECT grant_id FROM oidc WHERE model = 'Grant' AND id = 'g1'").get()).toEqual({ grant_id: 'g1' });
+    const plans = (sql: string) => JSON.stringify(db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all());
+    expect(plans("SELECT doc FROM applications WHERE key = 'app1'")).toMatch(/applications__key/);
+    expect(plans("SELECT payload FROM oidc WHERE model = 'Grant' AND id = 'g1'")).toMatch(/oidc__key/);
+    await store.close();
   });
 });
 
