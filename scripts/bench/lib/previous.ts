@@ -8,7 +8,10 @@ import { REPO_ROOT } from './processes.ts';
 export const JOURNAL_STORE_COMMIT = '15f19b4';
 
 export interface Checkout {
-  /** The commit's tree, with this repository's node_modules linked in (its dependencies are a subset of today's). */
+  /**
+   * The commit's tree, with this repository's node_modules linked in: its dependencies are a subset of today's, with
+   * the dev dependencies (pino-http is one only for it).
+   */
   root: string;
   remove(): void;
 }
