@@ -194,7 +194,6 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       networkGuard,
       auditContext: auditContext(audit, origin),
       ...(metrics && metricsRouter ? { metrics: { requests: requestMetrics(metrics), ...(config.metrics.token ? { router: metricsRouter } : {}) } } : {}),
-      devicePollIntervalSeconds: config.deviceFlow.poll_interval_seconds,
       routes: [
         ['/api/v2', management],
         ['/console', consoleRouter({

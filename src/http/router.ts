@@ -4,7 +4,6 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Stores } from '../store/index.ts';
 import { clientErrorStatus, storeOutage } from './errors.ts';
-import { deviceCodePolling } from './device-polling.ts';
 import { jsonTokenRequests } from './json-token-requests.ts';
 import { requestLogging } from './logging.ts';
 import { operationsRouter } from './ops.ts';
@@ -27,8 +26,6 @@ export interface RouterParts {
   networkGuard: RequestHandler;
   /** Routers mounted before the provider, each at its own path (Management API, pages, registration guard…). */
   routes: [path: string, handler: RequestHandler | Router][];
-  /** Seconds between two polls of a device (RFC 8628 `interval`). */
-  devicePollIntervalSeconds: number;
   /** What a browser gets for an unknown path (API clients get the JSON 404). */
   notFoundPage: RequestHandler;
   /** Opens each request's audit context (src/http/audit-context.ts), before anything else runs. */
@@ -84,7 +81,6 @@ export function gatehouseRouter(parts: RouterParts): Router {
   router.use(parts.networkGuard);
   for (const [path, handler] of parts.routes) router.use(path, handler);
   router.use(jsonTokenRequests());
-  router.use(deviceCodePolling(parts.stores.redis, parts.devicePollIntervalSeconds));
   router.use((req, res, next) => {
     if (PROVIDER_PATHS.some((prefix) => req.path === prefix || req.path.startsWith(prefix))) return providerCallback(req, res);
     return next();

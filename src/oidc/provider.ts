@@ -16,6 +16,7 @@ import { recordUse } from '../services/usage.ts';
 import { mapAdapterErrors, StoreUnavailableError, type Stores } from '../store/index.ts';
 import { jwtAccessTokens } from './access-tokens.ts';
 import { accountFinder } from './accounts.ts';
+import { deviceCodePolling } from './device-polling.ts';
 import { assertTrusted, MetadataDocumentUnusable } from './application-errors.ts';
 import { authorizationRequestValidator, installOpenRedirectProtection } from './authorization-hooks.ts';
 import { loadedApplication, rememberApplication } from './context.ts';
@@ -40,7 +41,7 @@ export interface ProviderOptions {
   requestOrigin: RequestOrigin;
   logger: Logger;
   signIn: SignIn;
-  /** Seconds between two polls of a device (RFC 8628 `interval`, enforced in src/http/device-polling.ts). */
+  /** Seconds between two polls of a device (RFC 8628 `interval`, enforced in src/oidc/device-polling.ts). */
   devicePollIntervalSeconds: number;
   /** The pages oidc-provider renders itself, drawn by the HTTP layer (`src/http/pages/provider-pages.ts`). */
   pages: ProviderPages;
@@ -363,6 +364,7 @@ export function createProvider(options: ProviderOptions): Provider {
   provider.use(grantTypeErrorAsRfc6749);
   provider.use(pragmaBesideNoStore);
   provider.use(devicePollInterval(options.devicePollIntervalSeconds));
+  provider.use(deviceCodePolling(stores.redis, options.devicePollIntervalSeconds));
   provider.use(advertiseRegistration(stores, issuer));
   provider.use(accessTokens.introspection(configuration.features?.introspection?.allowedPolicy));
   accessTokens.acceptAtUserinfo(provider);
