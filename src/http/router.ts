@@ -34,14 +34,24 @@ export interface RouterParts {
   metrics?: { requests: RequestHandler; router?: Router };
 }
 
-/** Of helmet's headers, those that matter to a JSON answer (OWASP's REST list); the others are about pages. */
-const API_HEADERS = new Set(['content-security-policy', 'x-content-type-options', 'x-frame-options', 'strict-transport-security', 'cross-origin-resource-policy', 'referrer-policy']);
+/**
+ * What a JSON answer needs of helmet's headers (OWASP's REST list), with the values OWASP gives for APIs: a policy that
+ * allows nothing (a JSON answer loads nothing and is never framed) instead of the pages' long one.
+ */
+const API_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  // Discovery, keys and registration are read by other origins (browser-based clients).
+  'cross-origin-resource-policy': 'cross-origin',
+};
 
 /**
- * helmet's headers on every answer; on the API endpoints only those that matter to JSON, set from values helmet
- * computed once (they never vary by request), so the token endpoint does not run a dozen middlewares for page headers.
+ * helmet's headers on every page; on the endpoints applications call, the few that matter to JSON, set from constants
+ * so that the token endpoint does not run a dozen middlewares for page headers.
  */
-function securityHeaders(https: boolean): RequestHandler {
+export function securityHeaders(https: boolean): RequestHandler {
   const pages = helmet({
     contentSecurityPolicy: {
       directives: {
@@ -54,14 +64,14 @@ function securityHeaders(https: boolean): RequestHandler {
         upgradeInsecureRequests: https ? [] : null,
       },
     },
-    // Discovery, keys and registration are read by other origins (browser-based clients).
     crossOriginResourcePolicy: { policy: 'cross-origin' },
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: https,
   });
-  const computed = new Map<string, string>();
-  pages({} as Request, { setHeader: (name: string, value: string) => computed.set(name.toLowerCase(), value), removeHeader() {} } as unknown as Response, () => {});
-  const api = [...computed].filter(([name]) => API_HEADERS.has(name));
+  // Strict-Transport-Security (over https) as helmet words it for the pages.
+  const hsts = new Map<string, string>();
+  pages({} as Request, { setHeader: (name: string, value: string) => hsts.set(name.toLowerCase(), value), removeHeader() {} } as unknown as Response, () => {});
+  const api = Object.entries({ ...API_HEADERS, ...Object.fromEntries([...hsts].filter(([name]) => name === 'strict-transport-security')) });
   return (req, res, next) => {
     if (!isApplicationEndpoint(req.path)) return pages(req, res, next);
     for (const [name, value] of api) res.setHeader(name, value);

@@ -3,6 +3,7 @@ import express from 'express';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import request from 'supertest';
 import { managementAuthentication, requireScope } from '../../src/http/guard.ts';
+import { securityHeaders } from '../../src/http/router.ts';
 import { managementAccess } from '../../src/services/access.ts';
 import { MANAGEMENT_API_SCOPES } from '../../src/domain/system-api.ts';
 import { rotateSigningKeys } from '../../src/oidc/keys.ts';
@@ -79,12 +80,25 @@ describe('the drop-in IdP', () => {
   it('gives the endpoints applications call the same protections, without the headers that only pages need', async () => {
     for (const path of ['/oauth/token', '/OAUTH//Token/', '/.well-known/openid-configuration', '/oidc/register']) {
       const res = await request(test.app).post(path).type('form').send({});
-      expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
       expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['x-frame-options']).toBe('DENY');
       expect(res.headers['x-dns-prefetch-control']).toBeUndefined();
     }
     expect((await request(test.app).get('/healthz')).headers['x-dns-prefetch-control']).toBe('off');
+  });
+
+  it('adds Strict-Transport-Security to pages and API answers alike when the issuer is https', async () => {
+    const app = express();
+    app.use(securityHeaders(true));
+    app.use((_req, res) => void res.json({}));
+    const [api, page] = await Promise.all([request(app).post('/oauth/token'), request(app).get('/u/login')]);
+    expect(api.headers['strict-transport-security']).toMatch(/^max-age=\d+/);
+    expect(api.headers['strict-transport-security']).toBe(page.headers['strict-transport-security']);
+    expect(api.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(page.headers['content-security-policy']).toContain('upgrade-insecure-requests');
+    const plain = express().use(securityHeaders(false)).use((_req, res) => void res.json({}));
+    expect((await request(plain).post('/oauth/token')).headers['strict-transport-security']).toBeUndefined();
   });
 
   it('gives the admin application a JWT for the system API with every Management API scope', async () => {
