@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, type KeyObject } from 'node:crypto';
+import { pooledRandomBytes } from '../domain/ids.ts';
 
 /** AES-256-GCM with a ring of keys: the first seals, any opens (so that a key can be replaced without losing data). */
 export interface Sealer {
@@ -20,7 +21,7 @@ export function createSealer(keys: readonly Buffer[]): Sealer {
   const current = ring.get(currentId) as KeyObject;
   return {
     seal(plaintext) {
-      const iv = randomBytes(12);
+      const iv = pooledRandomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', current, iv);
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
       return `${currentId}.${iv.toString('base64url')}.${body.toString('base64url')}`;
