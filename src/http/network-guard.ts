@@ -6,7 +6,7 @@ import { recordRefusedRegistration } from '../services/registration.ts';
 import { readTenantSettings } from '../services/tenant.ts';
 import type { DurableStore } from '../store/ports.ts';
 import { sendApiError } from './errors.ts';
-import { isApplicationEndpoint, normalPath, startsWithAny } from './paths.ts';
+import { isApplicationEndpoint, normalPath, pathPrefixes } from './paths.ts';
 import { renderPage } from './pages/render.ts';
 import type { RequestSignalSource } from './request-signals.ts';
 import { issuerBasePath } from '../domain/issuer.ts';
@@ -18,7 +18,9 @@ const BLOCKED = 'Requests from your network are not allowed.';
 type Answer = 'management' | 'oauth' | 'page' | 'portal_form';
 
 /** Static stylesheets of the pages: nothing to protect, and a refusal page needs them to be readable. */
-const NEVER_BLOCKED = ['/u/assets/', '/u/theme.css'];
+const isNeverBlocked = pathPrefixes(['/u/assets/', '/u/theme.css']);
+const isManagementApi = pathPrefixes(['/api/v2/']);
+const isConsole = pathPrefixes(['/console/']);
 
 /**
  * Which surface a request reaches and how a refusal is told, from its path below the issuer. Express matches routes
@@ -26,10 +28,10 @@ const NEVER_BLOCKED = ['/u/assets/', '/u/theme.css'];
  */
 function destinationOf(req: Request): { surface: AclSurface; answer: Answer } | undefined {
   const path = normalPath(req.path);
-  if (startsWithAny(path, NEVER_BLOCKED)) return undefined;
-  if (startsWithAny(path, ['/api/v2/'])) return { surface: 'management', answer: 'management' };
+  if (isNeverBlocked(path)) return undefined;
+  if (isManagementApi(path)) return { surface: 'management', answer: 'management' };
   // The console is the Management API's pages: a rule that keeps a network out of one keeps it out of the other.
-  if (startsWithAny(path, ['/console/'])) return { surface: 'management', answer: 'page' };
+  if (isConsole(path)) return { surface: 'management', answer: 'page' };
   // The portal's form registers when it is sent; showing it is browsing the portal.
   if (path === '/developers/register' && req.method === 'POST') return { surface: 'registration', answer: 'portal_form' };
   const surface = path === '/oidc/register' ? 'registration' : 'authentication';

@@ -188,6 +188,9 @@ describe('Auth0-style JSON token requests', () => {
       .send(JSON.stringify({ grant_type: 'client_credentials', client_id, client_secret, audience: `${ISSUER}/api/v2/`, scope: 'read:clients' }));
     expect(res.status).toBe(200);
     expect(decodeJwt(res.body.access_token).scope).toBe('read:clients');
+    const shouted = await request(test.app).post('/oauth/token').set('Content-Type', 'Application/JSON; charset=UTF-8')
+      .send(JSON.stringify({ grant_type: 'client_credentials', client_id, client_secret, audience: `${ISSUER}/api/v2/` }));
+    expect(shouted.status).toBe(200);
     const broken = await request(test.app).post('/oauth/token').set('Content-Type', 'application/json').send('{"grant_type":');
     expect(broken.status).toBe(400);
     expect(broken.body.error).toBe('invalid_request');
