@@ -9,11 +9,10 @@ import { insecure, oauthTestbed, USER } from '../support/oauth4webapi.ts';
 
 const POLL_INTERVAL = 1;
 
-/** RFC 8628, driven by oauth4webapi's device flow functions; the person's side goes through /activate. */
-describe('the device authorization grant', () => {
-  const testbed = oauthTestbed({ deviceFlow: { poll_interval_seconds: POLL_INTERVAL } });
-  const { email, password } = USER;
+type Testbed = ReturnType<typeof oauthTestbed>;
 
+/** The device's side, through oauth4webapi's device flow functions: asking for a code, and one poll. */
+function device(testbed: Testbed) {
   const start = async (client: oauth.Client, parameters: Record<string, string>) =>
     oauth.processDeviceAuthorizationResponse(testbed.as, client, await oauth.deviceAuthorizationRequest(testbed.as, client, oauth.None(), parameters, insecure));
   const poll = async (client: oauth.Client, deviceCode: string) => {
@@ -24,6 +23,23 @@ describe('the device authorization grant', () => {
       throw err;
     }
   };
+  return { start, poll };
+}
+
+/** The person's side: the code entered at /activate, confirmed, signed in (and consent given where asked). */
+async function approve(testbed: Testbed, userCode: string): Promise<string> {
+  const browser = new Browser(testbed.live.origin);
+  const confirm = pageOf(await browser.submit(pageOf(await browser.open('/activate')), { user_code: userCode }));
+  let outcome = await signIn(browser, await browser.submit(confirm, {}), USER.email, USER.password);
+  if (isConsentPage(outcome)) outcome = await browser.submit(pageOf(outcome), { action: 'accept' });
+  return pageOf(outcome).text;
+}
+
+/** RFC 8628, driven by oauth4webapi's device flow functions; the person's side goes through /activate. */
+describe('the device authorization grant', () => {
+  const testbed = oauthTestbed({ deviceFlow: { poll_interval_seconds: POLL_INTERVAL } });
+  const { email, password } = USER;
+  const { start, poll } = device(testbed);
   const pause = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
   it('is advertised, and signs a first-party command-line tool in after the person enters its code at /activate', async () => {
@@ -89,5 +105,23 @@ describe('the device authorization grant', () => {
     const { app: partner } = await thirdPartyApp(testbed.live.gatehouse.stores, { token_endpoint_auth_method: 'none' });
     await createGrant(testbed.live.gatehouse.stores, { client_id: partner.client_id, audience: testbed.api.identifier, scope: ['read:notes'] });
     await expect(start({ client_id: partner.client_id, token_endpoint_auth_method: 'none' }, { scope: 'read:notes', audience: testbed.api.identifier })).rejects.toMatchObject({ error: 'unauthorized_client' });
+  });
+});
+
+describe('a device polling faster than its interval', () => {
+  const testbed = oauthTestbed({ deviceFlow: { poll_interval_seconds: 60 } });
+  const { start, poll } = device(testbed);
+
+  it('is told to slow down while the person has not decided, and gets its tokens as soon as they approve', async () => {
+    const { app } = await insertApplication(testbed.live.gatehouse.stores, { name: 'Quick poller', app_type: 'native', token_endpoint_auth_method: 'none', callbacks: [], grant_types: [DEVICE_CODE_GRANT] });
+    const client: oauth.Client = { client_id: app.client_id, token_endpoint_auth_method: 'none' };
+    const { device_code, user_code } = await start(client, { scope: 'openid' });
+    expect(await poll(client, device_code)).toBe('authorization_pending');
+    expect(await poll(client, device_code)).toBe('slow_down');
+    expect(await poll(client, device_code)).toBe('slow_down');
+    expect(await approve(testbed, user_code)).toContain('Device connected');
+    const tokens = await poll(client, device_code); // well within the 60 s interval
+    if (typeof tokens === 'string') throw new Error(`expected tokens, got ${tokens}`);
+    expect(oauth.getValidatedIdTokenClaims(tokens)).toMatchObject({ aud: app.client_id });
   });
 });
