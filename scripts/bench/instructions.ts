@@ -2,11 +2,12 @@
  * Instructions per request, counted by valgrind's callgrind (every thread of the server, JIT code included): a figure
  * that a busy machine does not move, for A/B comparisons of small per-request costs that CPU-seconds cannot resolve.
  *
- *   node scripts/bench/instructions.ts [gatehouse|bare] [ES256|RS256|register] [requests] [--root DIR]
+ *   node scripts/bench/instructions.ts [gatehouse|bare] [ES256|RS256|register|refresh] [requests] [--root DIR]
  *
  * The server (a benchmark server of this checkout, or of the one at DIR, e.g. an earlier commit's files) runs under
  * callgrind with instrumentation off while it starts and serves a warm-up (so that the JIT has settled), on for the
- * counted requests, sent four at a time.
+ * counted requests, sent four at a time (`refresh`: refresh-token grants with rotation, each worker sending the token it
+ * was last given).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { HttpClient } from './lib/browser.ts';
 import { NODE_BINARY, REPO_ROOT } from './lib/processes.ts';
 import { tokenRequest } from './scenarios/context.ts';
-import { REGISTRATION_REQUEST } from './scenarios/protocol.ts';
+import { refreshTokenPool, REGISTRATION_REQUEST } from './scenarios/protocol.ts';
 import type { BenchAlg, ProtocolServerReady } from './servers/fixtures.ts';
 
 const WARM_UP = 200;
@@ -35,15 +36,21 @@ try {
   const [message] = await once(child, 'message') as [{ ready?: ProtocolServerReady; error?: string }];
   if (!message.ready) throw new Error(message.error ?? 'the server did not start');
   const ready = message.ready;
-  const request = what === 'register' ? REGISTRATION_REQUEST : tokenRequest(ready, what as BenchAlg);
+  const request = what === 'register' ? REGISTRATION_REQUEST : tokenRequest(ready, (what === 'refresh' ? 'ES256' : what) as BenchAlg);
   const http = new HttpClient(ready.origin, PARALLEL);
+  const refreshTokens = what === 'refresh' ? await refreshTokenPool(ready, PARALLEL) : [];
+  const formOf = (worker: number) => (what === 'refresh'
+    ? { grant_type: 'refresh_token', refresh_token: refreshTokens[worker] as string, ...ready.firstParty }
+    : request.form);
   const send = async (total: number) => {
-    await Promise.all(Array.from({ length: PARALLEL }, async () => {
+    await Promise.all(Array.from({ length: PARALLEL }, async (_, worker) => {
       for (let i = 0; i < total / PARALLEL; i += 1) {
-        const res = await http.send('POST', request.path, request.form
-          ? { form: request.form }
+        const form = formOf(worker);
+        const res = await http.send('POST', request.path, form
+          ? { form }
           : { body: JSON.stringify(request.json), headers: { 'content-type': 'application/json' } });
         if (res.status !== (request.expectStatus ?? 200)) throw new Error(`${request.path} answered ${res.status}: ${res.body.slice(0, 300)}`);
+        if (what === 'refresh') refreshTokens[worker] = (JSON.parse(res.body) as { refresh_token: string }).refresh_token;
       }
     }));
   };

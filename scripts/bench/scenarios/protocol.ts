@@ -87,7 +87,7 @@ async function logins(context: BenchContext, gatehouse: ProtocolServer, bare: Pr
 }
 
 /** Refresh tokens for a closed loop: each connection takes one, and puts back the rotated one it gets. */
-async function refreshTokenPool(server: ProtocolServerReady, size: number): Promise<string[]> {
+export async function refreshTokenPool(server: ProtocolServerReady, size: number): Promise<string[]> {
   const parallel = 4;
   const http = new HttpClient(server.origin, parallel);
   try {
