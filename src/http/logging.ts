@@ -27,7 +27,7 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
  * One log line per request once it is answered (or the client went away), with a request id (the caller's
  * X-Request-Id when it is well-formed, else a new one, echoed back) and the path without its query string. The line
  * holds only the fields picked here, never headers or bodies, so it is written by a child logger without the redaction
- * pass (a tenth of the token endpoint's logging cost); `req.log`, which handlers use for errors and other objects they
+ * pass (two thirds of what logging cost the token endpoint); `req.log`, which handlers use for errors and objects they
  * do not pick apart, keeps it, and is only made when a handler logs.
  */
 export function requestLogging(logger: Logger): RequestHandler {
