@@ -132,9 +132,10 @@ describe('the embedded store (SQLite)', () => {
     lockDataDir(dir)();
   });
 
-  it('has, once migrated, an index for every field the collection specs declare', () => {
+  it('has, once migrated, an index for every field the collection specs declare, and appends rows (no table WITHOUT ROWID)', () => {
     const store = openEmbeddedStore({ dataDir: null });
     const db = store.database.db;
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID%'").all()).toEqual([]);
     for (const name of COLLECTION_NAMES) {
       const spec = COLLECTIONS[name];
       const indexes = (db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`).all(spec.name) as { name: string; sql: string | null }[])

@@ -9,8 +9,13 @@ export const uniqueIndexName = (table: string, fields: readonly string[]) => `${
 type Name = keyof DurableEntities;
 const spec = (name: Name) => COLLECTIONS[name] as CollectionSpec<unknown>;
 
-const table = (name: Name) => `CREATE TABLE ${spec(name).name} (key TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID`;
-const DOCUMENT_TABLE = /^CREATE TABLE (\w+) \(key TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL\) WITHOUT ROWID$/;
+/**
+ * How the first steps created a collection's table, WITHOUT ROWID; the step after them rebuilt every one as a rowid
+ * table (asRowidTables). A table added later is created as one: DOCUMENT_COLUMNS, and a unique index on `key`.
+ */
+const withoutRowidTable = (name: Name) => `CREATE TABLE ${spec(name).name} (key TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID`;
+const WITHOUT_ROWID_DOCUMENT_TABLE = /^CREATE TABLE (\w+) \(key TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL\) WITHOUT ROWID$/;
+const DOCUMENT_COLUMNS = 'key TEXT NOT NULL, doc TEXT NOT NULL';
 
 const index = (name: Name, field: string) => {
   const { name: t } = spec(name);
@@ -56,39 +61,39 @@ function asRowidTable(table: string, columns: string, key: string, earlier: read
 
 /** asRowidTable for every document table the earlier steps created, and for oidc-provider's table. */
 const asRowidTables = (earlier: readonly (readonly string[])[]) => [
-  ...earlier.flat().flatMap((sql) => DOCUMENT_TABLE.exec(sql)?.[1] ?? []).flatMap((name) => asRowidTable(name, 'key TEXT NOT NULL, doc TEXT NOT NULL', 'key', earlier)),
+  ...earlier.flat().flatMap((sql) => WITHOUT_ROWID_DOCUMENT_TABLE.exec(sql)?.[1] ?? []).flatMap((name) => asRowidTable(name, DOCUMENT_COLUMNS, 'key', earlier)),
   ...asRowidTable('oidc', OIDC_COLUMNS, 'model, id', earlier),
 ];
 
 /** The first steps, which created tables WITHOUT ROWID (databases written before the rebuild below hold them). */
 const WITHOUT_ROWID_STEPS: readonly (readonly string[])[] = [
   [
-    table('applications'), index('applications', 'is_first_party'), index('applications', 'app_type'), index('applications', 'registration_type'),
-    table('resourceServers'), unique('resourceServers', ['identifier']),
-    table('clientGrants'), unique('clientGrants', ['client_id', 'audience', 'subject_type']), unique('clientGrants', ['default_for', 'audience', 'subject_type']),
+    withoutRowidTable('applications'), index('applications', 'is_first_party'), index('applications', 'app_type'), index('applications', 'registration_type'),
+    withoutRowidTable('resourceServers'), unique('resourceServers', ['identifier']),
+    withoutRowidTable('clientGrants'), unique('clientGrants', ['client_id', 'audience', 'subject_type']), unique('clientGrants', ['default_for', 'audience', 'subject_type']),
     index('clientGrants', 'client_id'), index('clientGrants', 'default_for'), index('clientGrants', 'audience'),
-    table('connections'), unique('connections', ['name']), index('connections', 'is_domain_connection'),
-    table('users'), unique('users', ['connection', 'email']), index('users', 'email'),
-    table('userGrants'), unique('userGrants', ['user_id', 'clientID', 'audience']), index('userGrants', 'clientID'),
+    withoutRowidTable('connections'), unique('connections', ['name']), index('connections', 'is_domain_connection'),
+    withoutRowidTable('users'), unique('users', ['connection', 'email']), index('users', 'email'),
+    withoutRowidTable('userGrants'), unique('userGrants', ['user_id', 'clientID', 'audience']), index('userGrants', 'clientID'),
     index('userGrants', 'audience'),
-    table('networkAcls'), unique('networkAcls', ['priority']),
-    table('settings'),
-    table('keys'),
-    table('secrets'),
+    withoutRowidTable('networkAcls'), unique('networkAcls', ['priority']),
+    withoutRowidTable('settings'),
+    withoutRowidTable('keys'),
+    withoutRowidTable('secrets'),
     ...OIDC_TABLE,
   ],
   [
-    table('logs'), ...['type', 'client_id', 'user_id', 'user_name', 'connection', 'ip', 'audience'].map((field) => index('logs', field)),
-    table('logStreams'), index('logStreams', 'status'),
-    table('connectionActivity'), index('connectionActivity', 'user_id'), index('connectionActivity', 'client_id'),
+    withoutRowidTable('logs'), ...['type', 'client_id', 'user_id', 'user_name', 'connection', 'ip', 'audience'].map((field) => index('logs', field)),
+    withoutRowidTable('logStreams'), index('logStreams', 'status'),
+    withoutRowidTable('connectionActivity'), index('connectionActivity', 'user_id'), index('connectionActivity', 'client_id'),
   ],
   // Applications described by a metadata document (CIMD), the trust ladder, idempotent registration (issue 14).
   [
     unique('applications', ['external_client_id']), unique('applications', ['registration_fingerprint']), index('applications', 'trust'),
   ],
   // Operators' invitations (issue 16): found by the digest of the link's secret.
-  [table('operatorInvitations'), unique('operatorInvitations', ['token_hash'])],
-  [table('revocations')],
+  [withoutRowidTable('operatorInvitations'), unique('operatorInvitations', ['token_hash'])],
+  [withoutRowidTable('revocations')],
 ];
 
 /**
