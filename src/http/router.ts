@@ -1,5 +1,5 @@
-import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import helmet from 'helmet';
+import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
+import helmet, { strictTransportSecurity } from 'helmet';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Stores } from '../store/index.ts';
@@ -68,14 +68,13 @@ export function securityHeaders(https: boolean): RequestHandler {
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: https,
   });
-  // Strict-Transport-Security (over https) as helmet words it for the pages.
-  const hsts = new Map<string, string>();
-  pages({} as Request, { setHeader: (name: string, value: string) => hsts.set(name.toLowerCase(), value), removeHeader() {} } as unknown as Response, () => {});
-  const api = Object.entries({ ...API_HEADERS, ...Object.fromEntries([...hsts].filter(([name]) => name === 'strict-transport-security')) });
+  // Over https, the same Strict-Transport-Security as the pages get (helmet's defaults).
+  const hsts = https ? strictTransportSecurity() : undefined;
+  const api = Object.entries(API_HEADERS);
   return (req, res, next) => {
     if (!isApplicationEndpoint(req.path)) return pages(req, res, next);
     for (const [name, value] of api) res.setHeader(name, value);
-    return next();
+    return hsts ? hsts(req, res, next) : next();
   };
 }
 
