@@ -13,8 +13,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { profileServersInto, REPO_ROOT, startRedis } from './bench/lib/processes.ts';
-import { describeMachine, machineLine, markdownTable, SCENARIOS, type Report, type ScenarioId } from './bench/lib/report.ts';
+import { describeMachine, machineLine, markdownGaps, markdownTable, SCENARIOS, type Report, type ScenarioId } from './bench/lib/report.ts';
 import { measureCeiling } from './bench/scenarios/ceiling.ts';
+import { gapScenario } from './bench/scenarios/gap.ts';
 import { timed, type BenchContext, type Settings } from './bench/scenarios/context.ts';
 import { memoryScenario } from './bench/scenarios/memory.ts';
 import { inMemoryScenarios, redisScenarios } from './bench/scenarios/protocol.ts';
@@ -56,9 +57,10 @@ const GROUPS: { ids: ScenarioId[]; run: (context: BenchContext) => Promise<void>
   { ids: ['4b'], run: redisScenarios },
   { ids: ['6'], run: (context) => timed('6', () => memoryScenario(context)) },
   { ids: ['12'], run: (context) => timed('12', () => previousStoreScenario(context)) },
+  { ids: ['gap'], run: (context) => timed('gap', () => gapScenario(context)) },
 ];
 
-function updateDocs(report: Report, table: string): void {
+function updateDocs(report: Report, table: string, gaps: string): void {
   const file = path.join(REPO_ROOT, 'docs/PERFORMANCE.md');
   const text = readFileSync(file, 'utf8');
   const start = text.indexOf(DOCS_START);
@@ -71,6 +73,7 @@ function updateDocs(report: Report, table: string): void {
     table,
     '',
     ...report.notes.map((note) => `- ${note}`),
+    ...(gaps ? ['', 'Profile of the gap to the bare library (scenario `gap`):', '', gaps] : []),
     DOCS_END,
   ].join('\n');
   writeFileSync(file, `${text.slice(0, start)}${section}${text.slice(end + DOCS_END.length)}`);
@@ -93,6 +96,7 @@ async function main(): Promise<void> {
     redisUnavailable: 'unavailable' in redis ? redis.unavailable : undefined,
     ceiling: undefined,
     rows: [],
+    gaps: [],
     notes: ['MongoDB variants are not measured: mongod cannot be installed on this machine (durable entities stay in the embedded store).'],
   };
   try {
@@ -111,15 +115,17 @@ async function main(): Promise<void> {
     machine: describeMachine(context.redis?.version ?? `not available (${context.redisUnavailable})`),
     method: METHOD,
     rows: context.rows,
+    gaps: context.gaps,
     notes: context.notes,
   };
   const table = markdownTable(report.rows);
-  process.stdout.write(`\n${machineLine(report.machine)}\n${METHOD}\n\n${table}\n\n${report.notes.map((note) => `- ${note}`).join('\n')}\n`);
+  const gaps = markdownGaps(report.gaps);
+  process.stdout.write(`\n${machineLine(report.machine)}\n${METHOD}\n\n${table}\n\n${report.notes.map((note) => `- ${note}`).join('\n')}\n${gaps ? `\n${gaps}\n` : ''}`);
   const out = values.out ?? path.join(REPO_ROOT, 'bench/results', settings.quick ? 'quick.json' : 'latest.json');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nResults: ${path.relative(process.cwd(), out)} (${Math.round(report.seconds)} s)\n`);
-  if (values['write-docs']) updateDocs(report, table);
+  if (values['write-docs']) updateDocs(report, table, gaps);
 }
 
 await main();

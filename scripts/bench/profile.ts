@@ -9,54 +9,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** Where a function lives: one of our files, a package, Node itself, or V8's own work. */
-function areaOf(url: string, name: string): string {
-  if (!url) return name.startsWith('(') ? name : '(native)';
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1] as string;
-  const ours = /\/((?:src|scripts)\/.*)$/.exec(url);
-  if (ours) return ours[1] as string;
-  return url.startsWith('node:') ? 'node:internal' : url;
-}
+import { areaOf, frameKey, selfTimes, type CpuProfile, type ProfileNode } from './lib/cpu-profile.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' }, match: { type: 'string' }, callers: { type: 'string' }, skip: { type: 'string' }, inclusive: { type: 'boolean' } } });
 const file = positionals[0];
 if (!file) throw new Error('usage: node scripts/bench/profile.ts FILE.cpuprofile [--top N] [--match TEXT]');
 const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-const self = new Map<number, number>();
 // `--skip S`: samples of the first S seconds (start-up, fixtures) are left out.
-const skipMicros = Number(values.skip ?? 0) * 1e6;
-let elapsed = 0;
-profile.samples.forEach((id, i) => {
-  elapsed += profile.timeDeltas[i] ?? 0;
-  if (elapsed >= skipMicros) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-});
-const idle = [...self].filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)').reduce((sum, [, t]) => sum + t, 0);
-const busy = [...self.values()].reduce((sum, t) => sum + t, 0) - idle;
-
-const areas = new Map<string, number>();
-const functions = new Map<string, number>();
-for (const [id, time] of self) {
-  const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-  if (functionName === '(idle)') continue;
-  const area = areaOf(url, functionName);
-  areas.set(area, (areas.get(area) ?? 0) + time);
-  const key = `${functionName || '(anonymous)'} ${area}:${lineNumber + 1}`;
-  functions.set(key, (functions.get(key) ?? 0) + time);
-}
+const { byNode: self, areas, functions, busy, idle } = selfTimes(profile, Number(values.skip ?? 0) * 1e6);
 const percent = (time: number) => `${((100 * time) / busy).toFixed(1).padStart(5)} %`;
 const top = Number(values.top ?? 30);
 process.stdout.write(`busy ${(busy / 1e6).toFixed(2)} s of the main thread (idle ${(idle / 1e6).toFixed(2)} s)\n\nself time by area\n`);
@@ -67,7 +28,6 @@ for (const [key, time] of shown) process.stdout.write(`${percent(time)}  ${key}\
 
 const parent = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-const frameKey = (node: ProfileNode) => `${node.callFrame.functionName || '(anonymous)'} ${areaOf(node.callFrame.url, node.callFrame.functionName)}:${node.callFrame.lineNumber + 1}`;
 
 if (values.inclusive) {
   const totals = new Map<string, number>();

@@ -38,5 +38,16 @@ describe('npm run bench -- --quick', () => {
       }
       expect([where, Boolean(row.measurement ?? row.figures)]).toEqual([where, true]);
     }
+    // The profile of the gap: per workload, both sides measured and their time per operation split by area and function.
+    expect(report.gaps.map((gap) => gap.workload)).toHaveLength(3);
+    for (const gap of report.gaps) {
+      for (const side of [gap.subject, gap.baseline]) {
+        expect([gap.workload, side.operations > 0 && side.main_thread_us_per_op > 0 && side.profiled_us_per_op > 0]).toEqual([gap.workload, true]);
+      }
+      expect(gap.areas.length).toBeGreaterThan(3);
+      expect(gap.functions.length).toBeGreaterThan(3);
+      const listed = gap.areas.reduce((sum, area) => sum + area.subject_us, 0);
+      expect([gap.workload, listed > 0 && listed <= gap.subject.profiled_us_per_op * 1.0001]).toEqual([gap.workload, true]);
+    }
   }, 120_000);
 });

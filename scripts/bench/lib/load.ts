@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { cpuSeconds } from './processes.ts';
+import { cpuSeconds, mainThreadCpuSeconds } from './processes.ts';
 
 /** One measured run against one server process. */
 export interface Measurement {
@@ -13,6 +13,8 @@ export interface Measurement {
   p99Ms: number;
   /** CPU time the server process used during the run (user + system, all its threads). */
   serverCpuSeconds: number;
+  /** The part of it spent on the main thread, the one that runs the JavaScript. */
+  mainThreadCpuSeconds: number;
   /** The headline figure: successful operations per CPU-second of the server. */
   perCpuSecond: number;
 }
@@ -30,9 +32,13 @@ export interface RunTiming extends Timing {
   beforeMeasured?: () => Promise<unknown>;
 }
 
-function measurement(operations: number, failures: number, seconds: number, p50Ms: number, p99Ms: number, serverCpu: number): Measurement {
+/** The server's CPU time so far: all threads, and the main thread. */
+const cpuOf = (pid: number) => ({ all: cpuSeconds(pid), main: mainThreadCpuSeconds(pid) });
+
+function measurement(operations: number, failures: number, seconds: number, p50Ms: number, p99Ms: number, before: ReturnType<typeof cpuOf>, after: ReturnType<typeof cpuOf>): Measurement {
+  const serverCpu = after.all - before.all;
   return {
-    operations, failures, seconds, perSecond: operations / seconds, p50Ms, p99Ms, serverCpuSeconds: serverCpu,
+    operations, failures, seconds, perSecond: operations / seconds, p50Ms, p99Ms, serverCpuSeconds: serverCpu, mainThreadCpuSeconds: after.main - before.main,
     perCpuSecond: serverCpu > 0 ? operations / serverCpu : Number.NaN,
   };
 }
@@ -90,13 +96,13 @@ export async function measureRequests(pid: number, origin: string, request: Load
   const options = autocannonOptions(origin, request, timing.connections);
   if (timing.warmupSeconds > 0 && timing.amount === undefined) await runCannon({ ...options, duration: timing.warmupSeconds });
   await timing.beforeMeasured?.();
-  const cpuBefore = cpuSeconds(pid);
+  const cpuBefore = cpuOf(pid);
   const result = await runCannon(timing.amount === undefined ? { ...options, duration: timing.seconds } : { ...options, amount: timing.amount });
-  const serverCpu = cpuSeconds(pid) - cpuBefore;
+  const cpuAfter = cpuOf(pid);
   const expected = request.expectStatus ?? 200;
   const operations = (result.statusCodeStats as Record<string, { count: number }> | undefined)?.[String(expected)]?.count ?? 0;
   const failures = result.requests.total - operations + result.errors + result.timeouts;
-  return measurement(operations, failures, result.duration, result.latency.p50, result.latency.p99, serverCpu);
+  return measurement(operations, failures, result.duration, result.latency.p50, result.latency.p99, cpuBefore, cpuAfter);
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
@@ -131,11 +137,11 @@ export async function measureTasks(pid: number, task: () => Promise<unknown>, ti
   };
   if (timing.warmupSeconds > 0 && timing.amount === undefined) await loop(timing.warmupSeconds, Number.POSITIVE_INFINITY);
   await timing.beforeMeasured?.();
-  const cpuBefore = cpuSeconds(pid);
+  const cpuBefore = cpuOf(pid);
   const begin = performance.now();
   const { latencies, failures } = await loop(timing.amount === undefined ? timing.seconds : 3600, timing.amount ?? Number.POSITIVE_INFINITY);
   const seconds = (performance.now() - begin) / 1000;
-  const serverCpu = cpuSeconds(pid) - cpuBefore;
+  const cpuAfter = cpuOf(pid);
   latencies.sort((a, b) => a - b);
-  return measurement(latencies.length, failures, seconds, percentile(latencies, 0.5), percentile(latencies, 0.99), serverCpu);
+  return measurement(latencies.length, failures, seconds, percentile(latencies, 0.5), percentile(latencies, 0.99), cpuBefore, cpuAfter);
 }

@@ -18,13 +18,22 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-/** CPU seconds (user + system, every thread) a process has used so far, from /proc/<pid>/stat. */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime + stime of a /proc stat file, in seconds. */
+function statCpuSeconds(file: string): number {
+  const stat = readFileSync(file, 'utf8');
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
+
+/** CPU seconds (user + system, every thread) a process has used so far. */
+export const cpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/stat`);
+
+/**
+ * CPU seconds of a process's main thread alone (its thread id is the process id): JavaScript, GC pauses on it, system
+ * calls. The rest is V8's helper threads (concurrent GC, compilers) and libuv's pool (crypto jobs, Argon2id).
+ */
+export const mainThreadCpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
 
 /** Where server children write V8 CPU profiles (`--profile DIR`), if anywhere. */
 let profileDir: string | undefined;

@@ -16,6 +16,7 @@ export const SCENARIOS = {
   '5': 'Cost growth',
   '6': 'Memory',
   '12': 'Storage: SQLite store against the JSON-lines journal',
+  gap: 'Profile of the gap to the bare library',
   ceiling: 'Ceiling on one core',
 } as const;
 export type ScenarioId = keyof typeof SCENARIOS;
@@ -33,6 +34,35 @@ export interface Row {
   /** Other numbers, by name (units in the name: `_mib`, `_bytes`, `_per_cpu_s`). */
   figures?: Record<string, number>;
   note?: string;
+}
+
+/** One server's side of a profiled run (scenario `gap`), per operation. */
+export interface GapSide {
+  server: string;
+  operations: number;
+  per_cpu_s: number;
+  /** CPU time of the main thread (from /proc), per operation. */
+  main_thread_us_per_op: number;
+  /** What the profiler saw the main thread busy with (its samples can also fall in time the thread waited in a system call). */
+  profiled_us_per_op: number;
+}
+
+/** Self time per operation of one area (or function) on both sides. */
+export interface GapEntry {
+  name: string;
+  subject_us: number;
+  baseline_us: number;
+}
+
+/** Where Gatehouse's time per operation differs most from the bare library's, for one workload. */
+export interface Gap {
+  workload: string;
+  subject: GapSide;
+  baseline: GapSide;
+  /** By area (our files, each package, Node's internals, GC), largest differences first. */
+  areas: GapEntry[];
+  /** By function, likewise. */
+  functions: GapEntry[];
 }
 
 export interface Machine {
@@ -53,6 +83,7 @@ export interface Report {
   machine: Machine;
   method: string;
   rows: Row[];
+  gaps: Gap[];
   notes: string[];
 }
 
@@ -106,7 +137,7 @@ function describeFigures(figures: Record<string, number> | undefined): string {
 
 /** The table as Markdown: readable on a terminal, and pasted as is into docs/PERFORMANCE.md. */
 export function markdownTable(rows: Row[]): string {
-  const header = ['#', 'Scenario', 'Variant', 'Server', 'ops/s', 'p50 ms', 'p99 ms', 'Server CPU-s', 'ops per CPU-s', 'Ratio', 'Other'];
+  const header = ['#', 'Scenario', 'Variant', 'Server', 'ops/s', 'p50 ms', 'p99 ms', 'Server CPU-s', 'ops per CPU-s', 'Ratio', 'Main thread µs per op', 'Other'];
   const lines = [header, header.map(() => '---')];
   for (const row of rows) {
     const m = row.measurement;
@@ -114,10 +145,36 @@ export function markdownTable(rows: Row[]): string {
       row.scenario, SCENARIOS[row.scenario], row.variant, row.server,
       formatNumber(m?.perSecond), formatNumber(m?.p50Ms), formatNumber(m?.p99Ms), formatNumber(m?.serverCpuSeconds),
       formatNumber(m?.perCpuSecond), row.ratio === undefined ? '' : `${formatNumber(row.ratio)}x`,
+      formatNumber(m && m.operations > 0 ? (1e6 * m.mainThreadCpuSeconds) / m.operations : undefined),
       [describeFigures(row.figures), m?.failures ? `${m.failures} failed` : '', row.note ?? ''].filter(Boolean).join('; '),
     ]);
   }
   return lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+const micros = (value: number) => `${value.toFixed(1)}`;
+const signed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(1)}`;
+
+/** Each workload's gap as Markdown: the main thread per operation on both sides, then the areas and functions that differ most. */
+export function markdownGaps(gaps: Gap[]): string {
+  return gaps.map((gap) => {
+    const { subject, baseline } = gap;
+    const table = (title: string, entries: GapEntry[]) => [
+      `| ${title} | ${subject.server} µs per op | ${baseline.server} µs per op | Difference |`,
+      '| --- | --- | --- | --- |',
+      ...entries.map((entry) => `| ${entry.name.replaceAll('|', '\\|')} | ${micros(entry.subject_us)} | ${micros(entry.baseline_us)} | ${signed(entry.subject_us - entry.baseline_us)} |`),
+    ].join('\n');
+    return [
+      `**${gap.workload}**: main thread ${micros(subject.main_thread_us_per_op)} µs per operation for ${subject.server}, `
+        + `${micros(baseline.main_thread_us_per_op)} µs for ${baseline.server} (${formatNumber(subject.main_thread_us_per_op / baseline.main_thread_us_per_op)}x); `
+        + `profiled busy time ${micros(subject.profiled_us_per_op)} and ${micros(baseline.profiled_us_per_op)} µs; `
+        + `${formatNumber(subject.operations)} and ${formatNumber(baseline.operations)} operations, profiler on.`,
+      '',
+      table('Area (self time)', gap.areas),
+      '',
+      table('Function (self time)', gap.functions),
+    ].join('\n');
+  }).join('\n\n');
 }
 
 export function machineLine(machine: Machine): string {

@@ -1,7 +1,7 @@
 import { HttpClient } from '../lib/browser.ts';
 import { measureRequests, type LoadRequest, type Measurement, type Timing } from '../lib/load.ts';
 import { deleteRedisKeys, ServerProcess, type RedisServer } from '../lib/processes.ts';
-import { SCENARIOS, type Row, type ScenarioId } from '../lib/report.ts';
+import { SCENARIOS, type Gap, type Row, type ScenarioId } from '../lib/report.ts';
 import { API_SCOPES, apiIdentifier, type BenchAlg, type ProtocolServerArgs, type ProtocolServerReady } from '../servers/fixtures.ts';
 
 export interface Settings {
@@ -31,6 +31,8 @@ export interface BenchContext {
   redisUnavailable: string | undefined;
   ceiling: Ceiling | undefined;
   rows: Row[];
+  /** Profiles of the gap to the bare library (scenario `gap`). */
+  gaps: Gap[];
   notes: string[];
 }
 

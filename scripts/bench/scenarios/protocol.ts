@@ -106,8 +106,8 @@ export async function refreshTokenPool(server: ProtocolServerReady, size: number
   }
 }
 
-/** A measured run of refresh_token grants with rotation, and the storage writes each costs. */
-export async function refreshRun(context: BenchContext, server: ProtocolServer): Promise<{ measurement: Measurement; writesPerRefresh: number }> {
+/** A measured run of refresh_token grants with rotation, and the storage writes each costs (`beforeMeasured`: also called once warm). */
+export async function refreshRun(context: BenchContext, server: ProtocolServer, beforeMeasured?: () => Promise<unknown>): Promise<{ measurement: Measurement; writesPerRefresh: number }> {
   const { connections } = context.settings.timing;
   // Requests in flight when a run stops are lost (their tokens were rotated unseen): enough for the warm-up and the run.
   const pool = await refreshTokenPool(server.ready, 3 * connections);
@@ -123,7 +123,11 @@ export async function refreshRun(context: BenchContext, server: ProtocolServer):
     },
   };
   const measurement = await measureRequests(server.pid, server.ready.origin, request, {
-    ...context.settings.timing, beforeMeasured: async () => (before = await server.call<Record<string, number>>('writes')),
+    ...context.settings.timing,
+    beforeMeasured: async () => {
+      before = await server.call<Record<string, number>>('writes');
+      await beforeMeasured?.();
+    },
   });
   const after = await server.call<Record<string, number>>('writes');
   return { measurement, writesPerRefresh: writesBetween(before, after) / measurement.operations };
