@@ -9,7 +9,7 @@ import type { KeyMaterial, SigningKey } from './domain/model.ts';
 import { outboundExemptions } from './domain/outbound-addresses.ts';
 import { auditContext } from './http/audit-context.ts';
 import { clientOrigin } from './http/client-address.ts';
-import { createLogger } from './http/logging.ts';
+import { createLogger, pickedFieldsLogger } from './http/logging.ts';
 import { auth0LogoutRouter } from './http/auth0-logout.ts';
 import { managementRouter } from './http/management/index.ts';
 import { metricsRouter as createMetricsRouter, requestMetrics } from './http/metrics.ts';
@@ -149,7 +149,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     const lockout = createLoginLockout(stores.redis, config.login);
     const signIn = passwordSignIn(durable, lockout);
     const budgets = selfRegistrationBudgets(stores.redis, config.registration);
-    const registration = registrationService(durable, budgets, logger);
+    const registration = registrationService(durable, budgets, pickedFieldsLogger(logger));
     const lookup = storeLookup(durable);
     const exemptions = outboundExemptions(config.cimd.allowed_private_hosts);
     if (config.cimd.allowed_private_hosts.length) {

@@ -21,6 +21,12 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return destination ? pino(options, destination) : pino(options);
 }
 
+/**
+ * The logger for lines made only of fields picked one by one (strings, numbers, ids), never of objects passed whole:
+ * the same destination without the redaction pass, which costs more than writing the rest of the line.
+ */
+export const pickedFieldsLogger = (logger: Logger): Logger => logger.child({}, { redact: [] });
+
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 
 /**
@@ -31,7 +37,7 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
  * do not pick apart, keeps it, and is only made when a handler logs.
  */
 export function requestLogging(logger: Logger): RequestHandler {
-  const lines = logger.child({}, { redact: [] });
+  const lines = pickedFieldsLogger(logger);
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();

@@ -54,9 +54,10 @@ function tooMany(limit: LimitResult, budget: string, identity?: string): Refusal
  * metadata is read. `register` turns valid metadata into a third-party application in the tenant's DCR security mode:
  * a public client registering what it registered before gets that application back (nothing new is stored or counted);
  * a new one is counted against the cap and the budget of each identity it claims, and starts at the trust the tenant
- * decides (src/domain/trust.ts). Registration and its trust are where audit events belong.
+ * decides (src/domain/trust.ts). Registration and its trust are where audit events belong. `lines` writes its log line
+ * (picked fields only: no redaction pass, see src/http/logging.ts).
  */
-export function registrationService(store: DurableStore, budgets: SelfRegistrationBudgets, logger: Logger) {
+export function registrationService(store: DurableStore, budgets: SelfRegistrationBudgets, lines: Logger) {
   async function admit(client: { ip: string }): Promise<Admission> {
     const { tenant: limit, addressOverBudget } = await budgets.countAttempt(client.ip);
     if (!limit.allowed) return { limit, refusal: tooMany(limit, 'registration') };
@@ -101,7 +102,7 @@ export function registrationService(store: DurableStore, budgets: SelfRegistrati
     }
     const { application } = issued;
     const redirectHosts = [...new Set(application.callbacks.map((uri) => new URL(uri).host))];
-    logger.info({
+    lines.info({
       client_id: application.client_id, ip: client.ip, client_name: application.name, trust,
       claimed: claimedIdentities(application), ...(identityOverBudget ? { over_budget: identityOverBudget.identity } : {}),
     }, 'dynamic client registration');
