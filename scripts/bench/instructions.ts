@@ -3,11 +3,13 @@
  * that a busy machine does not move, for A/B comparisons of small per-request costs that CPU-seconds cannot resolve.
  *
  *   node scripts/bench/instructions.ts [gatehouse|bare] [ES256|RS256|register|refresh] [requests] [--root DIR] [--warm-up N]
+ *     [--server-args JSON] [--keep]
  *
  * The server (a benchmark server of this checkout, or of the one at DIR, e.g. an earlier commit's files) runs under
  * callgrind with instrumentation off while it starts and serves a warm-up (3,000 requests: the JIT has settled), on for the
  * counted requests, sent four at a time (`refresh`: refresh-token grants with rotation, each worker sending the token it
- * was last given).
+ * was last given). `--server-args` is the benchmark server's argument (`{"tenantLog":false}`); `--keep` keeps callgrind's
+ * files, whose native functions (SQLite, OpenSSL, V8's runtime) callgrind_annotate names.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,7 +25,7 @@ import type { BenchAlg, ProtocolServerReady } from './servers/fixtures.ts';
 
 const PARALLEL = 4;
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { root: { type: 'string' }, 'warm-up': { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { root: { type: 'string' }, 'warm-up': { type: 'string' }, 'server-args': { type: 'string' }, keep: { type: 'boolean' } } });
 // V8 has optimized the request path after a few thousand requests: with 200, a count still held interpreter and
 // baseline code, and said 1.28x the bare provider's instructions where a settled path executes about 1.5x.
 const WARM_UP = Number(values['warm-up'] ?? 3000);
@@ -32,7 +34,7 @@ const root = values.root ? path.resolve(values.root) : REPO_ROOT;
 const out = mkdtempSync(path.join(tmpdir(), 'gatehouse-callgrind-'));
 const child = spawn('valgrind', [
   '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}/callgrind.%p`,
-  NODE_BINARY, '--disable-warning=ExperimentalWarning', path.join(root, 'scripts/bench/servers', `${server}.ts`), '{}',
+  NODE_BINARY, '--disable-warning=ExperimentalWarning', path.join(root, 'scripts/bench/servers', `${server}.ts`), values['server-args'] ?? '{}',
 ], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, NODE_ENV: 'test', GATEHOUSE_PASSWORD_COST: 'low' } });
 try {
   const [message] = await once(child, 'message') as [{ ready?: ProtocolServerReady; error?: string }];
@@ -70,5 +72,6 @@ try {
 }
 let instructions = 0;
 for (const file of readdirSync(out)) instructions += Number(/^totals: (\d+)/m.exec(readFileSync(path.join(out, file), 'utf8'))?.[1] ?? 0);
-rmSync(out, { recursive: true, force: true });
+if (values.keep) process.stdout.write(`callgrind files kept in ${out} (read them with callgrind_annotate)\n`);
+else rmSync(out, { recursive: true, force: true });
 process.stdout.write(`${server} ${what}: ${(instructions / Number(count) / 1e6).toFixed(3)} M instructions per request (${count} requests after ${WARM_UP} of warm-up)\n`);

@@ -115,6 +115,10 @@ export async function measureServer(context: BenchContext, server: ServerProcess
   return measureRequests(server.pid, server.ready.origin, request, context.settings.timing);
 }
 
+/** The median of an odd number of runs by their rate: one run disturbed by the shared machine does not decide. */
+export const medianRun = <T>(runs: T[], rateOf: (run: T) => number): T =>
+  runs.toSorted((a, b) => rateOf(a) - rateOf(b))[Math.floor(runs.length / 2)] as T;
+
 /** Sum of storage writes between two snapshots of a server's counters. */
 export function writesBetween(before: Record<string, number>, after: Record<string, number>): number {
   return Object.entries(after).reduce((sum, [name, count]) => sum + count - (before[name] ?? 0), 0);

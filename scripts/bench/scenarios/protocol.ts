@@ -6,7 +6,7 @@ import { apiIdentifier, CALLBACK, SIGNING_ALGS, type ProtocolServerReady } from 
 import { growthScenario } from './growth.ts';
 import { verificationScenario } from './verification.ts';
 import {
-  addComparison, measureServer, startProtocolServers, stopServer, timed, tokenRequest, writesBetween,
+  addComparison, measureServer, medianRun, startProtocolServers, stopServer, timed, tokenRequest, writesBetween,
   type BenchContext, type ProtocolServer,
 } from './context.ts';
 
@@ -38,9 +38,8 @@ async function tenantLogCost(context: BenchContext, gatehouse: ProtocolServer): 
       runs.on.push(await measureServer(context, gatehouse, tokenRequest(gatehouse.ready, 'ES256'), 'ES256'));
       runs.off.push(await measureServer(context, off, tokenRequest(off.ready, 'ES256'), 'ES256'));
     }
-    const median = (measurements: Measurement[]) => measurements.toSorted((a, b) => a.perCpuSecond - b.perCpuSecond)[1] as Measurement;
-    const on = median(runs.on);
-    const baseline = median(runs.off);
+    const on = medianRun(runs.on, (run) => run.perCpuSecond);
+    const baseline = medianRun(runs.off, (run) => run.perCpuSecond);
     addComparison(context, '1l', 'ES256', { server: 'Gatehouse, tenant log on', measurement: on }, { server: 'Gatehouse, tenant log off', measurement: baseline });
     context.notes.push(`Tenant log: with it on, the token endpoint keeps ${(100 * on.perCpuSecond / baseline.perCpuSecond).toFixed(1)} % of its throughput per CPU-second (target: at least 95 %).`);
   } finally {
@@ -64,21 +63,23 @@ async function registration(context: BenchContext, gatehouse: ProtocolServer, ba
     { server: 'bare oidc-provider', measurement: await measureServer(context, bare, request), note: 'in-memory adapter keeps its newest 1,000 entries only' });
 }
 
+/** A measured run of complete logins with one kind of application (`beforeMeasured`: also called once warm). */
+export async function loginRun(context: BenchContext, server: ProtocolServer, kind: 'firstParty' | 'thirdParty', beforeMeasured?: () => Promise<unknown>): Promise<Measurement> {
+  const http = new HttpClient(server.ready.origin, context.settings.flowTiming.connections);
+  const flow = () => authorizationCodeFlow(http, server.ready, { client: server.ready[kind], audience: apiIdentifier('ES256') });
+  try {
+    await flow();
+    return await measureTasks(server.pid, flow, { ...context.settings.flowTiming, ...(beforeMeasured ? { beforeMeasured } : {}) });
+  } finally {
+    http.close();
+  }
+}
+
 /** 3. Complete logins (authorize, login page, consent when shown, code, token), first- and third-party. */
 async function logins(context: BenchContext, gatehouse: ProtocolServer, bare: ProtocolServer): Promise<void> {
   for (const kind of ['firstParty', 'thirdParty'] as const) {
-    const run = async (server: ProtocolServer) => {
-      const http = new HttpClient(server.ready.origin, context.settings.flowTiming.connections);
-      const flow = () => authorizationCodeFlow(http, server.ready, { client: server.ready[kind], audience: apiIdentifier('ES256') });
-      try {
-        await flow();
-        return await measureTasks(server.pid, flow, context.settings.flowTiming);
-      } finally {
-        http.close();
-      }
-    };
-    const subject = await run(gatehouse);
-    const baseline = await run(bare);
+    const subject = await loginRun(context, gatehouse, kind);
+    const baseline = await loginRun(context, bare, kind);
     const kdf = context.ceiling?.passwordVerifications;
     addComparison(context, '3', kind === 'firstParty' ? 'first-party app (no consent page)' : 'third-party app (consent page)',
       { server: 'Gatehouse', measurement: subject, ...(kdf ? { figures: { kdf_fraction: subject.perCpuSecond / kdf } } : {}) },
