@@ -65,16 +65,21 @@ const PROFILE_INTERVAL_MICROS = 250;
  * profile covers exactly a measured run, not the start-up and warm-up around it.
  */
 function profilerCommands(): Record<string, Command> {
-  const session = new Session();
-  session.connect();
+  // Connected at the first profile only: the other scenarios' servers run without an inspector session.
+  let session: Session | undefined;
   return {
     profile_start: async () => {
+      if (!session) {
+        session = new Session();
+        session.connect();
+      }
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: PROFILE_INTERVAL_MICROS });
       await session.post('Profiler.start');
       return true;
     },
     profile_stop: async () => {
+      if (!session) throw new Error('profile_stop before profile_start');
       const { profile } = await session.post('Profiler.stop');
       await session.post('Profiler.disable');
       return profile;
