@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
@@ -29,6 +30,25 @@ export const pickedFieldsLogger = (logger: Logger): Logger => logger.child({}, {
 
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 
+/** A request's id and the logger `req.log` binds to it when first asked. */
+interface RequestLog {
+  id: string;
+  logger: Logger;
+  bound?: Logger;
+}
+const REQUEST_LOG = Symbol('request log');
+type LoggedRequest = IncomingMessage & { [REQUEST_LOG]: RequestLog };
+
+/**
+ * `req.log`, one getter shared by every request: a getter made per request would give each request object a shape of
+ * its own (V8 turns it into a dictionary), and every later property read on it, in Express, our middleware and
+ * oidc-provider, would take the slow path.
+ */
+function boundLogger(this: LoggedRequest): Logger {
+  const state = this[REQUEST_LOG];
+  return (state.bound ??= state.logger.child({ reqId: state.id }));
+}
+
 /**
  * One log line per request once it is answered (or the client went away), with a request id (the caller's
  * X-Request-Id when it is well-formed, else a new one, echoed back) and the path without its query string. The line
@@ -43,8 +63,8 @@ export function requestLogging(logger: Logger): RequestHandler {
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', id);
     const started = performance.now();
-    let bound: Logger | undefined;
-    Object.defineProperty(req, 'log', { configurable: true, get: () => (bound ??= logger.child({ reqId: id })) });
+    (req as unknown as LoggedRequest)[REQUEST_LOG] = { id, logger };
+    Object.defineProperty(req, 'log', { configurable: true, get: boundLogger });
     const answered = () => {
       res.off('finish', answered);
       res.off('close', answered);

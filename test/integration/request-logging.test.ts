@@ -44,6 +44,21 @@ describe('request logging', () => {
     ]);
   });
 
+  it('gives every request the same req.log getter, so that request objects keep one shape (a getter per request makes V8 turn each into a dictionary)', async () => {
+    const logger = createLogger('info', { write: () => undefined });
+    const getters: unknown[] = [];
+    const app = express();
+    app.use(requestLogging(logger));
+    app.get('/', (req, res) => {
+      getters.push(Object.getOwnPropertyDescriptor(req, 'log')?.get);
+      res.json({ id: (req.log.bindings() as { reqId: string }).reqId });
+    });
+    const ids = [(await request(app).get('/').set('X-Request-Id', 'one')).body.id, (await request(app).get('/').set('X-Request-Id', 'two')).body.id];
+    expect(ids).toEqual(['one', 'two']);
+    expect(getters[0]).toBeInstanceOf(Function);
+    expect(getters[1]).toBe(getters[0]);
+  });
+
   it('writes a line when the client goes away before the answer', async () => {
     const { app, lines } = loggedApp();
     const server = app.listen(0, '127.0.0.1');
