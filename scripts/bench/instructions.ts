@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HttpClient } from './lib/browser.ts';
+import type { LoadRequest } from './lib/load.ts';
 import { NODE_BINARY, REPO_ROOT } from './lib/processes.ts';
 import { tokenRequest } from './scenarios/context.ts';
 import { refreshTokenPool, REGISTRATION_REQUEST } from './scenarios/protocol.ts';
@@ -40,7 +41,8 @@ try {
   const [message] = await once(child, 'message') as [{ ready?: ProtocolServerReady; error?: string }];
   if (!message.ready) throw new Error(message.error ?? 'the server did not start');
   const ready = message.ready;
-  const request = what === 'register' ? REGISTRATION_REQUEST : tokenRequest(ready, (what === 'refresh' ? 'ES256' : what) as BenchAlg);
+  // A refresh's form is made per request (formOf), from the token each worker was last given.
+  const request: LoadRequest = what === 'register' ? REGISTRATION_REQUEST : what === 'refresh' ? { path: '/oauth/token' } : tokenRequest(ready, what as BenchAlg);
   const http = new HttpClient(ready.origin, PARALLEL);
   const refreshTokens = what === 'refresh' ? await refreshTokenPool(ready, PARALLEL) : [];
   const formOf = (worker: number) => (what === 'refresh'

@@ -12,9 +12,10 @@ const FUNCTIONS_SHOWN = 12;
 /** A measured run that calls `beforeMeasured` once its warm-up is over. */
 type MeasuredRun = (server: ProtocolServer, beforeMeasured: () => Promise<unknown>) => Promise<Measurement>;
 
-const requestRun = (context: BenchContext, request: (server: ProtocolServer) => LoadRequest, expectAlg?: string): MeasuredRun => async (server, beforeMeasured) => {
-  await preflight(server.ready.origin, request(server), expectAlg);
-  return measureRequests(server.pid, server.ready.origin, request(server), { ...context.settings.timing, beforeMeasured });
+const requestRun = (context: BenchContext, requestFor: (server: ProtocolServer) => LoadRequest, expectAlg?: string): MeasuredRun => async (server, beforeMeasured) => {
+  const request = requestFor(server);
+  await preflight(server.ready.origin, request, expectAlg);
+  return measureRequests(server.pid, server.ready.origin, request, { ...context.settings.timing, beforeMeasured });
 };
 
 /** One server's measured run with its main thread profiled over exactly that run: self time per operation, by area and function. */
