@@ -14,10 +14,9 @@ const MIB = 2 ** 20;
 const STORED_APPLICATIONS_BUDGET_MIB = 64;
 
 /**
- * Client-credentials tokens at full load for the timing's duration: the work any server in service does. Under such a
- * load V8 grows its young generation to its maximum (two semi-spaces of 64 MiB with Node's default flags, as pointer
- * compression is off) and the process keeps those pages (the bare oidc-provider grows alike, by about 190 MiB), so an
- * idle server that never served a request is no baseline for what stored data costs.
+ * Client-credentials tokens at full load for the timing's duration: the work any server in service does, so that both
+ * sides of a comparison have compiled and cached what serving takes. (Under such a load V8 also grows its young
+ * generation to two semi-spaces of 64 MiB; memoryAfterGc's last-resort collection gives those pages back.)
  */
 async function serveTokens(context: BenchContext, server: ServerProcess<ProtocolServerReady>, credentials: Credentials): Promise<void> {
   await measureRequests(server.pid, server.ready.origin, tokenRequest({ ...server.ready, machine: credentials }, 'ES256'), context.settings.timing);
@@ -120,8 +119,8 @@ async function measureStoredApplications(context: BenchContext): Promise<void> {
         + `the server's RSS is ${formatNumber((after - idle) / MIB)} MiB above that of a server without them after the same token load (target: within ${STORED_APPLICATIONS_BUDGET_MIB} MiB), `
         + `${formatNumber((stored - idle) / MIB)} MiB before any was read; the JavaScript heap holds ${formatNumber((heapAfter - heapStored) / MIB)} MiB more after reading them. `
         + `Before serving any request the two servers' RSS were ${formatNumber(idleCold / MIB)} and ${formatNumber(storedCold / MIB)} MiB: the token load alone grows a server by `
-        + `${formatNumber((idle - idleCold) / MIB)} MiB, of which ${formatNumber((heapCommitted - heapCommittedCold) / MIB)} MiB is V8's heap (its young generation grown to its maximum) `
-        + 'and the rest native memory kept from the peak of the load.');
+        + `${formatNumber((idle - idleCold) / MIB)} MiB, of which ${formatNumber((heapCommitted - heapCommittedCold) / MIB)} MiB is V8's heap `
+        + 'and the rest native memory (compiled code, caches, allocator arenas).');
     } finally {
       await stopServer(context, server);
     }
