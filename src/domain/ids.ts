@@ -1,4 +1,4 @@
-import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 /**
  * Bytes from the CSPRNG, drawn from a pool refilled 4 KiB at a time (as Node's randomUUID does): each call into
@@ -42,11 +42,11 @@ export const newClientSecret = () => pooledRandomBytes(48).toString('base64url')
 /** An HS256 API's signing secret: 256 bits, as RFC 7518 §3.2 asks of an HS256 key. */
 export const newSigningSecret = () => pooledRandomBytes(32).toString('base64url');
 
-export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+export const hashSecret = (secret: string) => hash('sha256', secret, 'hex');
 
 export function secretMatches(secret: string, storedHash: string): boolean {
   const expected = Buffer.from(storedHash, 'hex');
-  const actual = createHash('sha256').update(secret).digest();
+  const actual = hash('sha256', secret, 'buffer');
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 

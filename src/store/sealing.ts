@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import { pooledRandomBytes } from '../domain/ids.ts';
 
 /** AES-256-GCM with a ring of keys: the first seals, any opens (so that a key can be replaced without losing data). */
@@ -9,7 +9,7 @@ export interface Sealer {
   sealedWithCurrentKey(sealed: string): boolean;
 }
 
-const keyId = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 8);
+const keyId = (key: Buffer) => hash('sha256', key, 'hex').slice(0, 8);
 
 export class SealingKeyError extends Error {}
 
@@ -39,5 +39,8 @@ export function createSealer(keys: readonly Buffer[]): Sealer {
   };
 }
 
-/** A SHA-256 digest (base64url): how ids that work as bearer secrets are stored. */
-export const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
+/**
+ * A SHA-256 digest (base64url): how ids that work as bearer secrets are stored. One-shot `hash` (a third of the cost
+ * of a Hash object, several times per request).
+ */
+export const digest = (value: string) => hash('sha256', value, 'base64url');
