@@ -21,11 +21,20 @@ export class EmbeddedCollection<T> implements Collection<T> {
   private readonly spec: CollectionSpec<T>;
   private readonly table: string;
   private readonly uniqueFields = new Map<string, readonly string[]>();
+  /** The text of the statements by key, built once (a template literal per call is a new string, hashed again). */
+  private readonly sql: { read: string; insert: string; insertIfAbsent: string; rewrite: string; delete: string };
 
   constructor(database: EmbeddedDatabase, spec: CollectionSpec<T>) {
     this.database = database;
     this.spec = spec;
     this.table = spec.name;
+    this.sql = {
+      read: `SELECT doc FROM ${this.table} WHERE key = ?`,
+      insert: `INSERT INTO ${this.table} (key, doc) VALUES (?, ?)`,
+      insertIfAbsent: `INSERT INTO ${this.table} (key, doc) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+      rewrite: `UPDATE ${this.table} SET doc = ? WHERE key = ?`,
+      delete: `DELETE FROM ${this.table} WHERE key = ?`,
+    };
     for (const fields of spec.unique) this.uniqueFields.set(uniqueIndexName(spec.name, fields), fields);
   }
 
@@ -55,7 +64,7 @@ export class EmbeddedCollection<T> implements Collection<T> {
   }
 
   insertIfAbsent(doc: T): Promise<boolean> {
-    return this.database.write(() => this.database.statement(`INSERT INTO ${this.table} (key, doc) VALUES (?, ?) ON CONFLICT DO NOTHING`).run(this.keyOf(doc), JSON.stringify(doc)).changes > 0);
+    return this.database.run(this.sql.insertIfAbsent, this.keyOf(doc), JSON.stringify(doc)).then(({ changes }) => changes > 0);
   }
 
   update(key: string, change: Change<T>, condition?: Filter<T>): Promise<T | undefined> {
@@ -67,7 +76,7 @@ export class EmbeddedCollection<T> implements Collection<T> {
   }
 
   delete(key: string): Promise<boolean> {
-    return this.database.write(() => this.database.statement(`DELETE FROM ${this.table} WHERE key = ?`).run(key).changes > 0);
+    return this.database.run(this.sql.delete, key).then(({ changes }) => changes > 0);
   }
 
   deleteMany(filter: Filter<T>): Promise<number> {
@@ -75,13 +84,13 @@ export class EmbeddedCollection<T> implements Collection<T> {
   }
 
   deleteBefore(key: string): Promise<number> {
-    return this.database.write(() => Number(this.database.statement(`DELETE FROM ${this.table} WHERE key < ?`).run(key).changes));
+    return this.database.run(`DELETE FROM ${this.table} WHERE key < ?`, key).then(({ changes }) => Number(changes));
   }
 
   /** Synchronous writes, for transactions (src/store/embedded/index.ts runs them inside one write). */
   readonly writer: TransactionWriter<T> = {
     insert: (doc) => {
-      this.write(() => this.database.statement(`INSERT INTO ${this.table} (key, doc) VALUES (?, ?)`).run(this.keyOf(doc), JSON.stringify(doc)));
+      this.write(() => this.database.statement(this.sql.insert).run(this.keyOf(doc), JSON.stringify(doc)));
     },
     update: (key, change) => {
       const current = this.read(key);
@@ -93,7 +102,7 @@ export class EmbeddedCollection<T> implements Collection<T> {
       for (const row of rows) this.rewrite(row.key, JSON.parse(row.doc) as T, change);
     },
     delete: (key) => {
-      this.database.statement(`DELETE FROM ${this.table} WHERE key = ?`).run(key);
+      this.database.statement(this.sql.delete).run(key);
     },
     deleteMany: (filter) => {
       this.removeWhere(filter);
@@ -106,14 +115,14 @@ export class EmbeddedCollection<T> implements Collection<T> {
   }
 
   private read(key: string): T | undefined {
-    const row = this.database.statement(`SELECT doc FROM ${this.table} WHERE key = ?`).get(key) as { doc: string } | undefined;
+    const row = this.database.statement(this.sql.read).get(key) as { doc: string } | undefined;
     return row ? (JSON.parse(row.doc) as T) : undefined;
   }
 
   private rewrite(key: string, current: T, change: Change<T>): T {
     const next = applyChange(current, change);
     if (this.keyOf(next) !== key) throw new TypeError(`${this.table}: a change cannot move a document to another key`);
-    this.write(() => this.database.statement(`UPDATE ${this.table} SET doc = ? WHERE key = ?`).run(JSON.stringify(next), key));
+    this.write(() => this.database.statement(this.sql.rewrite).run(JSON.stringify(next), key));
     return next;
   }
 

@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import { StoreError } from '../ports.ts';
 
 /** What one database file holds and how carefully it is written. */
@@ -14,6 +14,12 @@ export interface DatabaseSchema {
   synchronous: 'FULL' | 'NORMAL';
   /** Overwrite what is deleted or replaced, so that a value sealed later leaves no copy in clear in free pages. */
   secureDelete: boolean;
+  /**
+   * PRAGMA wal_autocheckpoint: the write-ahead log's length, in pages, at which a commit copies it into the file. A
+   * checkpoint writes each page once however often the log holds it, then syncs: a longer log pays that for fewer,
+   * oftener-rewritten pages (refresh with rotation, 1,000 -> 4,000 pages: 29 -> 18 µs of commit CPU per refresh).
+   */
+  checkpointPages: number;
   migrations: readonly (readonly string[])[];
 }
 
@@ -56,23 +62,35 @@ export class EmbeddedDatabase {
    * else in this process runs during `work`; reads made meanwhile on this connection see the batch's writes.
    */
   write<R>(work: () => R): Promise<R> {
+    return this.inBatch(work, true);
+  }
+
+  /**
+   * One statement in this turn's batch, like `write`, without a savepoint: SQLite undoes a failing statement's own
+   * changes and keeps the transaction (two statements fewer per write of oidc-provider's).
+   */
+  run(sql: string, ...params: SQLInputValue[]): Promise<StatementResultingChanges> {
+    return this.inBatch(() => this.statement(sql).run(...params), false);
+  }
+
+  private inBatch<R>(work: () => R, savepoint: boolean): Promise<R> {
     let batch: Batch;
     try {
       batch = this.openBatch();
-      this.statement('SAVEPOINT write').run();
+      if (savepoint) this.statement('SAVEPOINT write').run();
     } catch (err) {
       return Promise.reject(err); // the write lock stayed taken beyond the busy timeout
     }
     let result: R;
     try {
       result = work();
-      this.statement('RELEASE write').run();
+      if (savepoint) this.statement('RELEASE write').run();
     } catch (err) {
-      if (this.db.isTransaction) {
+      if (!this.db.isTransaction) {
+        batch.fail(err); // SQLite ended the whole transaction (I/O error, disk full): none of the batch is written
+      } else if (savepoint) {
         this.statement('ROLLBACK TO write').run();
         this.statement('RELEASE write').run();
-      } else {
-        batch.fail(err); // SQLite ended the whole transaction (I/O error, disk full): none of the batch is written
       }
       return Promise.reject(err);
     }
@@ -155,7 +173,7 @@ export function openDatabase(file: string | null, schema: DatabaseSchema): Embed
   const database = new EmbeddedDatabase(db, file);
   try {
     checkIdentity(database, schema, file);
-    if (file) db.exec('PRAGMA journal_mode = WAL');
+    if (file) db.exec(`PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = ${schema.checkpointPages}`);
     db.exec(`PRAGMA synchronous = ${schema.synchronous}; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = OFF; `
       + `PRAGMA secure_delete = ${schema.secureDelete ? 'ON' : 'OFF'}`);
     migrate(database, schema, file ?? ':memory:');

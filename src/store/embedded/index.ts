@@ -26,6 +26,8 @@ export const DURABLE_FILE = 'gatehouse.db';
 export const ARTIFACTS_FILE = 'gatehouse-sessions.db';
 
 const GATEHOUSE_APPLICATION_ID = 0x47617465; // "Gate"
+/** Write-ahead logs of up to about 16 MiB before a checkpoint (SQLite's default, 1,000 pages, checkpoints 4x as often). */
+const CHECKPOINT_PAGES = 4000;
 
 type Collections = { [K in keyof DurableEntities]: EmbeddedCollection<DurableEntities[K]> };
 
@@ -36,10 +38,10 @@ type Collections = { [K in keyof DurableEntities]: EmbeddedCollection<DurableEnt
  */
 export function openEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStore {
   const file = (name: string) => (options.dataDir ? path.resolve(options.dataDir, name) : null);
-  const durable = openDatabase(file(DURABLE_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'FULL', secureDelete: true, migrations: DURABLE_MIGRATIONS });
+  const durable = openDatabase(file(DURABLE_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'FULL', secureDelete: true, checkpointPages: CHECKPOINT_PAGES, migrations: DURABLE_MIGRATIONS });
   let artifacts: EmbeddedDatabase;
   try {
-    artifacts = openDatabase(file(ARTIFACTS_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'NORMAL', secureDelete: false, migrations: ARTIFACT_MIGRATIONS });
+    artifacts = openDatabase(file(ARTIFACTS_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'NORMAL', secureDelete: false, checkpointPages: CHECKPOINT_PAGES, migrations: ARTIFACT_MIGRATIONS });
   } catch (err) {
     durable.close();
     throw err;
