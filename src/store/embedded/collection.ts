@@ -22,7 +22,7 @@ export class EmbeddedCollection<T> implements Collection<T> {
   private readonly table: string;
   private readonly uniqueFields = new Map<string, readonly string[]>();
   /** The text of the statements by key, built once (a template literal per call is a new string, hashed again). */
-  private readonly sql: { read: string; insert: string; insertIfAbsent: string; rewrite: string; delete: string };
+  private readonly sql: { read: string; insert: string; insertIfAbsent: string; rewrite: string; delete: string; deleteBefore: string };
 
   constructor(database: EmbeddedDatabase, spec: CollectionSpec<T>) {
     this.database = database;
@@ -34,6 +34,7 @@ export class EmbeddedCollection<T> implements Collection<T> {
       insertIfAbsent: `INSERT INTO ${this.table} (key, doc) VALUES (?, ?) ON CONFLICT DO NOTHING`,
       rewrite: `UPDATE ${this.table} SET doc = ? WHERE key = ?`,
       delete: `DELETE FROM ${this.table} WHERE key = ?`,
+      deleteBefore: `DELETE FROM ${this.table} WHERE key < ?`,
     };
     for (const fields of spec.unique) this.uniqueFields.set(uniqueIndexName(spec.name, fields), fields);
   }
@@ -84,7 +85,7 @@ export class EmbeddedCollection<T> implements Collection<T> {
   }
 
   deleteBefore(key: string): Promise<number> {
-    return this.database.run(`DELETE FROM ${this.table} WHERE key < ?`, key).then(({ changes }) => Number(changes));
+    return this.database.run(this.sql.deleteBefore, key).then(({ changes }) => Number(changes));
   }
 
   /** Synchronous writes, for transactions (src/store/embedded/index.ts runs them inside one write). */

@@ -15,9 +15,8 @@ export interface DatabaseSchema {
   /** Overwrite what is deleted or replaced, so that a value sealed later leaves no copy in clear in free pages. */
   secureDelete: boolean;
   /**
-   * PRAGMA wal_autocheckpoint: the write-ahead log's length, in pages, at which a commit copies it into the file. A
-   * checkpoint writes each page once however often the log holds it, then syncs: a longer log pays that for fewer,
-   * oftener-rewritten pages (refresh with rotation, 1,000 -> 4,000 pages: 29 -> 18 µs of commit CPU per refresh).
+   * PRAGMA wal_autocheckpoint: the write-ahead log's length, in pages, at which a commit copies it into the file (each
+   * page once however often the log holds it, then a sync, on the event loop). Each file's choice: src/store/embedded/index.ts.
    */
   checkpointPages: number;
   migrations: readonly (readonly string[])[];
