@@ -109,7 +109,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
   let embedded: EmbeddedStore | undefined;
   try {
     release = embeddedDir ? lockDataDir(embeddedDir) : undefined;
-    embedded = !settings.mongodbUri || !settings.redisUrl ? openEmbeddedStore({ dataDir: embeddedDir }) : undefined;
+    embedded = !settings.mongodbUri || !settings.redisUrl ? openEmbeddedStore({ dataDir: embeddedDir, ...(settings.logger ? { logger: settings.logger } : {}) }) : undefined;
     const durable = await openSealed(settings.mongodbUri ? await openMongoStore(settings.mongodbUri) : embedded!, settings);
     const stores = combineStores(durable, redis ?? embedded!, redis?.client, release);
     if (embeddedDir) {

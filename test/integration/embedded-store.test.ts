@@ -98,6 +98,28 @@ describe('the embedded store (SQLite)', () => {
     }
   });
 
+  it('answers 503 with Retry-After while another connection holds the write lock beyond the busy timeout, and tells it once, then its end', async () => {
+    const dir = tempDir();
+    const told: string[] = [];
+    const logger = { warn: (_fields: unknown, message: string) => told.push(`warn: ${message}`), info: (message: string) => told.push(`info: ${message}`) };
+    const test = await startGatehouse({ stores: await openStores({ dataDir: dir, mongodbUri: null, redisUrl: null, keyEncryptionKeys: [], logger: logger as never }) });
+    const holder = new DatabaseSync(path.join(dir, 'gatehouse.db'));
+    try {
+      const call = await managementCaller(test);
+      holder.exec('BEGIN IMMEDIATE'); // another process in a long write transaction
+      const refused = await call('post', '/resource-servers', { identifier: 'https://locked.example.com/' });
+      expect([refused.status, refused.headers['retry-after'], refused.body.statusCode]).toEqual([503, '5', 503]);
+      expect(told).toEqual([expect.stringMatching(/^warn: .*gatehouse\.db cannot be written \(database is locked\)/)]);
+      holder.exec('ROLLBACK');
+      expect((await call('post', '/resource-servers', { identifier: 'https://locked.example.com/' })).status).toBe(201);
+      expect(told).toEqual([expect.stringMatching(/^warn: /), expect.stringMatching(/^info: .*gatehouse\.db can be written again$/)]);
+    } finally {
+      holder.close();
+      await test.close();
+      await test.gatehouse.stores.close();
+    }
+  });
+
   it('refuses a damaged database, naming the file and what to do', () => {
     const dir = tempDir();
     openEmbeddedStore({ dataDir: dir }).close();

@@ -1,6 +1,8 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
+import type { Logger } from 'pino';
+import { StoreUnavailableError } from '../errors.ts';
 import { StoreError } from '../ports.ts';
 
 /** What one database file holds and how carefully it is written. */
@@ -24,6 +26,14 @@ export interface DatabaseSchema {
 
 const BUSY_TIMEOUT_MS = 2000;
 
+/**
+ * SQLite's primary result codes for a write that may well succeed later: the write lock held by another connection
+ * beyond the busy timeout (BUSY, LOCKED), an I/O error (IOERR), a full disk (FULL).
+ */
+const PASSING_FAILURES = new Set([5, 6, 10, 13]);
+/** What `Retry-After` tells clients while writes fail that way. */
+const RETRY_AFTER_SECONDS = 5;
+
 /** The writes of one turn of the event loop, in one open transaction, and those waiting for it to commit. */
 interface Batch {
   committed: Promise<void>;
@@ -43,10 +53,35 @@ export class EmbeddedDatabase {
   readonly file: string | null;
   private readonly statements = new Map<string, StatementSync>();
   private batch: Batch | null = null;
+  private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined;
+  /** Whether writes have been failing as an outage since the last that succeeded (told once each way). */
+  private failing = false;
 
-  constructor(db: DatabaseSync, file: string | null) {
+  constructor(db: DatabaseSync, file: string | null, logger?: Pick<Logger, 'warn' | 'info'>) {
     this.db = db;
     this.file = file;
+    this.logger = logger;
+  }
+
+  /**
+   * A failed write as callers should see it: a StoreUnavailableError (503 and Retry-After at every edge, as for a lost
+   * Redis) when SQLite says it may pass, else the error itself (a constraint, a bug).
+   */
+  private outage(err: unknown): unknown {
+    const code = (err as { errcode?: unknown } | undefined)?.errcode;
+    if (typeof code !== 'number' || !PASSING_FAILURES.has(code & 0xff)) return err;
+    const name = this.file ?? 'the in-memory database';
+    if (!this.failing) {
+      this.failing = true;
+      this.logger?.warn({ err }, `${name} cannot be written (${(err as Error).message}): requests that write to it answer 503 until it can`);
+    }
+    return new StoreUnavailableError(`${name} cannot be written now (${(err as Error).message})`, RETRY_AFTER_SECONDS, { cause: err });
+  }
+
+  private committed(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.logger?.info(`${this.file ?? 'the in-memory database'} can be written again`);
   }
 
   statement(sql: string): StatementSync {
@@ -78,20 +113,21 @@ export class EmbeddedDatabase {
       batch = this.openBatch();
       if (savepoint) this.statement('SAVEPOINT write').run();
     } catch (err) {
-      return Promise.reject(err); // the write lock stayed taken beyond the busy timeout
+      return Promise.reject(this.outage(err)); // the write lock stayed taken beyond the busy timeout
     }
     let result: R;
     try {
       result = work();
       if (savepoint) this.statement('RELEASE write').run();
     } catch (err) {
+      const failure = this.outage(err);
       if (!this.db.isTransaction) {
-        batch.fail(err); // SQLite ended the whole transaction (I/O error, disk full): none of the batch is written
+        batch.fail(failure); // SQLite ended the whole transaction (I/O error, disk full): none of the batch is written
       } else if (savepoint) {
         this.statement('ROLLBACK TO write').run();
         this.statement('RELEASE write').run();
       }
-      return Promise.reject(err);
+      return Promise.reject(failure);
     }
     return batch.committed.then(() => result);
   }
@@ -111,10 +147,11 @@ export class EmbeddedDatabase {
         this.batch = null;
         try {
           this.db.exec('COMMIT');
+          this.committed();
           settle();
         } catch (err) {
           if (this.db.isTransaction) this.db.exec('ROLLBACK');
-          settle(err);
+          settle(this.outage(err));
         }
       },
       fail: (err) => {
@@ -161,7 +198,7 @@ const describe = (file: string) => `The database ${file}`;
  * Opens (creating when missing) a database file readable by its owner only, in a folder created 0700; sets WAL mode
  * and a busy timeout; refuses a damaged file or one from a newer version; runs the migrations this version lacks.
  */
-export function openDatabase(file: string | null, schema: DatabaseSchema): EmbeddedDatabase {
+export function openDatabase(file: string | null, schema: DatabaseSchema, logger?: Pick<Logger, 'warn' | 'info'>): EmbeddedDatabase {
   if (file) prepareFile(file);
   let db: DatabaseSync;
   try {
@@ -169,7 +206,7 @@ export function openDatabase(file: string | null, schema: DatabaseSchema): Embed
   } catch (err) {
     throw new StoreError(`${describe(file as string)} cannot be opened (${(err as Error).message}). Check that it exists and that this user may read and write it.`);
   }
-  const database = new EmbeddedDatabase(db, file);
+  const database = new EmbeddedDatabase(db, file, logger);
   try {
     checkIdentity(database, schema, file);
     if (file) db.exec(`PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = ${schema.checkpointPages}`);

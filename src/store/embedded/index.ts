@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Adapter } from 'oidc-provider';
+import type { Logger } from 'pino';
 import { COLLECTION_NAMES, COLLECTIONS, DURABLE_OIDC_MODELS } from '../collections.ts';
 import type { DurableEntities, DurableStore, EphemeralStore, Transaction } from '../ports.ts';
 import { EmbeddedCollection } from './collection.ts';
@@ -11,6 +12,8 @@ export interface EmbeddedStoreOptions {
   /** The data folder; null keeps everything in memory only (tests). */
   dataDir: string | null;
   graceSeconds?: number;
+  /** Where writes that fail as an outage (a lock held too long, a full disk) are told, once, and their return. */
+  logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
 /** The embedded store serves both roles (durable and ephemeral) in one process. */
@@ -44,10 +47,10 @@ type Collections = { [K in keyof DurableEntities]: EmbeddedCollection<DurableEnt
  */
 export function openEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStore {
   const file = (name: string) => (options.dataDir ? path.resolve(options.dataDir, name) : null);
-  const durable = openDatabase(file(DURABLE_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'FULL', secureDelete: true, checkpointPages: DURABLE_CHECKPOINT_PAGES, migrations: DURABLE_MIGRATIONS });
+  const durable = openDatabase(file(DURABLE_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'FULL', secureDelete: true, checkpointPages: DURABLE_CHECKPOINT_PAGES, migrations: DURABLE_MIGRATIONS }, options.logger);
   let artifacts: EmbeddedDatabase;
   try {
-    artifacts = openDatabase(file(ARTIFACTS_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'NORMAL', secureDelete: false, checkpointPages: SESSIONS_CHECKPOINT_PAGES, migrations: ARTIFACT_MIGRATIONS });
+    artifacts = openDatabase(file(ARTIFACTS_FILE), { applicationId: GATEHOUSE_APPLICATION_ID, synchronous: 'NORMAL', secureDelete: false, checkpointPages: SESSIONS_CHECKPOINT_PAGES, migrations: ARTIFACT_MIGRATIONS }, options.logger);
   } catch (err) {
     durable.close();
     throw err;
