@@ -98,6 +98,33 @@ describe('the embedded store (SQLite)', () => {
     }
   });
 
+  it('reads of one turn share one snapshot, ended by a write of the turn or at its end, so another process\'s commit is seen from the next turn', async () => {
+    const dir = tempDir();
+    const store = openEmbeddedStore({ dataDir: dir });
+    const tool = new DatabaseSync(path.join(dir, 'gatehouse.db')); // a tool beside the server
+    const toolRenames = (name: string) => tool.prepare("UPDATE connections SET doc = json_set(doc, '$.name', ?) WHERE key = 'con_1'").run(name);
+    try {
+      await store.connections.insert(connection('con_1', 'one'));
+      await new Promise(setImmediate);
+      expect((await store.connections.get('con_1'))?.name).toBe('one');
+      toolRenames('renamed by the tool');
+      expect((await store.connections.get('con_1'))?.name).toBe('one'); // the same turn: the same snapshot
+      await new Promise(setImmediate);
+      expect((await store.connections.get('con_1'))?.name).toBe('renamed by the tool');
+      toolRenames('renamed again');
+      // A write in the turn ends its snapshot first, and works on what is committed now.
+      await store.connections.update('con_1', { set: { is_domain_connection: true } });
+      expect(await store.connections.get('con_1')).toMatchObject({ name: 'renamed again', is_domain_connection: true });
+      await new Promise(setImmediate);
+      expect(store.database.db.isTransaction).toBe(false); // nothing stays open between turns
+      toolRenames('while idle'); // and nothing holds the tool up: its write needs no wait
+      expect((await store.connections.get('con_1'))?.name).toBe('while idle');
+    } finally {
+      tool.close();
+      await store.close();
+    }
+  });
+
   it('answers 503 with Retry-After while another connection holds the write lock beyond the busy timeout, and tells it once, then its end', async () => {
     const dir = tempDir();
     const told: string[] = [];

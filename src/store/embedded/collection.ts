@@ -51,13 +51,13 @@ export class EmbeddedCollection<T> implements Collection<T> {
       where.values.push(page.after);
     }
     const sql = `SELECT doc FROM ${this.table}${where.sql()} ORDER BY key${desc ? ' DESC' : ''} LIMIT ? OFFSET ?`;
-    const rows = this.database.statement(sql).all(...where.values, page.limit ?? -1, page.skip ?? 0) as { doc: string }[];
+    const rows = this.database.query(sql).all(...where.values, page.limit ?? -1, page.skip ?? 0) as { doc: string }[];
     return rows.map((row) => JSON.parse(row.doc) as T);
   }
 
   async count(filter: Filter<T> = {}): Promise<number> {
     const where = this.where(filter as Doc);
-    return (this.database.statement(`SELECT count(*) AS n FROM ${this.table}${where.sql()}`).get(...where.values) as { n: number }).n;
+    return (this.database.query(`SELECT count(*) AS n FROM ${this.table}${where.sql()}`).get(...where.values) as { n: number }).n;
   }
 
   insert(doc: T): Promise<void> {
@@ -116,7 +116,7 @@ export class EmbeddedCollection<T> implements Collection<T> {
   }
 
   private read(key: string): T | undefined {
-    const row = this.database.statement(this.sql.read).get(key) as { doc: string } | undefined;
+    const row = this.database.query(this.sql.read).get(key) as { doc: string } | undefined;
     return row ? (JSON.parse(row.doc) as T) : undefined;
   }
 

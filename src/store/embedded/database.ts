@@ -53,6 +53,8 @@ export class EmbeddedDatabase {
   readonly file: string | null;
   private readonly statements = new Map<string, StatementSync>();
   private batch: Batch | null = null;
+  /** Ends the read transaction this turn's reads share (`query`), when one is open. */
+  private snapshot: (() => void) | null = null;
   private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined;
   /** Whether writes have been failing as an outage since the last that succeeded (told once each way). */
   private failing = false;
@@ -88,6 +90,34 @@ export class EmbeddedDatabase {
     let statement = this.statements.get(sql);
     if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
     return statement;
+  }
+
+  /**
+   * A statement that reads. Outside a batch, the reads of one turn of the event loop share one read transaction,
+   * ended at the turn's end or when a write begins: a statement alone is a transaction of its own, which takes and
+   * releases a lock of the shared-memory index in the kernel (a refresh's two reads of the durable file: four `fcntl`
+   * calls). Within a turn nothing else in this process writes, so the reads see what they would have seen alone, less
+   * what another process (a tool beside the server) commits meanwhile: that is seen from the next turn.
+   */
+  query(sql: string): StatementSync {
+    if (!this.db.isTransaction) this.openSnapshot();
+    return this.statement(sql);
+  }
+
+  private openSnapshot(): void {
+    this.statement('BEGIN').run(); // deferred: the read lock is taken by the first read
+    const snapshot = () => {
+      if (this.snapshot !== snapshot) return;
+      this.snapshot = null;
+      if (this.db.isTransaction) this.statement('COMMIT').run();
+    };
+    this.snapshot = snapshot;
+    setImmediate(snapshot);
+  }
+
+  /** Ends the turn's read transaction, if one is open, before a write or a transaction of its own begins. */
+  private endSnapshot(): void {
+    this.snapshot?.();
   }
 
   /**
@@ -135,6 +165,7 @@ export class EmbeddedDatabase {
   /** The open batch, or a new one (IMMEDIATE takes the write lock at once, for other processes: backup, key rotation). */
   private openBatch(): Batch {
     if (this.batch) return this.batch;
+    this.endSnapshot();
     this.db.exec('BEGIN IMMEDIATE');
     let settle!: (err?: unknown) => void;
     const committed = new Promise<void>((resolve, reject) => {
@@ -169,6 +200,7 @@ export class EmbeddedDatabase {
   /** Runs `work` in a transaction of its own, at once (migrations, before anything is batched). */
   transaction<R>(work: () => R): R {
     this.batch?.commit();
+    this.endSnapshot();
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const result = work();
@@ -184,6 +216,7 @@ export class EmbeddedDatabase {
   close(): void {
     if (!this.db.isOpen) return;
     this.batch?.commit();
+    this.endSnapshot();
     try {
       if (this.file) this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     } finally {

@@ -40,15 +40,15 @@ export class EmbeddedOidcAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return this.payloadOf(this.database.statement(FIND).get(this.model, id, Date.now()));
+    return this.payloadOf(this.database.query(FIND).get(this.model, id, Date.now()));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.payloadOf(this.database.statement(FIND_BY_UID).get(this.model, uid, Date.now()));
+    return this.payloadOf(this.database.query(FIND_BY_UID).get(this.model, uid, Date.now()));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.payloadOf(this.database.statement(FIND_BY_USER_CODE).get(this.model, userCode, Date.now()));
+    return this.payloadOf(this.database.query(FIND_BY_USER_CODE).get(this.model, userCode, Date.now()));
   }
 
   /** Marks the payload consumed; a second consume throws, so that two racing redemptions never both succeed. */
