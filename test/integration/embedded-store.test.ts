@@ -117,8 +117,8 @@ describe('the embedded store (SQLite)', () => {
       expect(await store.connections.get('con_1')).toMatchObject({ name: 'renamed again', is_domain_connection: true });
       await new Promise(setImmediate);
       expect(store.database.db.isTransaction).toBe(false); // nothing stays open between turns
-      toolRenames('while idle'); // and nothing holds the tool up: its write needs no wait
-      expect((await store.connections.get('con_1'))?.name).toBe('while idle');
+      toolRenames('while idle');
+      expect((await store.connections.get('con_1'))?.name).toBe('while idle'); // the turn's first read takes a new snapshot
     } finally {
       tool.close();
       await store.close();
