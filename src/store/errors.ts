@@ -1,4 +1,8 @@
 import type { Adapter } from 'oidc-provider';
+import type { Logger } from 'pino';
+
+/** Where a backend tells, once each, that it went away (warn) and that it came back (info). */
+export type OutageLogger = Pick<Logger, 'warn' | 'info'>;
 
 /**
  * A backend that cannot answer now (its connection is lost, or a command timed out). Callers answer 503 with

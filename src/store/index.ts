@@ -3,6 +3,7 @@ import type { Adapter } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { artifactSealer, protectArtifacts } from './artifacts.ts';
 import { DURABLE_OIDC_MODELS } from './collections.ts';
+import type { OutageLogger } from './errors.ts';
 import { openEmbeddedStore, type EmbeddedStore } from './embedded/index.ts';
 import { importJournal, journalAwaitingImport } from './embedded/journal-import.ts';
 import { lockDataDir } from './embedded/lock.ts';
@@ -38,7 +39,7 @@ export interface StoreSettings {
   /** Key-encryption keys (base64, 32 bytes): the first seals keys at rest, every one opens. */
   keyEncryptionKeys?: readonly string[];
   /** Where a backend reports that it went away and came back. */
-  logger?: Pick<Logger, 'warn' | 'info'>;
+  logger?: OutageLogger;
 }
 
 /**

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
-import { StoreUnavailableError } from '../errors.ts';
+import { StoreUnavailableError, type OutageLogger } from '../errors.ts';
 import { StoreError } from '../ports.ts';
 
 /** What one database file holds and how carefully it is written. */
@@ -51,17 +51,20 @@ export class EmbeddedDatabase {
   readonly db: DatabaseSync;
   /** The file, or null in memory. */
   readonly file: string | null;
+  /** How messages name it. */
+  private readonly name: string;
   private readonly statements = new Map<string, StatementSync>();
   private batch: Batch | null = null;
   /** Ends the read transaction this turn's reads share (`query`), when one is open. */
   private snapshot: (() => void) | null = null;
-  private readonly logger: Pick<Logger, 'warn' | 'info'> | undefined;
+  private readonly logger: OutageLogger | undefined;
   /** Whether writes have been failing as an outage since the last that succeeded (told once each way). */
   private failing = false;
 
-  constructor(db: DatabaseSync, file: string | null, logger?: Pick<Logger, 'warn' | 'info'>) {
+  constructor(db: DatabaseSync, file: string | null, logger?: OutageLogger) {
     this.db = db;
     this.file = file;
+    this.name = file ?? 'the in-memory database';
     this.logger = logger;
   }
 
@@ -72,18 +75,17 @@ export class EmbeddedDatabase {
   private outage(err: unknown): unknown {
     const code = (err as { errcode?: unknown } | undefined)?.errcode;
     if (typeof code !== 'number' || !PASSING_FAILURES.has(code & 0xff)) return err;
-    const name = this.file ?? 'the in-memory database';
     if (!this.failing) {
       this.failing = true;
-      this.logger?.warn({ err }, `${name} cannot be written (${(err as Error).message}): requests that write to it answer 503 until it can`);
+      this.logger?.warn({ err }, `${this.name} cannot be written (${(err as Error).message}): requests that write to it answer 503 until it can`);
     }
-    return new StoreUnavailableError(`${name} cannot be written now (${(err as Error).message})`, RETRY_AFTER_SECONDS, { cause: err });
+    return new StoreUnavailableError(`${this.name} cannot be written now (${(err as Error).message})`, RETRY_AFTER_SECONDS, { cause: err });
   }
 
   private committed(): void {
     if (!this.failing) return;
     this.failing = false;
-    this.logger?.info(`${this.file ?? 'the in-memory database'} can be written again`);
+    this.logger?.info(`${this.name} can be written again`);
   }
 
   statement(sql: string): StatementSync {
@@ -231,7 +233,7 @@ const describe = (file: string) => `The database ${file}`;
  * Opens (creating when missing) a database file readable by its owner only, in a folder created 0700; sets WAL mode
  * and a busy timeout; refuses a damaged file or one from a newer version; runs the migrations this version lacks.
  */
-export function openDatabase(file: string | null, schema: DatabaseSchema, logger?: Pick<Logger, 'warn' | 'info'>): EmbeddedDatabase {
+export function openDatabase(file: string | null, schema: DatabaseSchema, logger?: OutageLogger): EmbeddedDatabase {
   if (file) prepareFile(file);
   let db: DatabaseSync;
   try {

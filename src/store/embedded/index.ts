@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Adapter } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { COLLECTION_NAMES, COLLECTIONS, DURABLE_OIDC_MODELS } from '../collections.ts';
+import type { OutageLogger } from '../errors.ts';
 import type { DurableEntities, DurableStore, EphemeralStore, Transaction } from '../ports.ts';
 import { EmbeddedCollection } from './collection.ts';
 import { openDatabase, type EmbeddedDatabase } from './database.ts';
@@ -13,7 +14,7 @@ export interface EmbeddedStoreOptions {
   dataDir: string | null;
   graceSeconds?: number;
   /** Where writes that fail as an outage (a lock held too long, a full disk) are told, once, and their return. */
-  logger?: Pick<Logger, 'warn' | 'info'>;
+  logger?: OutageLogger;
 }
 
 /** The embedded store serves both roles (durable and ephemeral) in one process. */

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { GRANTABLE_OIDC_MODELS } from '../collections.ts';
-import { mapAdapterErrors, StoreUnavailableError } from '../errors.ts';
+import { mapAdapterErrors, StoreUnavailableError, type OutageLogger } from '../errors.ts';
 import type { EphemeralStore } from '../ports.ts';
 
 export interface RedisStoreOptions {
@@ -12,7 +12,7 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
   graceSeconds?: number;
   /** Told once when Redis becomes unreachable and once when it is back (never once per failed request). */
-  logger?: Pick<Logger, 'warn' | 'info'>;
+  logger?: OutageLogger;
 }
 
 export type RedisStore = EphemeralStore & { readonly kind: 'redis'; readonly client: Redis };
